@@ -1,0 +1,46 @@
+//! The status page and health check that `npm start` serves.
+
+use worker::{Method, Response, Result};
+
+/// `GET /healthz`: liveness for scripts and load balancers.
+pub fn healthz() -> Result<Response> {
+    let mut res = Response::from_json(&serde_json::json!({ "ok": true, "name": "headstart", "version": crate::VERSION }))?;
+    res.headers_mut().set("cache-control", "no-store")?;
+    Ok(res)
+}
+
+/// `GET /`: what is running and where to look next.
+pub fn page() -> Result<Response> {
+    Response::from_html(format!(
+        r#"<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>headstart</title>
+<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}}code{{background:#f3f3f3;padding:0 .25rem}}</style>
+</head>
+<body>
+<h1>headstart {version}</h1>
+<p>A fast first turn for AI chat apps: this worker runs step 1 of the LLM call
+while the chat agent boots, then splices the agent's stream into the same response.</p>
+<ul>
+<li><a href="/healthz"><code>GET /healthz</code></a> — liveness</li>
+</ul>
+<p>Running on workerd, offline, on the scripted model.</p>
+</body>
+</html>
+"#,
+        version = crate::VERSION
+    ))
+}
+
+/// A JSON 404, like every other error this worker returns.
+pub fn not_found(path: &str) -> Result<Response> {
+    error(404, "not_found", &format!("no route for {path}"))
+}
+
+pub fn method_not_allowed(method: &Method, path: &str) -> Result<Response> {
+    error(405, "method_not_allowed", &format!("{} is not allowed on {path}", method.as_ref()))
+}
+
+fn error(status: u16, code: &str, message: &str) -> Result<Response> {
+    Ok(Response::from_json(&serde_json::json!({ "error": message, "code": code }))?.with_status(status))
+}

@@ -1,0 +1,44 @@
+// Reads a UI message SSE stream with the AI SDK's own parser and message
+// assembler, so our streams are checked by code we did not write.
+import { parseJsonEventStream, readUIMessageStream, uiMessageChunkSchema } from "ai";
+
+/** A ReadableStream<Uint8Array> from a string or bytes. */
+export function bytesStream(body) {
+  const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
+  return new ReadableStream({
+    start(c) {
+      c.enqueue(bytes);
+      c.close();
+    },
+  });
+}
+
+/**
+ * Parses an SSE body into validated UI message chunks (throws on a chunk the
+ * SDK's schema rejects) and the assistant messages they assemble into.
+ */
+export async function readUiStream(body) {
+  const chunks = [];
+  const parsed = parseJsonEventStream({ stream: body, schema: uiMessageChunkSchema });
+  const validated = parsed.pipeThrough(
+    new TransformStream({
+      transform(result, controller) {
+        if (!result.success) throw result.error;
+        chunks.push(result.value);
+        controller.enqueue(result.value);
+      },
+    }),
+  );
+  const sdkChunks = validated.pipeThrough(
+    new TransformStream({
+      transform(chunk, controller) {
+        // The Trigger pseudo-chunks are removed by the transport before the
+        // SDK sees the stream (PROTOCOL.md §3.3).
+        if (!chunk.type.startsWith("trigger:")) controller.enqueue(chunk);
+      },
+    }),
+  );
+  let message;
+  for await (const m of readUIMessageStream({ stream: sdkChunks, terminateOnError: true })) message = m;
+  return { chunks, message };
+}

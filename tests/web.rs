@@ -1,0 +1,74 @@
+//! wasm-bindgen tests of the `web` layer: they run in node (and in headless
+//! Chromium with `WASM_BINDGEN_USE_BROWSER=1`), against the runtime's own
+//! `ReadableStream`, `Response` and timers.
+#![cfg(target_arch = "wasm32")]
+
+use futures_util::stream;
+use headstart::protocol::sse::{encode_event, SseEvent};
+use headstart::web::stream::{byte_stream, sse_stream, ReadError, SseReader};
+use headstart::web::time::{now_ms, sleep};
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+async fn body_text(body: web_sys::ReadableStream) -> String {
+    let response = web_sys::Response::new_with_opt_readable_stream(Some(&body)).unwrap();
+    let text = JsFuture::from(response.text().unwrap()).await.unwrap();
+    text.as_string().unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn sse_stream_writes_one_frame_per_payload() {
+    let body = sse_stream(stream::iter(vec![r#"{"type":"start"}"#.to_string(), r#"{"type":"finish"}"#.to_string()]));
+    assert_eq!(body_text(body).await, "data: {\"type\":\"start\"}\n\ndata: {\"type\":\"finish\"}\n\n");
+}
+
+#[wasm_bindgen_test]
+async fn reader_decodes_events_split_across_chunks() {
+    let wire = [
+        encode_event(Some("batch"), Some("1,1,10"), r#"{"records":[]}"#),
+        encode_event(Some("ping"), None, r#"{"timestamp":1}"#),
+        encode_event(None, None, "[DONE]"),
+    ]
+    .concat()
+    .into_bytes();
+    // Three-byte pieces: every frame boundary and field falls mid-chunk.
+    let pieces: Vec<Result<Vec<u8>, JsValue>> = wire.chunks(3).map(|c| Ok(c.to_vec())).collect();
+    let mut reader = SseReader::new(byte_stream(stream::iter(pieces)));
+    let mut events: Vec<SseEvent> = Vec::new();
+    while let Some(e) = reader.next().await.unwrap() {
+        events.push(e);
+    }
+    let names: Vec<_> = events.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(names, ["batch", "ping", "message"]);
+    assert_eq!(events[2].data, "[DONE]");
+    assert_eq!(events[0].id.as_deref(), Some("1,1,10"));
+}
+
+#[wasm_bindgen_test]
+async fn reader_reports_a_body_cut_mid_event() {
+    let pieces: Vec<Result<Vec<u8>, JsValue>> = vec![Ok(b"data: {\"type\":\"sta".to_vec())];
+    let mut reader = SseReader::new(byte_stream(stream::iter(pieces)));
+    assert!(matches!(reader.next().await, Err(ReadError::Truncated)));
+}
+
+#[wasm_bindgen_test]
+async fn reader_surfaces_stream_errors() {
+    let pieces: Vec<Result<Vec<u8>, JsValue>> =
+        vec![Ok(b"data: 1\n\n".to_vec()), Err(JsValue::from_str("connection reset"))];
+    let mut reader = SseReader::new(byte_stream(stream::iter(pieces)));
+    assert_eq!(reader.next().await.unwrap().unwrap().data, "1");
+    match reader.next().await {
+        Err(ReadError::Stream(e)) => assert_eq!(e.as_string().as_deref(), Some("connection reset")),
+        other => panic!("expected a stream error, got {other:?}"),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn sleep_waits_on_the_runtime_timer() {
+    let start = now_ms();
+    sleep(30).await;
+    let waited = now_ms() - start;
+    // Timers may fire late on a loaded machine, never early.
+    assert!(waited >= 29.0, "slept only {waited} ms");
+}
