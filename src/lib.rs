@@ -13,6 +13,7 @@
 //! - `js` (feature, wasm32 only): the wasm-bindgen API of `pkg/`.
 
 pub mod protocol;
+pub mod provider;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

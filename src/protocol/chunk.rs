@@ -79,10 +79,11 @@ pub struct Marker {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Start {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message_id: Option<String>,
+    // `toUIMessageChunk` writes `messageMetadata` before `messageId`.
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub message_metadata: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
     #[serde(flatten)]
     pub extra: Object,
 }
@@ -117,7 +118,8 @@ pub struct ErrorChunk {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageMetadata {
-    #[serde(deserialize_with = "present")]
+    /// Required by the SDK; a chunk without it is still forwarded as is.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub message_metadata: Option<Value>,
     #[serde(flatten)]
     pub extra: Object,
@@ -159,12 +161,12 @@ pub struct TextEnd {
     pub extra: Object,
 }
 
-/// `file`, `reasoning-file`.
+/// `file`, `reasoning-file` (the SDK writes `mediaType` before `url`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FileChunk {
-    pub url: String,
     pub media_type: String,
+    pub url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_metadata: Option<Object>,
     #[serde(flatten)]
@@ -298,10 +300,11 @@ pub struct ToolOutputAvailable {
     pub provider_metadata: Option<Object>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_metadata: Option<Object>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dynamic: Option<bool>,
+    // `toUIMessageChunk` writes `preliminary` before `dynamic`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preliminary: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dynamic: Option<bool>,
     #[serde(flatten)]
     pub extra: Object,
 }
@@ -365,7 +368,8 @@ pub struct DataChunk {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(deserialize_with = "present")]
+    /// Required by the SDK; a chunk without it is still forwarded as is.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub data: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transient: Option<bool>,

@@ -6,10 +6,11 @@
 //! Left out on purpose: the SDK's per-tool `toModelOutput` hook (our tools
 //! are schema-only in the handler) and its `convertDataPart` callback is
 //! offered as [`ConvertOptions::convert_data_part`]. URLs are normalized as
-//! `new URL(...)` does for ASCII URLs; international domain names are passed
-//! through unmapped.
+//! `new URL(...)` does ([`normalize_url`]).
 
 use serde_json::Value;
+
+pub use super::url::normalize_url;
 
 use super::json::Object;
 use super::message::{DataPart, Role, ToolPart, ToolState, UiMessage, UiPart};
@@ -19,13 +20,16 @@ use super::model::{
     ToolOutput, ToolResultPart,
 };
 
+/// Turns a `data-*` part into a model part, or drops it (`None`).
+pub type DataPartConverter = dyn Fn(&DataPart) -> Option<ModelPart>;
+
 /// Options of [`convert_to_model_messages`].
 #[derive(Default)]
 pub struct ConvertOptions<'a> {
     /// Drop tool parts that have no result yet (`ignoreIncompleteToolCalls`).
     pub ignore_incomplete_tool_calls: bool,
     /// Turns a `data-*` part into a model part; `None` (the default) drops it.
-    pub convert_data_part: Option<&'a dyn Fn(&DataPart) -> Option<ModelPart>>,
+    pub convert_data_part: Option<&'a DataPartConverter>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -80,7 +84,9 @@ pub fn convert_to_model_messages(
                         UiPart::StepStart(_) => flush_block(&mut block, options, &mut out).map_err(bad_url)?,
                         UiPart::SteeringMessage(s) => {
                             flush_block(&mut block, options, &mut out).map_err(bad_url)?;
-                            let content = s.parts.iter().filter(|p| matches!(p, UiPart::Text(_) | UiPart::File(_))).map(user_content).collect::<Result<Vec<_>, _>>().map_err(bad_url)?;
+                            // Every part is taken for a text or file part, as the SDK does:
+                            // anything else fails on its missing `url`.
+                            let content = s.parts.iter().map(user_content).collect::<Result<Vec<_>, _>>().map_err(bad_url)?;
                             out.push(ModelMessage::User(ContentMessage::parts(content)));
                         }
                         UiPart::Text(_)
@@ -135,7 +141,9 @@ fn user_content(part: &UiPart) -> Result<ModelPart, String> {
             provider_options: f.provider_metadata.clone(),
             extra: Object::new(),
         }),
-        other => unreachable!("user content is text or file, got {}", other.type_name()),
+        // `convertUserContentUIPart` makes a file part of anything that is not
+        // text, and `new URL(undefined)` throws.
+        _ => return Err("undefined".into()),
     })
 }
 
@@ -226,7 +234,10 @@ fn flush_block(block: &mut Vec<&UiPart>, options: &ConvertOptions<'_>, out: &mut
             ToolState::OutputDenied => ToolOutput::error_text(
                 tool.approval.as_ref().and_then(|a| a.reason.clone()).unwrap_or_else(|| "Tool call execution denied.".into()),
             ),
-            ToolState::OutputError => ToolOutput::error_text(tool.error_text.clone().unwrap_or_default()),
+            ToolState::OutputError => ToolOutput::error_text(
+                // `getErrorMessage(undefined)`.
+                tool.error_text.clone().unwrap_or_else(|| "unknown error".into()),
+            ),
             ToolState::OutputAvailable => model_output(tool, tool.output.as_ref()),
             _ => continue,
         };
@@ -298,77 +309,12 @@ fn tool_result(tool: &ToolPart, output: ToolOutput, meta: Option<Object>) -> Mod
 /// with no tool-specific hook).
 fn model_output(tool: &ToolPart, output: Option<&Value>) -> ToolOutput {
     // A dynamic tool marked `dynamic: false` is one the app no longer has.
-    if matches!(tool.tool_name, Some(_) if tool.static_name.is_empty()) && tool.dynamic == Some(false) {
+    if tool.tool_name.is_some() && tool.static_name.is_empty() && tool.dynamic == Some(false) {
         return ToolOutput::text("Tool output omitted because the tool is no longer available.");
     }
     match output {
         Some(Value::String(s)) => ToolOutput::text(s.clone()),
         Some(v) => ToolOutput::json(v.clone()),
         None => ToolOutput::json(Value::Null),
-    }
-}
-
-/// What `new URL(s).href` gives for the URLs chat apps send: scheme and host
-/// lower-cased, an empty path of a special scheme made `/`, surrounding
-/// blanks and inner tabs/newlines removed. `None` when `new URL` would throw.
-pub fn normalize_url(s: &str) -> Option<String> {
-    let trimmed: String = s
-        .trim_matches(|c: char| c <= ' ')
-        .chars()
-        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
-        .collect();
-    let colon = trimmed.find(':')?;
-    let scheme = &trimmed[..colon];
-    let valid_scheme = scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-    if !valid_scheme {
-        return None;
-    }
-    let scheme = scheme.to_ascii_lowercase();
-    let rest = &trimmed[colon + 1..];
-    let special = matches!(scheme.as_str(), "http" | "https" | "ws" | "wss" | "ftp" | "file");
-    if !special {
-        return Some(format!("{scheme}:{rest}"));
-    }
-    let rest = rest.trim_start_matches(['/', '\\']);
-    let end = rest.find(['/', '\\', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    if authority.is_empty() && scheme != "file" {
-        return None;
-    }
-    let (userinfo, hostport) = match authority.rfind('@') {
-        Some(at) => (&authority[..=at], &authority[at + 1..]),
-        None => ("", authority),
-    };
-    let mut host = hostport.to_ascii_lowercase();
-    let default_port = match scheme.as_str() {
-        "http" | "ws" => Some(":80"),
-        "https" | "wss" => Some(":443"),
-        "ftp" => Some(":21"),
-        _ => None,
-    };
-    if let Some(p) = default_port {
-        if host.ends_with(p) {
-            host.truncate(host.len() - p.len());
-        }
-    }
-    let tail = tail.replace('\\', "/");
-    let tail = if tail.is_empty() || tail.starts_with(['?', '#']) { format!("/{tail}") } else { tail };
-    Some(format!("{scheme}://{userinfo}{host}{tail}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::normalize_url;
-
-    #[test]
-    fn urls_normalize_like_whatwg() {
-        assert_eq!(normalize_url("https://Example.COM").as_deref(), Some("https://example.com/"));
-        assert_eq!(normalize_url("HTTP://a.b:80/x?y#z").as_deref(), Some("http://a.b/x?y#z"));
-        assert_eq!(normalize_url("https://a.b?q=1").as_deref(), Some("https://a.b/?q=1"));
-        assert_eq!(normalize_url("data:image/png;base64,AAA=").as_deref(), Some("data:image/png;base64,AAA="));
-        assert_eq!(normalize_url(" https://a.b/c "), Some("https://a.b/c".into()));
-        assert_eq!(normalize_url("not a url"), None);
-        assert_eq!(normalize_url("https://"), None);
     }
 }

@@ -71,6 +71,7 @@ macro_rules! tagged_union {
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq)]
+        #[allow(clippy::large_enum_variant)] // variants are parsed wire values, moved rarely
         pub enum $name {
             $( $(#[$vmeta])* $variant($ty), )*
             $( $(#[$pmeta])* $pvariant($pty), )*
@@ -119,12 +120,12 @@ macro_rules! tagged_union {
                 let field_err = |e: serde_json::Error| D::Error::custom(format!("{} `{}`: {}", $tag, ty, e));
                 match ty.as_str() {
                     $( $wire => {
-                        map.remove($tag);
+                        map.shift_remove($tag);
                         serde_json::from_value(serde_json::Value::Object(map)).map(Self::$variant).map_err(field_err)
                     } )*
                     $( t if t.starts_with($prefix) && t.len() > $prefix.len() => {
                         let suffix = t[$prefix.len()..].to_string();
-                        map.remove($tag);
+                        map.shift_remove($tag);
                         let mut v: $pty = serde_json::from_value(serde_json::Value::Object(map)).map_err(field_err)?;
                         v.set_suffix(suffix);
                         Ok(Self::$pvariant(v))

@@ -93,14 +93,16 @@ pub struct ReasoningPart {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FilePart {
+    // The order of `convertUserMessageToUIParts`, so `steering-message`
+    // chunks serialize as the SDK writes them.
     pub media_type: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filename: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_metadata: Option<Object>,
     pub url: String,
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub provider_reference: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub provider_metadata: Option<Object>,
     #[serde(flatten)]
     pub extra: Object,
 }
@@ -221,7 +223,7 @@ pub struct DataPart {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(deserialize_with = "present")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub data: Option<Value>,
     #[serde(flatten)]
     pub extra: Object,

@@ -17,6 +17,7 @@ pub mod model;
 pub mod record;
 pub mod session;
 pub mod sse;
+pub mod url;
 
 pub use chunk::UiChunk;
 pub use input::{ChatInput, HeadStartRequest};

@@ -103,7 +103,8 @@ impl SseDecoder {
 
     /// As [`feed`](Self::feed), appending to `events`.
     pub fn feed_into(&mut self, mut bytes: &[u8], events: &mut Vec<SseEvent>) {
-        if self.pending_cr {
+        // An empty piece says nothing about whether a LF follows the CR.
+        if self.pending_cr && !bytes.is_empty() {
             self.pending_cr = false;
             if let [b'\n', rest @ ..] = bytes {
                 bytes = rest;

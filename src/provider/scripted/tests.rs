@@ -1,0 +1,122 @@
+use super::*;
+use crate::provider::ToolSpec;
+use serde_json::json;
+
+fn tools() -> Vec<ToolSpec> {
+    ["get_weather", "calculator", "fetch_url"]
+        .iter()
+        .map(|n| ToolSpec { name: n.to_string(), description: None, input_schema: json!({"type": "object"}) })
+        .collect()
+}
+
+fn call(messages: serde_json::Value) -> CallOptions {
+    CallOptions { messages: serde_json::from_value(messages).unwrap(), tools: tools(), ..CallOptions::default() }
+}
+
+fn user(text: &str) -> CallOptions {
+    call(json!([{ "role": "user", "content": [{ "type": "text", "text": text }] }]))
+}
+
+fn parts(plan: Plan) -> (Vec<TimedPart>, bool) {
+    match plan {
+        Plan::Stream { parts, stalls } => (parts, stalls),
+        Plan::Fail { error, .. } => panic!("unexpected failure {error}"),
+    }
+}
+
+fn text_of(parts: &[TimedPart]) -> String {
+    parts.iter().filter_map(|p| match &p.part { StreamPart::TextDelta { delta, .. } => Some(delta.as_str()), _ => None }).collect()
+}
+
+fn calls(parts: &[TimedPart]) -> Vec<(String, String)> {
+    parts.iter().filter_map(|p| match &p.part {
+        StreamPart::ToolCall { tool_name, input, .. } => Some((tool_name.clone(), input.clone())),
+        _ => None,
+    }).collect()
+}
+
+fn finish(parts: &[TimedPart]) -> FinishReason {
+    match &parts.last().unwrap().part {
+        StreamPart::Finish { reason, .. } => reason.clone(),
+        other => panic!("last part is {other:?}"),
+    }
+}
+
+#[test]
+fn plain_text_is_deterministic_and_timed() {
+    let config = ScriptedConfig { ttfb_ms: 400, token_ms: 10, fault: None };
+    let (a, stalls) = parts(plan(&config, &user("Tell me a story")));
+    let (b, _) = parts(plan(&config, &user("Tell me a story")));
+    assert_eq!(a, b);
+    assert!(!stalls);
+    assert_eq!(a[0].at_ms, 400);
+    assert!(text_of(&a).starts_with("You said: \u{201c}Tell me a story\u{201d}."));
+    assert_eq!(finish(&a), FinishReason::Stop);
+    let deltas = a.iter().filter(|p| matches!(p.part, StreamPart::TextDelta { .. })).count() as u32;
+    assert_eq!(a.last().unwrap().at_ms, 400 + 10 * (deltas - 1));
+}
+
+#[test]
+fn weather_questions_call_the_tool_once_per_city() {
+    let (p, _) = parts(plan(&ScriptedConfig::default(), &user("What's the weather in Paris?")));
+    assert_eq!(calls(&p), [("get_weather".into(), r#"{"city":"Paris"}"#.into())]);
+    assert_eq!(text_of(&p), "Let me check the weather in Paris.");
+    assert_eq!(finish(&p), FinishReason::ToolCalls);
+
+    let (p, _) = parts(plan(&ScriptedConfig::default(), &user("weather in Paris, Tokyo and New York")));
+    let names: Vec<_> = calls(&p).into_iter().map(|(_, i)| i).collect();
+    assert_eq!(names, [r#"{"city":"Paris"}"#, r#"{"city":"Tokyo"}"#, r#"{"city":"New York"}"#]);
+    let ids: std::collections::HashSet<_> = p.iter().filter_map(|t| match &t.part {
+        StreamPart::ToolCall { tool_call_id, .. } => Some(tool_call_id.clone()),
+        _ => None,
+    }).collect();
+    assert_eq!(ids.len(), 3);
+}
+
+#[test]
+fn no_tool_call_for_a_tool_that_is_not_configured() {
+    let mut options = user("What's the weather in Paris?");
+    options.tools.clear();
+    let (p, _) = parts(plan(&ScriptedConfig::default(), &options));
+    assert!(calls(&p).is_empty());
+    assert_eq!(finish(&p), FinishReason::Stop);
+}
+
+#[test]
+fn calculator_and_urls() {
+    let (p, _) = parts(plan(&ScriptedConfig::default(), &user("what is (12 + 30) * 2?")));
+    assert_eq!(calls(&p), [("calculator".into(), r#"{"expression":"(12 + 30) * 2"}"#.into())]);
+    let (p, _) = parts(plan(&ScriptedConfig::default(), &user("What is on https://example.com?")));
+    assert_eq!(calls(&p), [("fetch_url".into(), r#"{"url":"https://example.com"}"#.into())]);
+}
+
+#[test]
+fn tool_results_get_a_final_answer_that_uses_them() {
+    let options = call(json!([
+        { "role": "user", "content": [{ "type": "text", "text": "weather in Paris" }] },
+        { "role": "assistant", "content": [{ "type": "tool-call", "toolCallId": "c1", "toolName": "get_weather", "input": { "city": "Paris" } }] },
+        { "role": "tool", "content": [{ "type": "tool-result", "toolCallId": "c1", "toolName": "get_weather",
+            "output": { "type": "json", "value": { "city": "Paris", "temperatureC": 21, "condition": "sunny" } } }] }
+    ]));
+    let (p, _) = parts(plan(&ScriptedConfig::default(), &options));
+    assert_eq!(text_of(&p), "It is 21 °C and sunny in Paris.");
+    assert!(calls(&p).is_empty());
+}
+
+#[test]
+fn faults_on_demand() {
+    let (p, stalls) = parts(plan(&ScriptedConfig::default(), &user("Tell me a long story please [fault:stall]")));
+    assert!(stalls);
+    assert!(!p.iter().any(|t| matches!(t.part, StreamPart::Finish { .. })));
+    assert!(!text_of(&p).contains("[fault"));
+
+    let (p, _) = parts(plan(&ScriptedConfig::default(), &user("Tell me a long story please [fault:error]")));
+    assert!(matches!(p.last().unwrap().part, StreamPart::Error(ProviderError::Stream { .. })));
+
+    match plan(&ScriptedConfig::default(), &user("hi [fault:http-429]")) {
+        Plan::Fail { error: ProviderError::Http { status: 429, retry_after_ms: Some(1000), .. }, .. } => {}
+        other => panic!("{other:?}"),
+    }
+    let config = ScriptedConfig { fault: Some(Fault::Http(500)), ..ScriptedConfig::default() };
+    assert!(matches!(plan(&config, &user("hi")), Plan::Fail { error: ProviderError::Http { status: 500, .. }, .. }));
+}
