@@ -8,9 +8,11 @@
 //! happens here: the same code runs in the worker, in the agent and in
 //! `cargo test`, where recorded provider streams are fed in at any byte split.
 
+pub mod anthropic;
 pub mod error;
 pub mod part;
 pub mod scripted;
+pub mod step;
 pub mod tool;
 
 pub use error::ProviderError;
@@ -41,4 +43,24 @@ pub struct HttpRequest {
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: String,
+}
+
+/// Turns the bytes of a streaming response body into stream parts. Bytes
+/// may be split anywhere.
+pub trait StreamDecoder {
+    /// Feeds body bytes; returns the parts they completed.
+    fn feed(&mut self, bytes: &[u8]) -> Vec<StreamPart>;
+    /// The body ended cleanly (EOF). Returns what the provider makes of an
+    /// unfinished message (e.g. a `finish` with reason `interrupted`).
+    fn end(&mut self) -> Vec<StreamPart>;
+}
+
+/// An API provider reached over HTTP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpProviderConfig {
+    /// Up to and including the version segment, e.g.
+    /// `https://api.anthropic.com/v1`; no trailing slash.
+    pub base_url: String,
+    pub api_key: String,
+    pub model: String,
 }

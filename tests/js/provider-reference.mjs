@@ -210,6 +210,7 @@ if (isMain) {
   } finally {
     await server.stop();
   }
-  process.stdout.write(opts.pretty ? `${JSON.stringify(out, null, 2)}\n` : JSON.stringify(out));
-  process.exit(0);
+  // Exit only once the output is flushed: a pipe takes 64 KiB at a time and
+  // process.exit() would cut the rest.
+  process.stdout.write(opts.pretty ? `${JSON.stringify(out, null, 2)}\n` : JSON.stringify(out), () => process.exit(0));
 }
