@@ -26,6 +26,8 @@ struct Fixture {
     headers: Vec<(String, String)>,
     cut_off: bool,
     provider_options: Value,
+    /// The prompt file of the call (`prompt.json` unless the sidecar names one).
+    prompt: String,
 }
 
 fn load(provider: &str, name: &str) -> Fixture {
@@ -46,12 +48,13 @@ fn load(provider: &str, name: &str) -> Fixture {
         headers,
         cut_off: sidecar["cutOff"].as_bool().unwrap_or(false),
         provider_options: sidecar["providerOptions"].clone(),
+        prompt: sidecar["prompt"].as_str().unwrap_or("prompt.json").to_string(),
     }
 }
 
 fn call_options(fixture: &Fixture) -> CallOptions {
     let dir = common::fixtures("providers");
-    let prompt: Value = serde_json::from_slice(&std::fs::read(dir.join("prompt.json")).unwrap()).unwrap();
+    let prompt: Value = serde_json::from_slice(&std::fs::read(dir.join(&fixture.prompt)).unwrap()).unwrap();
     let tools: Value = serde_json::from_slice(&std::fs::read(dir.join("tools.json")).unwrap()).unwrap();
     // An object of tools by name, in request order (serde_json keeps it).
     let tools: Vec<ToolSpec> = tools

@@ -46,6 +46,8 @@ globalThis.AI_SDK_LOG_WARNINGS = false;
 
 const fixturesDir = defaultFixturesDir;
 const prompt = JSON.parse(readFileSync(join(fixturesDir, "prompt.json"), "utf8"));
+/** A fixture may name another prompt file (sidecar `prompt`), e.g. a longer history. */
+const loadPrompt = (file) => JSON.parse(readFileSync(join(fixturesDir, file), "utf8"));
 const toolSpecs = JSON.parse(readFileSync(join(fixturesDir, "tools.json"), "utf8"));
 
 /** Schema-only tools in tools.json order (no execute: calls end the step). */
@@ -100,6 +102,7 @@ export async function runFixture(server, provider, fixture, { timeoutMs = 10000 
   const meta = loadFixture(fixturesDir, provider, fixture);
   if (meta == null) throw new Error(`no fixture ${provider}/${fixture}`);
   const baseURL = `${server.url}/${provider}/${fixture}/v1`;
+  const call = meta.prompt != null ? loadPrompt(meta.prompt) : prompt;
   const firstRequest = server.requests.length;
   const controller = new AbortController();
   const errors = [];
@@ -110,12 +113,12 @@ export async function runFixture(server, provider, fixture, { timeoutMs = 10000 
   try {
     const result = streamText({
       model: buildModel(provider, baseURL),
-      system: prompt.system,
-      messages: prompt.messages,
+      system: call.system,
+      messages: call.messages,
       tools: buildTools(),
       stopWhen: stepCountIs(1),
       maxRetries: 0,
-      maxOutputTokens: prompt.maxOutputTokens,
+      maxOutputTokens: call.maxOutputTokens,
       ...(meta.providerOptions != null ? { providerOptions: meta.providerOptions } : {}),
       abortSignal: controller.signal,
       onError: ({ error }) => {

@@ -93,6 +93,7 @@ export function loadFixture(fixturesDir, provider, name) {
     cutOff: sidecar.cutOff === true,
     description: sidecar.description,
     providerOptions: sidecar.providerOptions,
+    prompt: sidecar.prompt,
   };
 }
 

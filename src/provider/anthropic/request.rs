@@ -43,7 +43,8 @@ pub fn build_request(config: &HttpProviderConfig, options: &CallOptions) -> Resu
     if let Some(user) = opts.and_then(|o| o.get("metadata")).and_then(|m| m.get("userId")) {
         body.insert("metadata".into(), json!({ "user_id": user }));
     }
-    let (system, messages) = prompt(options)?;
+    let mut betas: Vec<&'static str> = Vec::new();
+    let (system, messages) = prompt(options, &mut betas)?;
     if let Some(system) = system {
         body.insert("system".into(), system);
     }
@@ -80,7 +81,10 @@ pub fn build_request(config: &HttpProviderConfig, options: &CallOptions) -> Resu
         ("anthropic-version".to_string(), API_VERSION.to_string()),
     ];
     if !options.tools.is_empty() {
-        headers.push(("anthropic-beta".into(), "structured-outputs-2025-11-13".into()));
+        betas.push("structured-outputs-2025-11-13");
+    }
+    if !betas.is_empty() {
+        headers.push(("anthropic-beta".into(), betas.join(",")));
     }
     Ok(HttpRequest {
         method: "POST",
@@ -92,7 +96,7 @@ pub fn build_request(config: &HttpProviderConfig, options: &CallOptions) -> Resu
 
 /// The system blocks and the messages, consecutive user and tool messages
 /// merged into one user turn as the API wants.
-fn prompt(options: &CallOptions) -> Result<(Option<Value>, Value), ProviderError> {
+fn prompt(options: &CallOptions, betas: &mut Vec<&'static str>) -> Result<(Option<Value>, Value), ProviderError> {
     let mut system: Vec<Value> = Vec::new();
     if let Some(s) = &options.system {
         system.push(json!({ "type": "text", "text": s }));
@@ -103,7 +107,7 @@ fn prompt(options: &CallOptions) -> Result<(Option<Value>, Value), ProviderError
         let is_last = i + 1 == n;
         match message {
             ModelMessage::System(s) => system.push(json!({ "type": "text", "text": s.content })),
-            ModelMessage::User(m) => push_turn(&mut messages, "user", user_content(&m.content)?),
+            ModelMessage::User(m) => push_turn(&mut messages, "user", user_content(&m.content, betas)?),
             ModelMessage::Tool(m) => push_turn(&mut messages, "user", tool_results(&m.content)),
             ModelMessage::Assistant(m) => {
                 let parts = assistant_content(&m.content, is_last);
@@ -141,7 +145,7 @@ fn parts(content: &Content) -> Vec<ModelPart> {
     }
 }
 
-fn user_content(content: &Content) -> Result<Vec<Value>, ProviderError> {
+fn user_content(content: &Content, betas: &mut Vec<&'static str>) -> Result<Vec<Value>, ProviderError> {
     let mut out = Vec::new();
     for part in parts(content) {
         match part {
@@ -154,7 +158,12 @@ fn user_content(content: &Content) -> Result<Vec<Value>, ProviderError> {
                 let top = f.media_type.split('/').next().unwrap_or("");
                 let kind = match (top, f.media_type.as_str()) {
                     ("image", _) => "image",
-                    (_, "application/pdf") => "document",
+                    (_, "application/pdf") => {
+                        if !betas.contains(&"pdfs-2024-09-25") {
+                            betas.push("pdfs-2024-09-25");
+                        }
+                        "document"
+                    }
                     (_, "text/plain") => "document",
                     _ => return Err(ProviderError::Config(format!("media type {} is not supported by Anthropic", f.media_type))),
                 };

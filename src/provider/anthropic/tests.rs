@@ -1,1 +1,86 @@
+//! Request building beyond the recorded calls (those are compared with the
+//! AI SDK in tests/provider_reference.rs), and error mapping.
 
+use serde_json::{json, Value};
+
+use super::*;
+use crate::provider::{CallOptions, HttpProviderConfig, ToolChoice, ToolSpec};
+
+fn config() -> HttpProviderConfig {
+    HttpProviderConfig { base_url: "https://api.anthropic.com/v1/".into(), api_key: "k".into(), model: "claude-sonnet-4-5".into() }
+}
+
+fn body(options: &CallOptions) -> Value {
+    let req = build_request(&config(), options).unwrap();
+    assert_eq!(req.url, "https://api.anthropic.com/v1/messages");
+    serde_json::from_str(&req.body).unwrap()
+}
+
+fn options(messages: Value) -> CallOptions {
+    CallOptions { messages: serde_json::from_value(messages).unwrap(), ..CallOptions::default() }
+}
+
+#[test]
+fn thinking_drops_temperature_and_adds_the_budget() {
+    let mut o = options(json!([{ "role": "user", "content": "hi" }]));
+    o.temperature = Some(0.2);
+    o.max_output_tokens = Some(100);
+    assert_eq!(body(&o)["temperature"], json!(0.2));
+    o.provider_options = json!({ "anthropic": { "thinking": { "type": "enabled", "budgetTokens": 2000 } } }).as_object().cloned().unwrap();
+    let b = body(&o);
+    assert!(b.get("temperature").is_none());
+    assert_eq!(b["max_tokens"], 2100);
+    assert_eq!(b["thinking"], json!({ "type": "enabled", "budget_tokens": 2000 }));
+}
+
+#[test]
+fn tool_choice_maps_to_the_api_names() {
+    let mut o = options(json!([{ "role": "user", "content": "hi" }]));
+    o.tools = vec![ToolSpec { name: "t".into(), description: None, input_schema: json!({ "type": "object" }) }];
+    for (choice, expected) in [
+        (ToolChoice::Required, json!({ "type": "any" })),
+        (ToolChoice::None, json!({ "type": "none" })),
+        (ToolChoice::Tool { tool_name: "t".into() }, json!({ "type": "tool", "name": "t" })),
+    ] {
+        o.tool_choice = Some(choice);
+        assert_eq!(body(&o)["tool_choice"], expected);
+    }
+    assert_eq!(body(&options(json!([{ "role": "user", "content": "hi" }]))).get("tools"), None);
+}
+
+#[test]
+fn tool_use_blocks_go_after_text_within_a_segment_and_prefill_is_trimmed() {
+    let o = options(json!([
+        { "role": "user", "content": "hi" },
+        { "role": "assistant", "content": [
+            { "type": "tool-call", "toolCallId": "a", "toolName": "t", "input": "not json" },
+            { "type": "text", "text": "Checking.  " }
+        ] }
+    ]));
+    let b = body(&o);
+    assert_eq!(b["messages"][1]["content"], json!([
+        { "type": "text", "text": "Checking." },
+        { "type": "tool_use", "id": "a", "name": "t", "input": { "rawInvalidInput": "not json" } }
+    ]));
+}
+
+#[test]
+fn unsupported_media_is_a_config_error() {
+    let o = options(json!([{ "role": "user", "content": [{ "type": "file", "mediaType": "audio/wav", "data": "AAAA" }] }]));
+    assert!(matches!(build_request(&config(), &o), Err(ProviderError::Config(_))));
+}
+
+#[test]
+fn http_errors_carry_type_message_and_retry_after() {
+    let e = http_error(
+        429,
+        &[("retry-after".into(), "17".into())],
+        r#"{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}"#,
+    );
+    assert_eq!(
+        e,
+        ProviderError::Http { provider: "anthropic", status: 429, kind: Some("rate_limit_error".into()), message: "slow down".into(), retry_after_ms: Some(17_000) }
+    );
+    assert_eq!(e.retry_delay_ms(1), Some(17_000));
+    assert!(matches!(http_error(502, &[], "<html>"), ProviderError::Http { message, .. } if message == "HTTP 502"));
+}
