@@ -17,7 +17,7 @@ use std::path::Path;
 
 use headstart::protocol::model::ModelMessage;
 use headstart::provider::step::Step;
-use headstart::provider::{anthropic, CallOptions, HttpProviderConfig, ProviderError, StreamDecoder, ToolSpec};
+use headstart::provider::{anthropic, openai, CallOptions, HttpProviderConfig, ProviderError, StreamDecoder, ToolSpec};
 use serde_json::{json, Value};
 
 struct Fixture {
@@ -90,6 +90,7 @@ fn run_ours(provider: &str, fixture: &Fixture, splits: &[usize]) -> Ours {
     let config = HttpProviderConfig { base_url: "http://127.0.0.1:1/v1".into(), api_key: "test-key".into(), model: model(provider).into() };
     let (request, mut decoder, http_error): (_, Box<dyn StreamDecoder>, fn(u16, &[(String, String)], &str) -> ProviderError) = match provider {
         "anthropic" => (anthropic::build_request(&config, &options).unwrap(), Box::new(anthropic::AnthropicDecoder::new()), anthropic::http_error),
+        "openai" => (openai::build_request(&config, &options).unwrap(), Box::new(openai::OpenAiDecoder::new()), openai::http_error),
         other => panic!("unknown provider {other}"),
     };
     let mut step = Step::new("msg_turn_1", &options.tools);
@@ -204,4 +205,17 @@ fn anthropic_matches_the_ai_sdk() {
     }
     assert!(checked >= 15, "only {checked} anthropic fixtures");
     let _ = Path::new("");
+}
+
+#[test]
+fn openai_matches_the_ai_sdk() {
+    let all = reference();
+    let mut checked = 0;
+    for (name, reference) in &all {
+        let Some(fixture) = name.strip_prefix("openai/") else { continue };
+        assert!(reference.get("error").is_none(), "{name}: the reference run failed: {}", reference["error"]);
+        check(name, reference, "openai", fixture);
+        checked += 1;
+    }
+    assert!(checked >= 12, "only {checked} openai fixtures");
 }

@@ -49,6 +49,11 @@ impl ProviderError {
         match self {
             Self::Http { status, .. } => matches!(status, 408 | 409 | 429 | 500..=599),
             Self::Network { .. } => true,
+            // Only ever seen here as the first event of a stream, i.e. the
+            // API refused the call before any output.
+            Self::Stream { kind, .. } => {
+                matches!(kind.as_str(), "overloaded_error" | "api_error" | "rate_limit_error" | "server_error")
+            }
             _ => false,
         }
     }

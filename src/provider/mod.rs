@@ -9,8 +9,11 @@
 //! `cargo test`, where recorded provider streams are fed in at any byte split.
 
 pub mod anthropic;
+pub mod config;
 pub mod error;
+pub mod openai;
 pub mod part;
+pub mod run;
 pub mod scripted;
 pub mod step;
 pub mod tool;
@@ -36,14 +39,7 @@ pub struct CallOptions {
     pub provider_options: Object,
 }
 
-/// An HTTP request a provider wants sent; the IO layer sends it as is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpRequest {
-    pub method: &'static str,
-    pub url: String,
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-}
+pub use crate::io::HttpRequest;
 
 /// Turns the bytes of a streaming response body into stream parts. Bytes
 /// may be split anywhere.

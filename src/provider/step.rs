@@ -121,8 +121,10 @@ impl Step {
         }
         let mut out = self.start();
         if !self.opened {
-            if let StreamPart::Error(e) = part {
-                // The SDK reads an error as the first part as a failed call.
+            if let StreamPart::Error(e @ (ProviderError::Http { .. } | ProviderError::Stream { .. })) = part {
+                // The API refused the call in its first event: the SDK
+                // reads ahead and fails the call (a malformed first event
+                // is shown in the stream instead).
                 out.extend(self.fail(e));
                 return out;
             }

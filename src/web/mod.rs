@@ -3,5 +3,6 @@
 //! (workerd, Deno, Bun, edge-runtime, Node, browsers). Nothing here knows the
 //! protocol beyond bytes and SSE events.
 
+pub mod fetch;
 pub mod stream;
 pub mod time;

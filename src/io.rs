@@ -1,0 +1,130 @@
+//! The IO seams of the crate: HTTP, response bodies and time, as small
+//! traits. The async drivers (a provider step, the platform client, the
+//! head-start turn) are written against them and never touch JS; `web`
+//! implements them on the runtime's `fetch` and timers, and host tests
+//! implement them in memory with a virtual clock.
+//!
+//! Cancellation is by drop: dropping a pending `fetch` future or a response
+//! body aborts the request (the web implementation holds an
+//! `AbortController` for exactly that), so a caller cancels a step by
+//! dropping it.
+
+use std::future::Future;
+use std::pin::pin;
+
+use futures_util::future::{select, Either};
+
+/// An HTTP request, built by pure code and sent as is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    pub method: &'static str,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+/// Response status, headers (names lower-cased) and body.
+#[derive(Debug)]
+pub struct HttpResponse<B> {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: B,
+}
+
+impl<B> HttpResponse<B> {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// The request could not be made or the connection failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FetchError(pub String);
+
+#[allow(async_fn_in_trait)] // single-threaded runtimes: no Send bound wanted
+pub trait Fetch {
+    type Body: ResponseBody;
+    /// Sends the request and resolves with the response head.
+    async fn fetch(&self, request: &HttpRequest) -> Result<HttpResponse<Self::Body>, FetchError>;
+}
+
+#[allow(async_fn_in_trait)]
+pub trait ResponseBody {
+    /// The next piece of the body; `None` at its clean end.
+    async fn next_chunk(&mut self) -> Option<Result<Vec<u8>, FetchError>>;
+
+    /// The whole (remaining) body as text, for error responses.
+    async fn text(&mut self) -> Result<String, FetchError> {
+        let mut bytes = Vec::new();
+        while let Some(chunk) = self.next_chunk().await {
+            bytes.extend(chunk?);
+        }
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+}
+
+#[allow(async_fn_in_trait)]
+pub trait Clock {
+    /// Milliseconds on a monotonic-enough clock (only differences matter).
+    fn now_ms(&self) -> f64;
+    async fn sleep(&self, ms: u32);
+}
+
+/// Runs `fut` for at most `ms`; `None` when the time ran out first (the
+/// future is then dropped, which cancels it).
+pub async fn timeout<C: Clock, T>(clock: &C, ms: u32, fut: impl Future<Output = T>) -> Option<T> {
+    match select(pin!(fut), pin!(clock.sleep(ms))).await {
+        Either::Left((value, _)) => Some(value),
+        Either::Right(_) => None,
+    }
+}
+
+/// Turns a future that emits items through a callback into a `Stream` of
+/// those items: the stream polls the future and hands out what it emitted.
+/// Dropping the stream drops the future (and so cancels its IO).
+pub fn emitted_stream<T, Fut>(make: impl FnOnce(Emitter<T>) -> Fut) -> EmittedStream<T, Fut>
+where
+    Fut: Future<Output = ()>,
+{
+    let queue = std::rc::Rc::new(std::cell::RefCell::new(std::collections::VecDeque::new()));
+    let fut = make(Emitter(queue.clone()));
+    EmittedStream { queue, fut: Some(Box::pin(fut)) }
+}
+
+/// The callback side of [`emitted_stream`].
+pub struct Emitter<T>(std::rc::Rc<std::cell::RefCell<std::collections::VecDeque<T>>>);
+
+impl<T> Emitter<T> {
+    pub fn emit(&self, item: T) {
+        self.0.borrow_mut().push_back(item);
+    }
+}
+
+pub struct EmittedStream<T, Fut> {
+    queue: std::rc::Rc<std::cell::RefCell<std::collections::VecDeque<T>>>,
+    fut: Option<std::pin::Pin<Box<Fut>>>,
+}
+
+impl<T, Fut: Future<Output = ()>> futures_util::Stream for EmittedStream<T, Fut> {
+    type Item = T;
+
+    fn poll_next(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<T>> {
+        use std::task::Poll;
+        if let Some(item) = self.queue.borrow_mut().pop_front() {
+            return Poll::Ready(Some(item));
+        }
+        let Some(fut) = self.fut.as_mut() else { return Poll::Ready(None) };
+        let done = fut.as_mut().poll(cx).is_ready();
+        if done {
+            self.fut = None;
+        }
+        match self.queue.borrow_mut().pop_front() {
+            Some(item) => Poll::Ready(Some(item)),
+            None if done => Poll::Ready(None),
+            None => Poll::Pending,
+        }
+    }
+}
+
+impl<T, Fut> Unpin for EmittedStream<T, Fut> {}

@@ -1,0 +1,241 @@
+//! Which model a step calls and with what settings, from environment
+//! variables (wrangler vars and secrets) or the JS options object.
+//!
+//! With no API key anywhere, the scripted model answers: `npm start`, the
+//! tests and the benchmarks run offline by default.
+
+use serde_json::Value;
+
+use super::scripted::{Fault, ScriptedConfig};
+use super::tool::{builtin_tools, ToolSpec};
+use super::{anthropic, openai, CallOptions, HttpProviderConfig};
+use crate::protocol::json::Object;
+
+/// The model a step calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Model {
+    Anthropic(HttpProviderConfig),
+    OpenAi(HttpProviderConfig),
+    Scripted(ScriptedConfig),
+}
+
+impl Model {
+    /// Provider name, for logs and errors.
+    pub fn provider(&self) -> &'static str {
+        match self {
+            Self::Anthropic(_) => "anthropic",
+            Self::OpenAi(_) => "openai",
+            Self::Scripted(_) => "scripted",
+        }
+    }
+}
+
+/// Everything a step needs besides the conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelSettings {
+    pub model: Model,
+    pub system: Option<String>,
+    pub max_output_tokens: Option<u32>,
+    pub temperature: Option<f64>,
+    pub tools: Vec<ToolSpec>,
+    pub provider_options: Object,
+    /// A call with no byte for this long fails as stalled.
+    pub stall_timeout_ms: u32,
+    /// Attempts of a call that fails before streaming (the first included).
+    pub max_attempts: u32,
+}
+
+/// Default stall timeout: generous for slow first tokens of large prompts.
+pub const DEFAULT_STALL_TIMEOUT_MS: u32 = 60_000;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name}: {message}")]
+    Invalid { name: &'static str, message: String },
+    #[error("HEADSTART_PROVIDER={provider} needs {key}")]
+    MissingKey { provider: String, key: &'static str },
+}
+
+impl ModelSettings {
+    /// The scripted model with the built-in tools.
+    pub fn scripted() -> Self {
+        Self {
+            model: Model::Scripted(ScriptedConfig::default()),
+            system: None,
+            max_output_tokens: None,
+            temperature: None,
+            tools: builtin_tools(),
+            provider_options: Object::new(),
+            stall_timeout_ms: DEFAULT_STALL_TIMEOUT_MS,
+            max_attempts: super::error::MAX_ATTEMPTS,
+        }
+    }
+
+    /// Reads the settings from variables:
+    ///
+    /// | variable | meaning | default |
+    /// |---|---|---|
+    /// | `HEADSTART_PROVIDER` | `anthropic`, `openai` or `scripted` | the provider whose key is set, else `scripted` |
+    /// | `HEADSTART_MODEL` | model id | `claude-sonnet-4-5` / `gpt-4o-mini` |
+    /// | `ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL` | Anthropic key and base URL | base `https://api.anthropic.com/v1` |
+    /// | `OPENAI_API_KEY`, `OPENAI_BASE_URL` | key and base URL of any OpenAI-compatible server | base `https://api.openai.com/v1` |
+    /// | `HEADSTART_SYSTEM` | system prompt | none |
+    /// | `HEADSTART_MAX_TOKENS` | max output tokens | provider default |
+    /// | `HEADSTART_TEMPERATURE` | temperature | provider default |
+    /// | `HEADSTART_TOOLS` | JSON: `[{name, description, inputSchema}]` or `{name: {description, inputSchema}}` | the built-in tools |
+    /// | `HEADSTART_PROVIDER_OPTIONS` | JSON object passed through, e.g. `{"anthropic":{"thinking":{...}}}` | `{}` |
+    /// | `HEADSTART_STALL_TIMEOUT_MS` | stall timeout | 60000 |
+    /// | `HEADSTART_MAX_ATTEMPTS` | attempts before streaming | 3 |
+    /// | `HEADSTART_SCRIPTED_TTFB_MS`, `HEADSTART_SCRIPTED_TOKEN_MS`, `HEADSTART_SCRIPTED_FAULT` | scripted model timing and fault (`error`, `stall`, `http-500`) | 300, 15, none |
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let anthropic_key = get("ANTHROPIC_API_KEY");
+        let openai_key = get("OPENAI_API_KEY");
+        let provider = get("HEADSTART_PROVIDER").unwrap_or_else(|| {
+            if anthropic_key.is_some() {
+                "anthropic".into()
+            } else if openai_key.is_some() {
+                "openai".into()
+            } else {
+                "scripted".into()
+            }
+        });
+        let model_id = get("HEADSTART_MODEL");
+        let model = match provider.as_str() {
+            "anthropic" => Model::Anthropic(HttpProviderConfig {
+                base_url: get("ANTHROPIC_BASE_URL").unwrap_or_else(|| anthropic::DEFAULT_BASE_URL.into()),
+                api_key: anthropic_key.ok_or(ConfigError::MissingKey { provider, key: "ANTHROPIC_API_KEY" })?,
+                model: model_id.unwrap_or_else(|| "claude-sonnet-4-5".into()),
+            }),
+            "openai" => Model::OpenAi(HttpProviderConfig {
+                base_url: get("OPENAI_BASE_URL").unwrap_or_else(|| openai::DEFAULT_BASE_URL.into()),
+                api_key: openai_key.ok_or(ConfigError::MissingKey { provider, key: "OPENAI_API_KEY" })?,
+                model: model_id.unwrap_or_else(|| "gpt-4o-mini".into()),
+            }),
+            "scripted" => Model::Scripted(ScriptedConfig {
+                ttfb_ms: parse(&get, "HEADSTART_SCRIPTED_TTFB_MS")?.unwrap_or(super::scripted::DEFAULT_TTFB_MS),
+                token_ms: parse(&get, "HEADSTART_SCRIPTED_TOKEN_MS")?.unwrap_or(super::scripted::DEFAULT_TOKEN_MS),
+                fault: match get("HEADSTART_SCRIPTED_FAULT") {
+                    Some(f) => Some(Fault::parse(&f).ok_or(ConfigError::Invalid {
+                        name: "HEADSTART_SCRIPTED_FAULT",
+                        message: format!("unknown fault {f:?} (error, stall, http-<status>)"),
+                    })?),
+                    None => None,
+                },
+            }),
+            other => {
+                return Err(ConfigError::Invalid {
+                    name: "HEADSTART_PROVIDER",
+                    message: format!("unknown provider {other:?} (anthropic, openai, scripted)"),
+                })
+            }
+        };
+        let tools = match get("HEADSTART_TOOLS") {
+            Some(json) => parse_tools(&json).map_err(|message| ConfigError::Invalid { name: "HEADSTART_TOOLS", message })?,
+            None => builtin_tools(),
+        };
+        let provider_options = match get("HEADSTART_PROVIDER_OPTIONS") {
+            Some(json) => match serde_json::from_str::<Value>(&json) {
+                Ok(Value::Object(o)) => o,
+                _ => {
+                    return Err(ConfigError::Invalid { name: "HEADSTART_PROVIDER_OPTIONS", message: "must be a JSON object".into() })
+                }
+            },
+            None => Object::new(),
+        };
+        Ok(Self {
+            model,
+            system: get("HEADSTART_SYSTEM"),
+            max_output_tokens: parse(&get, "HEADSTART_MAX_TOKENS")?,
+            temperature: parse(&get, "HEADSTART_TEMPERATURE")?,
+            tools,
+            provider_options,
+            stall_timeout_ms: parse(&get, "HEADSTART_STALL_TIMEOUT_MS")?.unwrap_or(DEFAULT_STALL_TIMEOUT_MS),
+            max_attempts: parse::<u32>(&get, "HEADSTART_MAX_ATTEMPTS")?.unwrap_or(super::error::MAX_ATTEMPTS).max(1),
+        })
+    }
+
+    /// The call options for a conversation.
+    pub fn call(&self, messages: Vec<crate::protocol::ModelMessage>) -> CallOptions {
+        CallOptions {
+            system: self.system.clone(),
+            messages,
+            tools: self.tools.clone(),
+            tool_choice: None,
+            max_output_tokens: self.max_output_tokens,
+            temperature: self.temperature,
+            provider_options: self.provider_options.clone(),
+        }
+    }
+}
+
+fn parse<T: std::str::FromStr>(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<Option<T>, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    get(name)
+        .map(|v| v.trim().parse().map_err(|e: T::Err| ConfigError::Invalid { name, message: format!("{v:?}: {e}") }))
+        .transpose()
+}
+
+/// Tools as a list of specs or as an object keyed by name (the AI SDK's
+/// `tools` shape).
+pub fn parse_tools(json: &str) -> Result<Vec<ToolSpec>, String> {
+    match serde_json::from_str::<Value>(json).map_err(|e| e.to_string())? {
+        Value::Array(items) => items.into_iter().map(|t| serde_json::from_value(t).map_err(|e| e.to_string())).collect(),
+        Value::Object(map) => map
+            .into_iter()
+            .map(|(name, t)| {
+                let mut t = t.as_object().cloned().ok_or_else(|| format!("tool {name}: not an object"))?;
+                t.insert("name".into(), Value::String(name.clone()));
+                serde_json::from_value(Value::Object(t)).map_err(|e| format!("tool {name}: {e}"))
+            })
+            .collect(),
+        _ => Err("must be a JSON array or object".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(vars: &[(&str, &str)]) -> Result<ModelSettings, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        ModelSettings::from_vars(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn no_key_means_the_scripted_model() {
+        let s = from(&[]).unwrap();
+        assert_eq!(s.model, Model::Scripted(ScriptedConfig::default()));
+        assert_eq!(s.tools.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["get_weather", "calculator", "fetch_url"]);
+    }
+
+    #[test]
+    fn a_key_picks_its_provider() {
+        let s = from(&[("ANTHROPIC_API_KEY", "sk-ant"), ("HEADSTART_MAX_TOKENS", "512")]).unwrap();
+        assert!(matches!(&s.model, Model::Anthropic(c) if c.api_key == "sk-ant" && c.base_url == "https://api.anthropic.com/v1"));
+        assert_eq!(s.max_output_tokens, Some(512));
+        let s = from(&[("OPENAI_API_KEY", "sk"), ("OPENAI_BASE_URL", "http://127.0.0.1:9/v1"), ("HEADSTART_MODEL", "llama")]).unwrap();
+        assert!(matches!(&s.model, Model::OpenAi(c) if c.base_url == "http://127.0.0.1:9/v1" && c.model == "llama"));
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        assert_eq!(
+            from(&[("HEADSTART_PROVIDER", "openai")]),
+            Err(ConfigError::MissingKey { provider: "openai".into(), key: "OPENAI_API_KEY" })
+        );
+        assert!(matches!(from(&[("HEADSTART_TEMPERATURE", "warm")]), Err(ConfigError::Invalid { name: "HEADSTART_TEMPERATURE", .. })));
+        assert!(matches!(from(&[("HEADSTART_SCRIPTED_FAULT", "boom")]), Err(ConfigError::Invalid { name: "HEADSTART_SCRIPTED_FAULT", .. })));
+        assert!(matches!(from(&[("HEADSTART_TOOLS", "[1]")]), Err(ConfigError::Invalid { name: "HEADSTART_TOOLS", .. })));
+    }
+
+    #[test]
+    fn tools_in_both_shapes() {
+        let list = parse_tools(r#"[{"name":"a","inputSchema":{"type":"object"}}]"#).unwrap();
+        let map = parse_tools(r#"{"a":{"inputSchema":{"type":"object"}}}"#).unwrap();
+        assert_eq!(list, map);
+    }
+}

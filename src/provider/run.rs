@@ -1,0 +1,184 @@
+//! Running one step over the IO seams: send the request, feed the body to
+//! the provider's decoder and the [`Step`], and deal with what goes wrong —
+//! retries before any byte was streamed, stalls, cut connections — so that
+//! every call ends with a well-formed stream and an outcome, never a hang.
+//!
+//! Abort is by drop: a caller that must stop (client gone, idle timeout)
+//! drops the `run_step` future, which drops the response body and so aborts
+//! the request, then calls [`Step::abort`] for the closing chunk.
+
+use crate::io::{timeout, Clock, Fetch, FetchError, ResponseBody};
+use crate::protocol::UiChunk;
+
+use super::config::{Model, ModelSettings};
+use super::error::ProviderError;
+use super::scripted::{self, Plan};
+use super::step::Step;
+use super::{anthropic, openai, CallOptions, StreamDecoder, StreamPart};
+
+/// Runs the call of `step` and hands every UI chunk to `emit` as it is made.
+/// When this returns, `step.is_done()` and its outcome is set.
+pub async fn run_step<F: Fetch, C: Clock>(
+    fetch: &F,
+    clock: &C,
+    settings: &ModelSettings,
+    options: &CallOptions,
+    step: &mut Step,
+    emit: &mut dyn FnMut(UiChunk),
+) {
+    emit_all(emit, step.start());
+    match &settings.model {
+        Model::Scripted(config) => play(clock, settings, scripted::plan(config, options), step, emit).await,
+        model => call_http(fetch, clock, settings, model, options, step, emit).await,
+    }
+    debug_assert!(step.is_done());
+}
+
+fn emit_all(emit: &mut dyn FnMut(UiChunk), chunks: Vec<UiChunk>) {
+    for chunk in chunks {
+        emit(chunk);
+    }
+}
+
+/// Plays a scripted plan at its own pace.
+async fn play<C: Clock>(clock: &C, settings: &ModelSettings, plan: Plan, step: &mut Step, emit: &mut dyn FnMut(UiChunk)) {
+    let start = clock.now_ms();
+    let stall = settings.stall_timeout_ms;
+    let wait_until = |at_ms: u32| {
+        let due = start + f64::from(at_ms) - clock.now_ms();
+        due.max(0.0) as u32
+    };
+    match plan {
+        Plan::Fail { at_ms, error } => {
+            let mut attempt = 1;
+            clock.sleep(wait_until(at_ms)).await;
+            // The scripted failure is deterministic, so retries fail too:
+            // they exercise the retry path with real delays.
+            while let Some(delay) = error.retry_delay_ms(attempt).filter(|_| attempt < settings.max_attempts) {
+                clock.sleep(delay.min(u64::from(u32::MAX)) as u32).await;
+                attempt += 1;
+            }
+            emit_all(emit, step.fail(error));
+        }
+        Plan::Stream { parts, stalls } => {
+            for timed in parts {
+                let wait = wait_until(timed.at_ms);
+                if wait > stall {
+                    clock.sleep(stall).await;
+                    return emit_all(emit, step.fail(ProviderError::Stalled { provider: "scripted", after_ms: stall.into() }));
+                }
+                clock.sleep(wait).await;
+                emit_all(emit, step.push(timed.part));
+            }
+            if stalls {
+                clock.sleep(stall).await;
+                emit_all(emit, step.fail(ProviderError::Stalled { provider: "scripted", after_ms: stall.into() }));
+            } else {
+                emit_all(emit, step.end());
+            }
+        }
+    }
+}
+
+type HttpError = fn(u16, &[(String, String)], &str) -> ProviderError;
+
+async fn call_http<F: Fetch, C: Clock>(
+    fetch: &F,
+    clock: &C,
+    settings: &ModelSettings,
+    model: &Model,
+    options: &CallOptions,
+    step: &mut Step,
+    emit: &mut dyn FnMut(UiChunk),
+) {
+    let (provider, built, http_error): (&'static str, _, HttpError) = match model {
+        Model::Anthropic(c) => ("anthropic", anthropic::build_request(c, options), anthropic::http_error),
+        Model::OpenAi(c) => ("openai", openai::build_request(c, options), openai::http_error),
+        Model::Scripted(_) => unreachable!("scripted models are played, not fetched"),
+    };
+    let request = match built {
+        Ok(r) => r,
+        Err(e) => return emit_all(emit, step.fail(e)),
+    };
+    let stall = settings.stall_timeout_ms;
+    let mut attempt = 1;
+    loop {
+        let failure = match timeout(clock, stall, fetch.fetch(&request)).await {
+            None => ProviderError::Stalled { provider, after_ms: stall.into() },
+            Some(Err(FetchError(message))) => ProviderError::Network { provider, message },
+            Some(Ok(mut response)) if response.status >= 300 => {
+                let body = timeout(clock, stall, response.body.text()).await.and_then(Result::ok).unwrap_or_default();
+                http_error(response.status, &response.headers, &body)
+            }
+            Some(Ok(response)) => {
+                let mut decoder: Box<dyn StreamDecoder> = match model {
+                    Model::Anthropic(_) => Box::new(anthropic::AnthropicDecoder::new()),
+                    _ => Box::new(openai::OpenAiDecoder::new()),
+                };
+                match stream_body(clock, stall, provider, response.body, decoder.as_mut(), step, emit).await {
+                    // The provider refused before streaming anything: as
+                    // retryable as an error status.
+                    Some(first_error) => first_error,
+                    None => return,
+                }
+            }
+        };
+        match failure.retry_delay_ms(attempt).filter(|_| attempt < settings.max_attempts) {
+            Some(delay) => {
+                clock.sleep(delay.min(u64::from(u32::MAX)) as u32).await;
+                attempt += 1;
+            }
+            None => return emit_all(emit, step.fail(failure)),
+        }
+    }
+}
+
+/// Streams a 2xx body into the step. Returns the error when the stream's
+/// first part is one (nothing was shown yet, so the call may be retried).
+async fn stream_body<C: Clock, B: ResponseBody>(
+    clock: &C,
+    stall: u32,
+    provider: &'static str,
+    mut body: B,
+    decoder: &mut dyn StreamDecoder,
+    step: &mut Step,
+    emit: &mut dyn FnMut(UiChunk),
+) -> Option<ProviderError> {
+    let mut first = true;
+    loop {
+        let parts = match timeout(clock, stall, body.next_chunk()).await {
+            None => {
+                emit_all(emit, step.fail(ProviderError::Stalled { provider, after_ms: stall.into() }));
+                return None;
+            }
+            Some(Some(Err(_))) => {
+                emit_all(emit, step.fail(ProviderError::Disconnected { provider }));
+                return None;
+            }
+            Some(Some(Ok(bytes))) => decoder.feed(&bytes),
+            Some(None) => {
+                for part in decoder.end() {
+                    emit_all(emit, step.push(part));
+                }
+                emit_all(emit, step.end());
+                return None;
+            }
+        };
+        for part in parts {
+            if first {
+                first = false;
+                if let StreamPart::Error(e) = part {
+                    if e.is_retryable() {
+                        return Some(e);
+                    }
+                    emit_all(emit, step.push(StreamPart::Error(e)));
+                    continue;
+                }
+            }
+            emit_all(emit, step.push(part));
+        }
+        if step.is_done() {
+            return None;
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! [`Fetch`](crate::io::Fetch) and [`Clock`](crate::io::Clock) on the
+//! runtime's global `fetch`, `AbortController` and timers.
+//!
+//! Every request owns an `AbortController`; dropping the pending fetch or
+//! the response body aborts it, so cancelling a Rust future really closes
+//! the connection.
+
+use futures_util::StreamExt;
+use js_sys::{Array, Promise, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortController, Headers, Request, RequestInit, Response};
+
+use crate::io::{Clock, Fetch, FetchError, HttpRequest, HttpResponse, ResponseBody};
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = fetch)]
+    fn global_fetch(request: &Request) -> Promise;
+}
+
+/// Aborts its request when dropped.
+struct AbortOnDrop(AbortController);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The runtime's `fetch`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct WebFetch;
+
+/// A streaming response body; dropping it aborts the request.
+pub struct WebBody {
+    stream: Option<wasm_streams::readable::IntoStream<'static>>,
+    _abort: AbortOnDrop,
+}
+
+fn js_error(e: JsValue) -> FetchError {
+    let message = e
+        .dyn_ref::<js_sys::Error>()
+        .map(|err| String::from(err.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| format!("{e:?}"));
+    FetchError(message)
+}
+
+impl Fetch for WebFetch {
+    type Body = WebBody;
+
+    async fn fetch(&self, request: &HttpRequest) -> Result<HttpResponse<WebBody>, FetchError> {
+        let controller = AbortController::new().map_err(js_error)?;
+        let abort = AbortOnDrop(controller);
+        let headers = Headers::new().map_err(js_error)?;
+        for (name, value) in &request.headers {
+            headers.append(name, value).map_err(js_error)?;
+        }
+        let init = RequestInit::new();
+        init.set_method(request.method);
+        init.set_headers(&headers);
+        if !request.body.is_empty() {
+            init.set_body(&JsValue::from_str(&request.body));
+        }
+        init.set_signal(Some(&abort.0.signal()));
+        let req = Request::new_with_str_and_init(&request.url, &init).map_err(js_error)?;
+        let response: Response = JsFuture::from(global_fetch(&req)).await.map_err(js_error)?.unchecked_into();
+        let mut header_pairs = Vec::new();
+        if let Ok(Some(iter)) = js_sys::try_iter(response.headers().as_ref()) {
+            for entry in iter.flatten() {
+                let pair: Array = entry.unchecked_into();
+                header_pairs.push((pair.get(0).as_string().unwrap_or_default(), pair.get(1).as_string().unwrap_or_default()));
+            }
+        }
+        let stream = response.body().map(|b| wasm_streams::ReadableStream::from_raw(b).into_stream());
+        Ok(HttpResponse { status: response.status(), headers: header_pairs, body: WebBody { stream, _abort: abort } })
+    }
+}
+
+impl ResponseBody for WebBody {
+    async fn next_chunk(&mut self) -> Option<Result<Vec<u8>, FetchError>> {
+        let stream = self.stream.as_mut()?;
+        match stream.next().await? {
+            Ok(chunk) => match chunk.dyn_into::<Uint8Array>() {
+                Ok(bytes) => Some(Ok(bytes.to_vec())),
+                Err(_) => Some(Err(FetchError("response body chunk is not bytes".into()))),
+            },
+            Err(e) => Some(Err(js_error(e))),
+        }
+    }
+}
+
+/// The runtime's clock and `setTimeout`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct WebClock;
+
+impl Clock for WebClock {
+    fn now_ms(&self) -> f64 {
+        super::time::now_ms()
+    }
+
+    async fn sleep(&self, ms: u32) {
+        super::time::sleep(ms).await
+    }
+}
