@@ -17,7 +17,7 @@ export function bytesStream(body) {
  * Parses an SSE body into validated UI message chunks (throws on a chunk the
  * SDK's schema rejects) and the assistant messages they assemble into.
  */
-export async function readUiStream(body) {
+export async function readUiStream(body, { terminateOnError = true } = {}) {
   const chunks = [];
   const parsed = parseJsonEventStream({ stream: body, schema: uiMessageChunkSchema });
   const validated = parsed.pipeThrough(
@@ -39,6 +39,6 @@ export async function readUiStream(body) {
     }),
   );
   let message;
-  for await (const m of readUIMessageStream({ stream: sdkChunks, terminateOnError: true })) message = m;
+  for await (const m of readUIMessageStream({ stream: sdkChunks, terminateOnError })) message = m;
   return { chunks, message };
 }
