@@ -15,6 +15,7 @@
 pub mod io;
 pub mod protocol;
 pub mod provider;
+pub mod selfhost;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;
