@@ -128,3 +128,41 @@ impl<T, Fut: Future<Output = ()>> futures_util::Stream for EmittedStream<T, Fut>
 }
 
 impl<T, Fut> Unpin for EmittedStream<T, Fut> {}
+
+/// Wakes every task waiting for a change (new records on a stream). Take
+/// [`version`](Notify::version) before looking, then wait with
+/// [`changed_since`](Notify::changed_since): a change in between is never
+/// missed.
+#[derive(Debug, Default)]
+pub struct Notify {
+    version: std::cell::Cell<u64>,
+    wakers: std::cell::RefCell<Vec<std::task::Waker>>,
+}
+
+impl Notify {
+    pub fn version(&self) -> u64 {
+        self.version.get()
+    }
+
+    pub fn notify(&self) {
+        self.version.set(self.version.get() + 1);
+        for w in self.wakers.borrow_mut().drain(..) {
+            w.wake();
+        }
+    }
+
+    /// Resolves once the version differs from `seen`.
+    pub fn changed_since(&self, seen: u64) -> impl Future<Output = ()> + '_ {
+        std::future::poll_fn(move |cx| {
+            if self.version.get() != seen {
+                std::task::Poll::Ready(())
+            } else {
+                let mut wakers = self.wakers.borrow_mut();
+                if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                    wakers.push(cx.waker().clone());
+                }
+                std::task::Poll::Pending
+            }
+        })
+    }
+}

@@ -12,6 +12,7 @@
 //! - `cloudflare` (feature, wasm32 only): the Worker entry point.
 //! - `js` (feature, wasm32 only): the wasm-bindgen API of `pkg/`.
 
+pub mod agent;
 pub mod io;
 pub mod protocol;
 pub mod provider;

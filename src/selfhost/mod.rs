@@ -29,6 +29,7 @@ pub mod log;
 pub mod part_ids;
 pub mod route;
 pub mod sessions;
+pub mod tail;
 pub mod time;
 
 #[cfg(test)]

@@ -1,0 +1,214 @@
+//! The reference agent over an in-memory session: the head-start handover
+//! (tool calls and final), skip, preload, ordinary turns, turn-complete
+//! headers and trims, on the scripted model with a virtual clock.
+
+use std::cell::{Cell, RefCell};
+
+use headstart::agent::run::{run_agent, AgentConfig, InputRecord, RunPayload, RunState, Session};
+use headstart::agent::tools::ToolRegistry;
+use headstart::io::{Clock, Fetch, FetchError, HttpRequest, HttpResponse, ResponseBody};
+use headstart::protocol::input::ChatInput;
+use headstart::protocol::message::UiMessage;
+use headstart::protocol::record::{Header, TurnComplete};
+use headstart::protocol::UiChunk;
+use headstart::provider::config::{Model, ModelSettings};
+use headstart::provider::scripted::ScriptedConfig;
+use serde_json::{json, Value};
+
+#[derive(Default)]
+struct Now(Cell<f64>);
+impl Clock for Now {
+    fn now_ms(&self) -> f64 {
+        self.0.get()
+    }
+    async fn sleep(&self, ms: u32) {
+        self.0.set(self.0.get() + f64::from(ms));
+    }
+}
+
+struct NoNet;
+struct NoBody;
+impl ResponseBody for NoBody {
+    async fn next_chunk(&mut self) -> Option<Result<Vec<u8>, FetchError>> {
+        None
+    }
+}
+impl Fetch for NoNet {
+    type Body = NoBody;
+    async fn fetch(&self, _: &HttpRequest) -> Result<HttpResponse<NoBody>, FetchError> {
+        Err(FetchError("no network in this test".into()))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Out {
+    Chunk(Value),
+    Control(Vec<Header>),
+    Trim(u64),
+}
+
+#[derive(Default)]
+struct MemSession {
+    input: RefCell<Vec<(u64, ChatInput)>>,
+    out: RefCell<Vec<Out>>,
+    states: RefCell<Vec<RunState>>,
+    saved: RefCell<(Vec<UiMessage>, Option<u64>)>,
+    hooks: RefCell<Vec<Value>>,
+    ids: Cell<u32>,
+}
+
+impl MemSession {
+    fn with_input(inputs: Vec<Value>) -> Self {
+        let s = Self::default();
+        for (i, v) in inputs.into_iter().enumerate() {
+            s.input.borrow_mut().push((i as u64, serde_json::from_value(v).unwrap()));
+        }
+        s
+    }
+    fn types(&self) -> Vec<String> {
+        self.out
+            .borrow()
+            .iter()
+            .map(|o| match o {
+                Out::Chunk(c) => c["type"].as_str().unwrap().to_string(),
+                Out::Control(h) => format!("control:{}", h[0].1),
+                Out::Trim(s) => format!("trim:{s}"),
+            })
+            .collect()
+    }
+}
+
+impl Session for MemSession {
+    async fn next_input(&self, after: Option<u64>, _timeout_ms: u32) -> Option<InputRecord> {
+        let input = self.input.borrow();
+        input.iter().find(|(seq, _)| after.is_none_or(|a| *seq > a)).map(|(seq, input)| InputRecord { seq: *seq, input: input.clone() })
+    }
+    fn write(&self, chunk: &UiChunk) -> u64 {
+        self.out.borrow_mut().push(Out::Chunk(serde_json::to_value(chunk).unwrap()));
+        self.out.borrow().len() as u64 - 1
+    }
+    fn control(&self, headers: Vec<Header>) -> u64 {
+        self.out.borrow_mut().push(Out::Control(headers));
+        self.out.borrow().len() as u64 - 1
+    }
+    fn trim_out(&self, first_kept: u64) {
+        self.out.borrow_mut().push(Out::Trim(first_kept));
+    }
+    fn access_token(&self) -> Option<String> {
+        Some("pat".into())
+    }
+    fn set_state(&self, state: RunState) {
+        self.states.borrow_mut().push(state);
+    }
+    fn load(&self) -> (Vec<UiMessage>, Option<u64>) {
+        self.saved.borrow().clone()
+    }
+    fn save(&self, messages: &[UiMessage], consumed: Option<u64>) {
+        *self.saved.borrow_mut() = (messages.to_vec(), consumed);
+    }
+    fn new_id(&self) -> String {
+        self.ids.set(self.ids.get() + 1);
+        format!("id{}", self.ids.get())
+    }
+    async fn hook(&self, event: Value) {
+        self.hooks.borrow_mut().push(event);
+    }
+}
+
+fn config() -> AgentConfig {
+    let model = ModelSettings { model: Model::Scripted(ScriptedConfig { ttfb_ms: 0, token_ms: 0, fault: None }), ..ModelSettings::scripted() };
+    AgentConfig::new(model, ToolRegistry::default())
+}
+
+fn payload(trigger: &str, extra: Value) -> RunPayload {
+    let mut p = json!({ "chatId": "chat_1", "trigger": trigger });
+    p.as_object_mut().unwrap().extend(extra.as_object().cloned().unwrap_or_default());
+    RunPayload::from_payload(p.as_object().unwrap(), "run_1")
+}
+
+fn user(id: &str, text: &str) -> Value {
+    json!({ "id": id, "role": "user", "parts": [{ "type": "text", "text": text }] })
+}
+
+fn handover_tool_call() -> Value {
+    json!({ "kind": "handover", "messageId": "M1", "isFinal": false, "partialAssistantMessage": [
+        { "role": "assistant", "content": [
+            { "type": "text", "text": "Let me check the weather in Paris." },
+            { "type": "tool-call", "toolCallId": "c1", "toolName": "get_weather", "input": { "city": "Paris" } },
+            { "type": "tool-approval-request", "approvalId": "handover-approval-1", "toolCallId": "c1" }
+        ] },
+        { "role": "tool", "content": [{ "type": "tool-approval-response", "approvalId": "handover-approval-1", "approved": true }] }
+    ] })
+}
+
+fn run(session: &MemSession, payload: RunPayload) {
+    futures_executor::block_on(run_agent(session, &NoNet, &Now::default(), &config(), payload));
+}
+
+#[test]
+fn a_tool_call_handover_runs_the_tool_and_step_two_under_the_same_id() {
+    let s = MemSession::with_input(vec![handover_tool_call()]);
+    run(&s, payload("handover-prepare", json!({ "headStartMessages": [user("u1", "What's the weather in Paris?")] })));
+    let types = s.types();
+    assert_eq!(types[..3], ["start", "tool-output-available", "start-step"]);
+    assert_eq!(types[types.len() - 3..], ["finish-step", "finish", "control:turn-complete"]);
+    let out = s.out.borrow();
+    let Out::Chunk(start) = &out[0] else { panic!() };
+    assert_eq!(start["messageId"], "M1");
+    let Out::Chunk(tool) = &out[1] else { panic!() };
+    assert_eq!(tool["toolCallId"], "c1");
+    assert_eq!(tool["output"]["city"], "Paris");
+    let Out::Control(headers) = out.last().unwrap() else { panic!() };
+    let tc = TurnComplete::from_headers(headers);
+    assert_eq!((tc.session_in_event_id, tc.public_access_token.as_deref()), (Some(0), Some("pat")));
+    // The transcript: the user message and one assistant message with step 1
+    // and step 2 merged.
+    let (messages, consumed) = s.saved.borrow().clone();
+    assert_eq!(consumed, Some(0));
+    assert_eq!(messages.len(), 2);
+    let assistant = serde_json::to_value(&messages[1]).unwrap();
+    assert_eq!(assistant["id"], "M1");
+    let text: String = assistant["parts"].as_array().unwrap().iter().filter_map(|p| p["text"].as_str()).collect();
+    assert!(text.starts_with("Let me check the weather in Paris.It is"), "{text}");
+    assert!(assistant["parts"].as_array().unwrap().iter().any(|p| p["type"] == "tool-get_weather" && p["state"] == "output-available"));
+    assert_eq!(s.states.borrow().last(), Some(&RunState::Exited));
+    let hooks: Vec<_> = s.hooks.borrow().iter().map(|h| h["type"].as_str().unwrap().to_string()).collect();
+    assert_eq!(hooks, ["onChatStart", "onTurnStart", "onTurnComplete"]);
+}
+
+#[test]
+fn a_final_handover_only_persists_and_completes() {
+    let s = MemSession::with_input(vec![json!({ "kind": "handover", "messageId": "M1", "isFinal": true,
+        "partialAssistantMessage": [{ "role": "assistant", "content": [{ "type": "text", "text": "Hi!" }] }] })]);
+    run(&s, payload("handover-prepare", json!({ "headStartMessages": [user("u1", "hello")] })));
+    assert_eq!(s.types(), ["control:turn-complete"]);
+    assert_eq!(s.saved.borrow().0.len(), 2);
+}
+
+#[test]
+fn a_skip_ends_the_run_without_hooks_or_output() {
+    let s = MemSession::with_input(vec![json!({ "kind": "handover-skip" })]);
+    run(&s, payload("handover-prepare", json!({})));
+    assert!(s.out.borrow().is_empty());
+    assert!(s.hooks.borrow().is_empty());
+}
+
+#[test]
+fn preload_then_turns_complete_each_message_and_trim_the_previous_turn() {
+    let message = |id: &str, text: &str| json!({ "kind": "message", "payload": { "chatId": "chat_1", "trigger": "submit-message", "message": user(id, text) } });
+    let s = MemSession::with_input(vec![message("u1", "hello"), message("u2", "What's the weather in Tokyo?")]);
+    run(&s, payload("preload", json!({})));
+    let hooks: Vec<_> = s.hooks.borrow().iter().map(|h| h["type"].as_str().unwrap().to_string()).collect();
+    assert_eq!(hooks[..2], ["onPreload", "onChatStart"]);
+    assert_eq!(s.hooks.borrow()[1]["preloaded"], true);
+    let controls: Vec<u64> = s.out.borrow().iter().filter_map(|o| match o {
+        Out::Control(h) => TurnComplete::from_headers(h).session_in_event_id,
+        _ => None,
+    }).collect();
+    assert_eq!(controls, [0, 1]);
+    assert!(s.types().iter().any(|t| t.starts_with("trim:")));
+    // Turn 2 called the tool and answered with its result in a second step.
+    let types = s.types();
+    assert_eq!(types.iter().filter(|t| *t == "start-step").count(), 3);
+    assert_eq!(s.saved.borrow().0.len(), 4);
+}
