@@ -1,20 +1,105 @@
-//! The Cloudflare Worker entry point (feature `cloudflare`).
+//! The Cloudflare Worker entry point (feature `cloudflare`): the status
+//! page, and the self-hosted session platform, whose routes go to the
+//! chat's Durable Object ([`session::SessionObject`]).
 //!
-//! The entry stays trivial: it turns the `worker` crate's request into a
-//! route and hands it to plain functions. The self-hosted platform and the
-//! head-start routes join here as they land.
+//! The entry stays trivial: it picks the object a route belongs to and
+//! forwards the request; the object does the rest.
 
 use worker::{event, Context, Env, Method, Request, Response, Result};
 
+mod agent_host;
+mod config;
+mod session;
 mod status;
+mod store;
+
+
+use crate::selfhost::http;
+use crate::selfhost::route::{self, Route, SessionKey};
 
 #[event(fetch)]
-async fn fetch(req: Request, _env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let path = req.path();
     match (req.method(), path.as_str()) {
-        (Method::Get, "/healthz") => status::healthz(),
-        (Method::Get, "/") => status::page(),
-        (Method::Get | Method::Head, _) => status::not_found(&path),
-        (method, _) => status::method_not_allowed(&method, &path),
+        (Method::Get, "/healthz") => return status::healthz(),
+        (Method::Get, "/") => return status::page(),
+        (method, "/healthz" | "/") => return status::method_not_allowed(&method, &path),
+        _ => {}
     }
+    match route::parse(req.method().as_ref(), &path) {
+        Ok(Route::Preflight) => preflight(&req),
+        Ok(route) => forward(req, env, route).await,
+        Err(route::RouteError::NotFound) => status::not_found(&path),
+        Err(e) => {
+            let e = e.response();
+            let mut r = Response::ok(e.body)?.with_status(e.status);
+            for (name, value) in e.headers {
+                r.headers_mut().set(name, &value)?;
+            }
+            r.headers_mut().set("content-type", "application/json")?;
+            Ok(r)
+        }
+    }
+}
+
+fn preflight(req: &Request) -> Result<Response> {
+    let origin = req.headers().get("origin")?;
+    let asked = req.headers().get("access-control-request-headers")?;
+    let mut r = Response::empty()?.with_status(204);
+    for (name, value) in http::preflight_headers(origin.as_deref(), asked.as_deref()) {
+        r.headers_mut().set(name, &value)?;
+    }
+    Ok(r)
+}
+
+/// Sends a platform request to the object of its chat. A session created
+/// by id is found through its alias object.
+async fn forward(mut req: Request, env: Env, route: Route) -> Result<Response> {
+    let ns = env.durable_object("SESSIONS")?;
+    let chat_id = match route_key(&route) {
+        Some(SessionKey::External(id)) => id.clone(),
+        Some(SessionKey::Friendly(id)) => {
+            let stub = ns.id_from_name(id)?.get_stub()?;
+            let mut answer = stub.fetch_with_str(&format!("https://alias{}", session::ALIAS_PATH)).await?;
+            if answer.status_code() != 200 {
+                return json_error(404, "Session not found");
+            }
+            answer.text().await?
+        }
+        None => {
+            // POST /api/v1/sessions: the object is named by the body's
+            // externalId, so the body is read here (it is small: 32 KiB).
+            let length_ok = http::content_length_ok(req.headers().get("content-length")?.as_deref(), crate::protocol::session::CREATE_BODY_MAX);
+            if !length_ok {
+                return json_error(413, "Request body too large");
+            }
+            let body = req.text().await?;
+            let external = serde_json::from_str::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v.get("externalId").and_then(|e| e.as_str()).map(|s| s.trim().to_string()));
+            let Some(external) = external.filter(|e| !e.is_empty()) else {
+                return json_error(422, "externalId is required");
+            };
+            let init = worker::RequestInit { method: Method::Post, headers: req.headers().clone(), body: Some(body.into()), ..Default::default() };
+            req = Request::new_with_init(&req.url()?.to_string(), &init)?;
+            external
+        }
+    };
+    ns.id_from_name(&chat_id)?.get_stub()?.fetch_with_request(req).await
+}
+
+fn route_key(route: &Route) -> Option<&SessionKey> {
+    match route {
+        Route::InitStream { key, .. }
+        | Route::Append { key, .. }
+        | Route::Read { key, .. }
+        | Route::ReadRecords { key, .. }
+        | Route::S2Append { key, .. } => Some(key),
+        Route::ChatMessages { chat_id } => Some(chat_id),
+        Route::CreateSession | Route::Preflight => None,
+    }
+}
+
+fn json_error(status: u16, message: &str) -> Result<Response> {
+    Ok(Response::from_json(&serde_json::json!({ "error": message }))?.with_status(status))
 }

@@ -1,0 +1,58 @@
+//! The worker's settings from wrangler vars and secrets.
+
+use worker::Env;
+
+use crate::agent::run::AgentConfig;
+use crate::agent::tools::{ToolOptions, ToolRegistry};
+use crate::provider::config::ModelSettings;
+
+/// Secret key accepted when none is configured: only for local development
+/// (`npm start`, tests); set `TRIGGER_SECRET_KEY` for anything else.
+pub const DEV_SECRET_KEY: &str = "tr_dev_headstart_local";
+
+/// A var or a secret.
+pub fn var(env: &Env, name: &str) -> Option<String> {
+    env.var(name)
+        .map(|v| v.to_string())
+        .or_else(|_| env.secret(name).map(|s| s.to_string()))
+        .ok()
+        .filter(|v| !v.is_empty())
+}
+
+/// The platform's credentials.
+#[derive(Clone)]
+pub struct Platform {
+    pub secret_key: String,
+    pub signing_key: Vec<u8>,
+    pub env_id: String,
+}
+
+impl Platform {
+    pub fn from_env(env: &Env) -> Self {
+        let secret_key = var(env, "TRIGGER_SECRET_KEY").unwrap_or_else(|| DEV_SECRET_KEY.into());
+        // Tokens are signed with their own key when one is set, else with
+        // the secret key (as the hosted platform signs with the env's key).
+        let signing_key = var(env, "HEADSTART_SIGNING_KEY").unwrap_or_else(|| secret_key.clone()).into_bytes();
+        let env_id = var(env, "HEADSTART_ENV_ID").unwrap_or_else(|| "env_headstart_local".into());
+        Self { secret_key, signing_key, env_id }
+    }
+}
+
+/// The reference agent's settings; `Err` names a bad variable.
+pub fn agent(env: &Env) -> Result<AgentConfig, String> {
+    let model = ModelSettings::from_vars(|k| var(env, k)).map_err(|e| e.to_string())?;
+    let tools = ToolRegistry::from_config(ToolOptions::default(), var(env, "HEADSTART_HTTP_TOOLS").as_deref())
+        .map_err(|e| format!("HEADSTART_HTTP_TOOLS: {e}"))?;
+    let mut config = AgentConfig::new(model, tools);
+    let num = |name: &str| var(env, name).and_then(|v| v.trim().parse::<u32>().ok());
+    if let Some(ms) = num("HEADSTART_AGENT_BOOT_DELAY_MS") {
+        config.boot_delay_ms = ms;
+    }
+    if let Some(s) = num("HEADSTART_AGENT_IDLE_TIMEOUT_SECS") {
+        config.idle_timeout_ms = s.saturating_mul(1000);
+    }
+    if let Some(s) = num("HEADSTART_AGENT_TURN_TIMEOUT_SECS") {
+        config.turn_timeout_ms = s.saturating_mul(1000);
+    }
+    Ok(config)
+}
