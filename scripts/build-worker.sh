@@ -4,6 +4,10 @@
 # otherwise download them, which fails on machines with only the registries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Tests start `wrangler dev` many times on the build `npm test` just made.
+if [ "${HEADSTART_SKIP_BUILD:-0}" = 1 ] && [ -f build/index_bg.wasm ] && [ -f build/worker/shim.mjs ]; then
+  exit 0
+fi
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 export WASM_BINDGEN_BIN="$(command -v wasm-bindgen)"
 export WASM_OPT_BIN="$PWD/node_modules/.bin/wasm-opt"

@@ -96,6 +96,7 @@ fn route_key(route: &Route) -> Option<&SessionKey> {
         | Route::ReadRecords { key, .. }
         | Route::S2Append { key, .. } => Some(key),
         Route::ChatMessages { chat_id } => Some(chat_id),
+        Route::RetrieveSession { key } | Route::CloseSession { key } => Some(key),
         Route::CreateSession | Route::Preflight => None,
     }
 }

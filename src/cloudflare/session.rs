@@ -189,6 +189,8 @@ impl SessionObject {
             Route::ReadRecords { key, io } => self.read_records(req, &key, io),
             Route::S2Append { key, io } => self.s2_append(req, &key, io).await,
             Route::ChatMessages { chat_id } => self.chat_messages(req, &chat_id),
+            Route::RetrieveSession { key } => self.retrieve(req, &key),
+            Route::CloseSession { key } => self.close(req, &key).await,
             Route::Preflight => Err(error_body(404, "Not found", None)),
         }
     }
@@ -372,6 +374,39 @@ impl SessionObject {
         json(200, &ack)
     }
 
+    /// `GET /api/v1/sessions/{key}`: the session item (secret key, or a
+    /// token that can read the session).
+    fn retrieve(&self, req: &Request, key: &SessionKey) -> Served {
+        let cred = self.authenticate(req)?;
+        let row = self.row_for(key)?.ok_or_else(|| error_body(404, "Session not found", None))?;
+        auth::authorize_any(&cred, &row.keys(), |k| Op::Read { key: k, io: Io::Out }).map_err(auth_error)?;
+        json(200, &session_item(&row))
+    }
+
+    /// `POST /api/v1/sessions/{key}/close` (secret key): later appends get
+    /// 409 `session_closed`; a running agent is told to stop waiting.
+    async fn close(&self, req: &mut Request, key: &SessionKey) -> Served {
+        let cred = self.authenticate(req)?;
+        if !matches!(cred, Credential::Secret) {
+            return Err(error_body(403, "Closing a session needs the secret key", None));
+        }
+        let mut row = self.row_for(key)?.ok_or_else(|| error_body(404, "Session not found", None))?;
+        let body: serde_json::Value = serde_json::from_str(&req.text().await.map_err(internal)?).unwrap_or_default();
+        let reason = body.get("reason").and_then(|r| r.as_str()).map(str::to_string);
+        if !row.is_closed() {
+            row.close(reason, now_ms());
+            self.core.save_row(&row);
+            if body.get("callingRunId").is_none() {
+                // The wake-up record: the agent exits on a `close` trigger.
+                let close = serde_json::json!({ "kind": "message", "payload": { "chatId": row.addressing_key(), "trigger": "close" } });
+                let envelope = InEnvelope { data: close.to_string(), id: nanoid(7) };
+                let record = AppendRecord::data(serde_json::to_string(&envelope).map_err(internal)?);
+                let _ = self.core.append(Io::In, &AppendInput { records: vec![record], ..AppendInput::default() });
+            }
+        }
+        json(200, &session_item(&row))
+    }
+
     fn chat_messages(&self, req: &Request, key: &SessionKey) -> Served {
         let cred = self.authenticate(req)?;
         let row = self.row_for(key)?;
@@ -379,6 +414,17 @@ impl SessionObject {
         let (messages, _) = agent_host::load_transcript(&self.core);
         json(200, &messages)
     }
+}
+
+/// The `SessionItem` shape: the create response without the run's token.
+fn session_item(row: &SessionRow) -> serde_json::Value {
+    let mut item = serde_json::to_value(sessions::created_response(row, String::new(), false)).unwrap_or_default();
+    if let Some(o) = item.as_object_mut() {
+        for k in ["runId", "publicAccessToken", "isCached", "pendingVersion"] {
+            o.shift_remove(k);
+        }
+    }
+    item
 }
 
 fn key_str(key: &SessionKey) -> &str {

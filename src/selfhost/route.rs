@@ -79,6 +79,10 @@ pub enum Route {
     ReadRecords { key: SessionKey, io: Io },
     S2Append { key: SessionKey, io: Io },
     ChatMessages { chat_id: SessionKey },
+    /// `GET /api/v1/sessions/{key}`.
+    RetrieveSession { key: SessionKey },
+    /// `POST /api/v1/sessions/{key}/close`.
+    CloseSession { key: SessionKey },
     Preflight,
 }
 
@@ -164,6 +168,20 @@ pub fn parse(method: &str, path: &str) -> Result<Route, RouteError> {
             "POST" => Ok(Route::CreateSession),
             _ => not_allowed("POST, OPTIONS"),
         },
+        ["api", "v1", "sessions", k] => {
+            let key = key(k)?;
+            match method {
+                "GET" => Ok(Route::RetrieveSession { key }),
+                _ => not_allowed("GET, OPTIONS"),
+            }
+        }
+        ["api", "v1", "sessions", k, "close"] => {
+            let key = key(k)?;
+            match method {
+                "POST" => Ok(Route::CloseSession { key }),
+                _ => not_allowed("POST, OPTIONS"),
+            }
+        }
         ["realtime", "v1", "sessions", k, i] => {
             let (key, io) = (key(k)?, io(i)?);
             match method {

@@ -123,3 +123,11 @@ fn percent_decode_edge_cases() {
     assert!(percent_decode("%+1").is_err());
     assert!(percent_decode("%-1").is_err());
 }
+
+#[test]
+fn session_retrieve_and_close_routes() {
+    assert_eq!(parse("GET", "/api/v1/sessions/chat%2F1"), Ok(Route::RetrieveSession { key: ext("chat/1") }));
+    assert_eq!(parse("POST", "/api/v1/sessions/chat_1/close"), Ok(Route::CloseSession { key: ext("chat_1") }));
+    assert!(matches!(parse("DELETE", "/api/v1/sessions/chat_1"), Err(RouteError::MethodNotAllowed { .. })));
+    assert!(matches!(parse("GET", "/api/v1/sessions/chat_1/close"), Err(RouteError::MethodNotAllowed { .. })));
+}
