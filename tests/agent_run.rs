@@ -3,6 +3,7 @@
 //! headers and trims, on the scripted model with a virtual clock.
 
 use std::cell::{Cell, RefCell};
+use std::future::Future;
 
 use headstart::agent::run::{run_agent, AgentConfig, InputRecord, RunPayload, RunState, Session};
 use headstart::agent::tools::ToolRegistry;
@@ -211,4 +212,45 @@ fn preload_then_turns_complete_each_message_and_trim_the_previous_turn() {
     let types = s.types();
     assert_eq!(types.iter().filter(|t| *t == "start-step").count(), 3);
     assert_eq!(s.saved.borrow().0.len(), 4);
+}
+
+#[test]
+fn a_stop_aborts_the_turn_and_still_completes_it() {
+    // The model stalls mid-answer; the stop arrives while it does.
+    let message = json!({ "kind": "message", "payload": { "chatId": "chat_1", "trigger": "submit-message",
+        "message": user("u1", "Tell me a long story [fault:stall]") } });
+    let s = MemSession::with_input(vec![message, json!({ "kind": "stop" })]);
+    let mut config = config();
+    config.model.stall_timeout_ms = 60_000;
+    struct Frozen;
+    impl Clock for Frozen {
+        fn now_ms(&self) -> f64 {
+            0.0
+        }
+        async fn sleep(&self, ms: u32) {
+            if ms > 0 {
+                // Time stands still: only the stop can end the stalled turn.
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+    let payload = payload("preload", json!({}));
+    let run = run_agent(&s, &NoNet, &Frozen, &config, payload);
+    // The run itself waits forever for more input afterwards; drive it until
+    // the turn completed.
+    let mut run = Box::pin(run);
+    let waker = futures_util::task::noop_waker();
+    let mut cx = std::task::Context::from_waker(&waker);
+    for _ in 0..100 {
+        let _ = run.as_mut().poll(&mut cx);
+        if s.types().iter().any(|t| t == "control:turn-complete") {
+            break;
+        }
+    }
+    let types = s.types();
+    assert!(types.contains(&"abort".to_string()), "{types:?}");
+    assert_eq!(types.last().map(String::as_str), Some("control:turn-complete"));
+    assert!(!types.contains(&"finish".to_string()), "an aborted turn has no finish: {types:?}");
+    // The partial answer is kept.
+    assert_eq!(s.saved.borrow().0.len(), 2);
 }
