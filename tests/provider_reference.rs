@@ -88,7 +88,8 @@ struct Ours {
 fn run_ours(provider: &str, fixture: &Fixture, splits: &[usize]) -> Ours {
     let options = call_options(fixture);
     let config = HttpProviderConfig { base_url: "http://127.0.0.1:1/v1".into(), api_key: "test-key".into(), model: model(provider).into() };
-    let (request, mut decoder, http_error): (_, Box<dyn StreamDecoder>, fn(u16, &[(String, String)], &str) -> ProviderError) = match provider {
+    type HttpError = fn(u16, &[(String, String)], &str) -> ProviderError;
+    let (request, mut decoder, http_error): (_, Box<dyn StreamDecoder>, HttpError) = match provider {
         "anthropic" => (anthropic::build_request(&config, &options).unwrap(), Box::new(anthropic::AnthropicDecoder::new()), anthropic::http_error),
         "openai" => (openai::build_request(&config, &options).unwrap(), Box::new(openai::OpenAiDecoder::new()), openai::http_error),
         other => panic!("unknown provider {other}"),

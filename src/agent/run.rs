@@ -144,7 +144,7 @@ struct Agent<'a, S, F, C> {
 }
 
 enum Wait {
-    Record(InputRecord),
+    Record(Box<InputRecord>),
     TimedOut,
 }
 
@@ -161,6 +161,7 @@ impl<S: Session, F: Fetch, C: Clock> Agent<'_, S, F, C> {
                 }
                 loop {
                     let Wait::Record(rec) = self.wait(cursor).await else { return };
+                    let rec = *rec;
                     cursor = Some(rec.seq);
                     match rec.input {
                         ChatInput::Handover(h) => {
@@ -189,7 +190,7 @@ impl<S: Session, F: Fetch, C: Clock> Agent<'_, S, F, C> {
         }
         loop {
             let rec = match self.wait(cursor).await {
-                Wait::Record(rec) => rec,
+                Wait::Record(rec) => *rec,
                 Wait::TimedOut => return,
             };
             cursor = Some(rec.seq);
@@ -220,14 +221,14 @@ impl<S: Session, F: Fetch, C: Clock> Agent<'_, S, F, C> {
     /// timeout.
     async fn wait(&self, after: Option<u64>) -> Wait {
         if let Some(rec) = self.session.next_input(after, self.config.idle_timeout_ms).await {
-            return Wait::Record(rec);
+            return Wait::Record(Box::new(rec));
         }
         self.session.set_state(RunState::Idle);
         let rest = self.config.turn_timeout_ms.saturating_sub(self.config.idle_timeout_ms);
         match self.session.next_input(after, rest).await {
             Some(rec) => {
                 self.session.set_state(RunState::Running);
-                Wait::Record(rec)
+                Wait::Record(Box::new(rec))
             }
             None => Wait::TimedOut,
         }
