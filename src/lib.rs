@@ -8,12 +8,14 @@
 //!
 //! Layers (see `shared/DESIGN.md`):
 //! - [`protocol`]: the wire types and pure functions (no IO, no wasm).
+//! - [`platform`]: the sans-IO client of the session platform.
 //! - `web` (wasm32 only): fetch, streams and timers on any JS runtime.
 //! - `cloudflare` (feature, wasm32 only): the Worker entry point.
 //! - `js` (feature, wasm32 only): the wasm-bindgen API of `pkg/`.
 
 pub mod agent;
 pub mod io;
+pub mod platform;
 pub mod protocol;
 pub mod provider;
 pub mod selfhost;
