@@ -19,6 +19,7 @@ pub mod platform;
 pub mod protocol;
 pub mod provider;
 pub mod selfhost;
+pub mod turn;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -8,7 +8,9 @@
 use worker::{event, Context, Env, Method, Request, Response, Result};
 
 mod agent_host;
+mod chat;
 mod config;
+mod self_fetch;
 mod session;
 mod status;
 mod store;
@@ -18,14 +20,24 @@ use crate::selfhost::http;
 use crate::selfhost::route::{self, Route, SessionKey};
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let path = req.path();
     match (req.method(), path.as_str()) {
         (Method::Get, "/healthz") => return status::healthz(),
         (Method::Get, "/") => return status::page(),
         (method, "/healthz" | "/") => return status::method_not_allowed(&method, &path),
+        (Method::Post, chat::HEAD_START_PATH) => return chat::head_start(req, env, ctx).await,
+        (Method::Options, chat::HEAD_START_PATH) => return preflight(&req),
+        (method, chat::HEAD_START_PATH) => return status::method_not_allowed(&method, &path),
         _ => {}
     }
+    platform(req, env).await
+}
+
+/// The self-hosted platform's routes (also reached in-process by the
+/// head-start handler, see `self_fetch`).
+pub(crate) async fn platform(req: Request, env: Env) -> Result<Response> {
+    let path = req.path();
     match route::parse(req.method().as_ref(), &path) {
         Ok(Route::Preflight) => preflight(&req),
         Ok(route) => forward(req, env, route).await,

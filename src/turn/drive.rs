@@ -1,0 +1,441 @@
+//! Driving one head-start turn: the futures of the session create, step 1
+//! and the tee run together; the handover and the splice follow.
+
+use std::cell::{Cell, RefCell};
+use std::pin::pin;
+
+use futures_util::future::{join3, select};
+
+use crate::io::{timeout, Clock, Emitter, Fetch, Notify, ResponseBody};
+use crate::platform::client::{self, parse_append, parse_created, parse_credentials, PlatformClient, S2Credentials};
+use crate::platform::retry::{self, Outcome};
+use crate::platform::{Splice, SpliceEvent, Tee};
+use crate::protocol::chunk::{Marker, UiChunk};
+use crate::protocol::handover::reshape_for_handover;
+use crate::protocol::input::{ChatInput, Handover, HeadStartRequest};
+use crate::protocol::json::Object;
+use crate::protocol::session::{handover_prepare_request, CreatedSession, SessionOptions};
+use crate::protocol::sse::SseDecoder;
+use crate::protocol::ModelMessage;
+use crate::provider::config::ModelSettings;
+use crate::provider::run::run_step;
+use crate::provider::step::{Step, StepOutcome};
+use crate::selfhost::Io;
+
+/// What the browser response is made of.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Frame {
+    /// The session exists: send the headers.
+    Open { access_token: String, pending_version: bool },
+    /// A UI message chunk, as JSON text.
+    Chunk(String),
+    /// The session could not be created: no response was opened.
+    Failed { status: u16, message: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct HeadStartConfig {
+    pub platform: PlatformClient,
+    pub session: SessionOptions,
+    pub model: ModelSettings,
+    /// Until the handover decision (default 60 s).
+    pub idle_timeout_ms: u32,
+    /// Linger of the tee's batches: 0 writes as soon as the last write is acked.
+    pub tee_linger_ms: u64,
+}
+
+/// Per-turn timing for operators, ms since the request.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TurnTiming {
+    pub session_created: Option<f64>,
+    pub first_chunk: Option<f64>,
+    pub step_end: Option<f64>,
+    pub handover: Option<f64>,
+    pub first_agent_chunk: Option<f64>,
+    pub turn_complete: Option<f64>,
+    pub decision: &'static str,
+}
+
+struct Shared {
+    opened: Cell<bool>,
+    buffer: RefCell<Vec<String>>,
+    tee: RefCell<Tee>,
+    creds: RefCell<Option<S2Credentials>>,
+    session_failed: Cell<bool>,
+    step_done: Cell<bool>,
+    changed: Notify,
+}
+
+/// Runs the turn; frames go to `out` as they are ready. Returns the timing.
+/// `fetch` reaches the platform, `model_fetch` the model API.
+#[allow(clippy::too_many_arguments)]
+pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
+    fetch: &F,
+    model_fetch: &M,
+    clock: &C,
+    config: &HeadStartConfig,
+    request: &HeadStartRequest,
+    model_messages: Vec<ModelMessage>,
+    message_id: String,
+    record_id: &dyn Fn() -> String,
+    out: &Emitter<Frame>,
+) -> TurnTiming {
+    let t0 = clock.now_ms();
+    let since = |c: &C| c.now_ms() - t0;
+    let mut timing = TurnTiming::default();
+    let chat_id = request.chat_id.trim().to_string();
+    let shared = Shared {
+        opened: Cell::new(false),
+        buffer: RefCell::new(Vec::new()),
+        tee: RefCell::new(Tee::new(config.tee_linger_ms)),
+        creds: RefCell::new(None),
+        session_failed: Cell::new(false),
+        step_done: Cell::new(false),
+        changed: Notify::default(),
+    };
+    let options = config.model.call(model_messages);
+    let mut step = Step::new(message_id.clone(), &options.tools);
+    let first_chunk = Cell::new(None::<f64>);
+
+    // 1-3: session, step 1 and the tee, together.
+    let session = async {
+        let created = create_session(fetch, clock, config, request).await;
+        match created {
+            Ok(session) => {
+                out.emit(Frame::Open {
+                    access_token: session.public_access_token.clone(),
+                    pending_version: session.pending_version == Some(true),
+                });
+                for chunk in shared.buffer.borrow_mut().drain(..) {
+                    out.emit(Frame::Chunk(chunk));
+                }
+                shared.opened.set(true);
+                let created_at = since(clock);
+                match init_out(fetch, clock, config, &chat_id).await {
+                    Ok(creds) => *shared.creds.borrow_mut() = Some(creds),
+                    // The browser still gets step 1 live; only the `.out`
+                    // copy is missing (§9.4).
+                    Err(e) => {
+                        log(&format!("headstart: no .out credentials for {chat_id}: {e}"));
+                        shared.tee.borrow_mut().on_error();
+                    }
+                }
+                shared.changed.notify();
+                Some((session, created_at))
+            }
+            Err(e) => {
+                shared.session_failed.set(true);
+                shared.changed.notify();
+                out.emit(Frame::Failed { status: e.status.filter(|s| *s >= 400).unwrap_or(502), message: e.message });
+                None
+            }
+        }
+    };
+    let step_fut = async {
+        let mut emit = |chunk: UiChunk| {
+            if first_chunk.get().is_none() {
+                first_chunk.set(Some(since(clock)));
+            }
+            let json = chunk.to_json();
+            if let Err(e) = shared.tee.borrow_mut().push(&chunk, record_id(), clock.now_ms() as u64) {
+                log(&format!("headstart: tee refused a chunk: {e}"));
+            }
+            if shared.opened.get() {
+                out.emit(Frame::Chunk(json));
+            } else {
+                shared.buffer.borrow_mut().push(json);
+            }
+            shared.changed.notify();
+        };
+        let run = pin!(run_step(model_fetch, clock, &config.model, &options, &mut step, &mut emit));
+        let failed = pin!(wait_for(&shared.changed, || shared.session_failed.get()));
+        let idle = pin!(clock.sleep(config.idle_timeout_ms));
+        // A failed session create or the idle timeout drops the model call.
+        let _ = select(run, select(failed, idle)).await;
+        shared.step_done.set(true);
+        shared.tee.borrow_mut().flush();
+        shared.changed.notify();
+    };
+    let tee_fut = pump_tee(fetch, clock, &shared);
+    let (created, (), ()) = join3(session, step_fut, tee_fut).await;
+    timing.first_chunk = first_chunk.get();
+    timing.step_end = Some(since(clock));
+
+    let Some((_, created_at)) = created else {
+        timing.decision = "no-session";
+        return timing;
+    };
+    timing.session_created = Some(created_at);
+
+    // 4-5: the decision.
+    let input = match step.outcome() {
+        Some(StepOutcome::Ok(result)) => {
+            let messages = &result.response_messages;
+            ChatInput::Handover(Handover {
+                partial_assistant_message: if result.wants_tools() { reshape_for_handover(messages) } else { messages.clone() },
+                message_id: Some(message_id.clone()),
+                is_final: !result.wants_tools(),
+                extra: Object::new(),
+            })
+        }
+        _ => {
+            if !step.is_done() {
+                // The idle timeout ended step 1: close its message.
+                for chunk in step.abort(Some("idle timeout".into())) {
+                    out.emit(Frame::Chunk(chunk.to_json()));
+                }
+            }
+            ChatInput::handover_skip()
+        }
+    };
+    let is_skip = matches!(input, ChatInput::HandoverSkip(_));
+    let appended = append_in(fetch, clock, config, &chat_id, &input, &record_id()).await;
+    timing.handover = Some(since(clock));
+    match (is_skip, appended) {
+        (true, _) => {
+            timing.decision = "skip";
+            return timing;
+        }
+        (false, Err(e)) => {
+            log(&format!("headstart: handover for {chat_id} failed ({e}); sending handover-skip"));
+            let _ = append_in(fetch, clock, config, &chat_id, &ChatInput::handover_skip(), &record_id()).await;
+            timing.decision = "skip";
+            return timing;
+        }
+        (false, Ok(())) => timing.decision = "handover",
+    }
+
+    // 6: the splice.
+    let tee = shared.tee.borrow();
+    let mut splice = Splice::starting_after(tee.last_seq()).with_seen_ids(tee.record_ids().iter().cloned());
+    drop(tee);
+    follow_out(fetch, clock, config, &chat_id, &mut splice, out, &mut timing, t0).await;
+    timing
+}
+
+async fn create_session<F: Fetch, C: Clock>(
+    fetch: &F,
+    clock: &C,
+    config: &HeadStartConfig,
+    request: &HeadStartRequest,
+) -> Result<CreatedSession, crate::platform::PlatformError> {
+    let body = handover_prepare_request(request, &config.session);
+    let req = config.platform.create_session(&body);
+    let mut attempt = 1;
+    loop {
+        let result = match fetch.fetch(&req).await {
+            Ok(mut r) => {
+                let text = r.body.text().await.unwrap_or_default();
+                parse_created(r.status, &r.headers, &text)
+            }
+            Err(e) => Err(crate::platform::PlatformError::network(&e)),
+        };
+        match result {
+            Ok(s) => return Ok(s),
+            Err(e) if e.retryable => {
+                let outcome = match e.status {
+                    Some(status) => Outcome::Status { status, headers: &[] },
+                    None => Outcome::Network,
+                };
+                match retry::decide(attempt, &outcome, clock.now_ms() as u64, 0) {
+                    Some(delay) => clock.sleep(delay as u32).await,
+                    None => return Err(e),
+                }
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+async fn init_out<F: Fetch, C: Clock>(fetch: &F, _clock: &C, config: &HeadStartConfig, chat_id: &str) -> Result<S2Credentials, crate::platform::PlatformError> {
+    let req = config.platform.init_stream(chat_id, Io::Out);
+    let mut r = fetch.fetch(&req).await.map_err(|e| crate::platform::PlatformError::network(&e))?;
+    let text = r.body.text().await.unwrap_or_default();
+    parse_credentials(r.status, &r.headers, &text)
+}
+
+/// Writes the tee's batches, one at a time, until step 1 is done and all
+/// is written (or the tee has failed).
+async fn pump_tee<F: Fetch, C: Clock>(fetch: &F, clock: &C, shared: &Shared) {
+    loop {
+        let seen = shared.changed.version();
+        if shared.session_failed.get() || shared.tee.borrow().is_failed() {
+            return;
+        }
+        if shared.step_done.get() && shared.tee.borrow().is_drained() {
+            return;
+        }
+        let creds = shared.creds.borrow().clone();
+        let batch = creds.as_ref().and_then(|_| shared.tee.borrow_mut().poll_batch(clock.now_ms() as u64));
+        let (Some(creds), Some(batch)) = (creds, batch) else {
+            let wake = shared.tee.borrow().poll_timeout().map(|t| (t as f64 - clock.now_ms()).max(1.0) as u32);
+            match wake {
+                Some(ms) => {
+                    let _ = select(pin!(shared.changed.changed_since(seen)), pin!(clock.sleep(ms))).await;
+                }
+                None => shared.changed.changed_since(seen).await,
+            }
+            continue;
+        };
+        let req = client::s2_append(&creds, &batch);
+        let mut attempt = 1;
+        loop {
+            let outcome = match fetch.fetch(&req).await {
+                Ok(mut r) => {
+                    let text = r.body.text().await.unwrap_or_default();
+                    match client::parse_ack(r.status, &r.headers, &text) {
+                        Ok(ack) => {
+                            shared.tee.borrow_mut().on_ack(&ack);
+                            break;
+                        }
+                        Err(e) => e.status,
+                    }
+                }
+                Err(_) => None,
+            };
+            let o = match outcome {
+                Some(status) => Outcome::Status { status, headers: &[] },
+                None => Outcome::Network,
+            };
+            match retry::decide_s2(attempt, &o) {
+                Some(delay) => clock.sleep(delay as u32).await,
+                None => {
+                    log("headstart: a .out write failed; the rest of step 1 is not teed");
+                    shared.tee.borrow_mut().on_error();
+                    break;
+                }
+            }
+            attempt += 1;
+        }
+        shared.changed.notify();
+    }
+}
+
+/// Appends to `.in`, retrying with the same part id.
+async fn append_in<F: Fetch, C: Clock>(
+    fetch: &F,
+    clock: &C,
+    config: &HeadStartConfig,
+    chat_id: &str,
+    input: &ChatInput,
+    part_id: &str,
+) -> Result<(), crate::platform::PlatformError> {
+    let req = config.platform.append_input(chat_id, input, part_id);
+    let mut attempt = 1;
+    loop {
+        let result = match fetch.fetch(&req).await {
+            Ok(mut r) => {
+                let text = r.body.text().await.unwrap_or_default();
+                parse_append(r.status, &r.headers, &text).map(|_| ())
+            }
+            Err(e) => Err(crate::platform::PlatformError::network(&e)),
+        };
+        match result {
+            Ok(()) => return Ok(()),
+            Err(e) if e.retryable => {
+                let outcome = match e.status {
+                    Some(status) => Outcome::Status { status, headers: &[] },
+                    None => Outcome::Network,
+                };
+                match retry::decide(attempt, &outcome, clock.now_ms() as u64, 0) {
+                    Some(delay) => clock.sleep(delay as u32).await,
+                    None => return Err(e),
+                }
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Phase 2: forwards the agent's chunks until its turn-complete (or the
+/// read ends), then the two Trigger pseudo-chunks.
+#[allow(clippy::too_many_arguments)]
+async fn follow_out<F: Fetch, C: Clock>(
+    fetch: &F,
+    clock: &C,
+    config: &HeadStartConfig,
+    chat_id: &str,
+    splice: &mut Splice,
+    out: &Emitter<Frame>,
+    timing: &mut TurnTiming,
+    t0: f64,
+) {
+    let mut attempt = 1;
+    'connect: loop {
+        let req = config.platform.subscribe(chat_id, Io::Out, splice.cursor());
+        let failure = match timeout(clock, 30_000, fetch.fetch(&req)).await {
+            Some(Ok(mut response)) => match client::check_subscription(response.status, &response.headers) {
+                Err(e) if !e.retryable => {
+                    log(&format!("headstart: cannot follow .out of {chat_id}: {e}"));
+                    break 'connect;
+                }
+                Err(_) => Outcome::Status { status: response.status, headers: &[] },
+                Ok(()) => {
+                    let mut sse = SseDecoder::new();
+                    loop {
+                        let Some(piece) = response.body.next_chunk().await else { break 'connect };
+                        let Ok(bytes) = piece else { break };
+                        for event in sse.feed(&bytes) {
+                            for e in splice.feed(&event) {
+                                match e {
+                                    SpliceEvent::Forward(json) => {
+                                        if timing.first_agent_chunk.is_none() {
+                                            timing.first_agent_chunk = Some(clock.now_ms() - t0);
+                                        }
+                                        attempt = 1;
+                                        out.emit(Frame::Chunk(json));
+                                    }
+                                    SpliceEvent::TurnComplete { .. } => {
+                                        timing.turn_complete = Some(clock.now_ms() - t0);
+                                        out.emit(Frame::Chunk(UiChunk::TriggerTurnComplete(Marker::new()).to_json()));
+                                        break 'connect;
+                                    }
+                                    // A clean end of the read ends phase 2 (§5.7).
+                                    SpliceEvent::Done => break 'connect,
+                                    SpliceEvent::Error(_) => {}
+                                }
+                            }
+                        }
+                    }
+                    Outcome::Network
+                }
+            },
+            _ => Outcome::Network,
+        };
+        match retry::subscribe_decide(attempt, &failure, 1.0) {
+            Some(delay) => clock.sleep(delay as u32).await,
+            None => break,
+        }
+        attempt += 1;
+    }
+    if let Some(state) = splice.session_state() {
+        out.emit(Frame::Chunk(state.to_json()));
+    }
+}
+
+async fn wait_for(changed: &Notify, ready: impl Fn() -> bool) {
+    loop {
+        let seen = changed.version();
+        if ready() {
+            return;
+        }
+        changed.changed_since(seen).await;
+    }
+}
+
+fn log(message: &str) {
+    #[cfg(target_arch = "wasm32")]
+    web_sys_log(message);
+    #[cfg(not(target_arch = "wasm32"))]
+    eprintln!("{message}");
+}
+
+#[cfg(target_arch = "wasm32")]
+fn web_sys_log(message: &str) {
+    js_sys::Reflect::get(&js_sys::global(), &"console".into())
+        .ok()
+        .and_then(|console| js_sys::Reflect::get(&console, &"warn".into()).ok().map(|f| (console, f)))
+        .and_then(|(console, f)| js_sys::Function::from(f).call1(&console, &message.into()).ok());
+}
