@@ -21,6 +21,9 @@ use crate::turn::{head_start as run_turn, Frame, HeadStartConfig};
 use crate::web::fetch::{WebClock, WebFetch};
 
 pub const HEAD_START_PATH: &str = "/api/chat";
+pub const START_PATH: &str = "/api/chat/start";
+pub const TOKEN_PATH: &str = "/api/chat/token";
+pub const DETACHED_PATH: &str = "/api/chat/detached";
 
 /// The agent's task id when `HEADSTART_AGENT_ID` is not set.
 pub const DEFAULT_AGENT_ID: &str = "headstart-agent";
@@ -29,61 +32,20 @@ fn json_error(status: u16, message: &str, code: &str) -> Result<Response> {
     Ok(Response::from_json(&serde_json::json!({ "error": message, "code": code }))?.with_status(status))
 }
 
-pub async fn head_start(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    let max: usize = config::var(&env, "HEADSTART_MAX_BODY_BYTES").and_then(|v| v.parse().ok()).unwrap_or(CREATE_BODY_MAX);
-    let declared = req.headers().get("content-length")?.and_then(|v| v.trim().parse::<usize>().ok());
-    if declared.is_some_and(|n| n > max) {
-        return json_error(413, &format!("request body is over {max} bytes"), "body_too_large");
-    }
-    let body = req.bytes().await?;
-    if body.len() > max {
-        return json_error(413, &format!("request body is over {max} bytes"), "body_too_large");
-    }
-    let request: HeadStartRequest = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) if e.is_syntax() || e.is_eof() => return json_error(400, &format!("request body is not JSON: {e}"), "invalid_json"),
-        Err(e) => return json_error(400, &format!("invalid head-start request: {e}"), "invalid_request"),
+/// A validated turn, ready to run.
+struct Prepared {
+    request: HeadStartRequest,
+    model_messages: Vec<crate::protocol::ModelMessage>,
+    config: HeadStartConfig,
+    remote: bool,
+}
+
+pub async fn head_start(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let prepared = match prepare(req, &env).await? {
+        Ok(p) => p,
+        Err(response) => return Ok(response),
     };
-    if let Err(e) = validate_chat_id(&request.chat_id) {
-        return json_error(400, &e.to_string(), "invalid_chat_id");
-    }
-    let model_messages = match convert_to_model_messages(&request.head_start_messages, &ConvertOptions::default()) {
-        Ok(m) => m,
-        Err(e) => return json_error(400, &e.to_string(), "invalid_messages"),
-    };
-    let model = match ModelSettings::from_vars(|k| config::var(&env, k)) {
-        Ok(m) => m,
-        Err(e) => return json_error(500, &format!("model configuration: {e}"), "misconfigured"),
-    };
-    let remote = config::var(&env, "TRIGGER_API_URL");
-    let origin = req.url()?.origin().ascii_serialization();
-    let secret = config::var(&env, "TRIGGER_SECRET_KEY").unwrap_or_else(|| DEV_SECRET_KEY.into());
-    let turn_config = HeadStartConfig {
-        platform: PlatformClient::new(remote.as_deref().unwrap_or(&origin), &secret),
-        session: SessionOptions {
-            agent_id: config::var(&env, "HEADSTART_AGENT_ID").unwrap_or_else(|| DEFAULT_AGENT_ID.into()),
-            idle_timeout_secs: config::var(&env, "HEADSTART_IDLE_TIMEOUT_SECS").and_then(|v| v.parse().ok()),
-            ..SessionOptions::default()
-        },
-        idle_timeout_ms: config::var(&env, "HEADSTART_IDLE_TIMEOUT_SECS").and_then(|v| v.parse::<u32>().ok()).unwrap_or(60) * 1000,
-        tee_linger_ms: config::var(&env, "HEADSTART_TEE_LINGER_MS").and_then(|v| v.parse().ok()).unwrap_or(0),
-        model,
-    };
-    let message_id = message_id();
-    let env2 = env.clone();
-    let frames = emitted_stream(move |out| async move {
-        let timing = match remote {
-            Some(_) => run_turn(&WebFetch, &WebFetch, &WebClock, &turn_config, &request, model_messages, message_id, &|| nanoid(7), &out).await,
-            None => {
-                let platform = SelfFetch { env: env2 };
-                run_turn(&platform, &WebFetch, &WebClock, &turn_config, &request, model_messages, message_id, &|| nanoid(7), &out).await
-            }
-        };
-        worker::console_log!("{}", serde_json::json!({ "event": "headstart.turn", "chatId": request.chat_id, "decision": timing.decision,
-            "sessionCreatedMs": timing.session_created, "firstChunkMs": timing.first_chunk, "stepEndMs": timing.step_end,
-            "handoverMs": timing.handover, "firstAgentChunkMs": timing.first_agent_chunk, "turnCompleteMs": timing.turn_complete }));
-    });
-    let mut frames: Pin<Box<dyn Stream<Item = Frame>>> = Box::pin(frames);
+    let mut frames = turn_frames(prepared, env);
     match frames.next().await {
         Some(Frame::Open { access_token, pending_version }) => {
             let body = frames.map(|frame| {
@@ -106,12 +68,178 @@ pub async fn head_start(mut req: Request, env: Env, _ctx: Context) -> Result<Res
             h.set("access-control-expose-headers", "X-Trigger-Chat-Access-Token, X-Trigger-Chat-Pending-Version")?;
             Ok(response)
         }
+        other => failed(other),
+    }
+}
+
+/// `POST /api/chat/detached`: the same turn, but step 1 is drained into
+/// `.out` after the response (which only says where the chat is); the
+/// browser picks the chat up from `.out` with its token.
+pub async fn detached(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    let prepared = match prepare(req, &env).await? {
+        Ok(p) => p,
+        Err(response) => return Ok(response),
+    };
+    let chat_id = prepared.request.chat_id.trim().to_string();
+    let mut frames = turn_frames(prepared, env);
+    match frames.next().await {
+        Some(Frame::Open { access_token, pending_version }) => {
+            ctx.wait_until(async move { frames.for_each(|_| async {}).await });
+            let mut body = serde_json::json!({ "chatId": chat_id, "publicAccessToken": access_token });
+            if pending_version {
+                body["pendingVersion"] = true.into();
+            }
+            Response::from_json(&body)
+        }
+        other => failed(other),
+    }
+}
+
+fn failed(frame: Option<Frame>) -> Result<Response> {
+    match frame {
         Some(Frame::Failed { status, message }) => {
             let status = if (400..500).contains(&status) { status } else { 502 };
             json_error(status, &format!("the session could not be created: {message}"), "session_failed")
         }
         _ => json_error(500, "the turn ended before it started", "internal"),
     }
+}
+
+/// The frames of a turn, run lazily as the stream is polled.
+fn turn_frames(prepared: Prepared, env: Env) -> Pin<Box<dyn Stream<Item = Frame>>> {
+    let Prepared { request, model_messages, config: turn_config, remote } = prepared;
+    let message_id = message_id();
+    Box::pin(emitted_stream(move |out| async move {
+        let timing = if remote {
+            run_turn(&WebFetch, &WebFetch, &WebClock, &turn_config, &request, model_messages, message_id, &|| nanoid(7), &out).await
+        } else {
+            let platform = SelfFetch { env };
+            run_turn(&platform, &WebFetch, &WebClock, &turn_config, &request, model_messages, message_id, &|| nanoid(7), &out).await
+        };
+        worker::console_log!("{}", serde_json::json!({ "event": "headstart.turn", "chatId": request.chat_id, "decision": timing.decision,
+            "sessionCreatedMs": timing.session_created, "firstChunkMs": timing.first_chunk, "stepEndMs": timing.step_end,
+            "handoverMs": timing.handover, "firstAgentChunkMs": timing.first_agent_chunk, "turnCompleteMs": timing.turn_complete }));
+    }))
+}
+
+/// Validates the body and builds the turn's settings, or the 4xx answer.
+async fn prepare(mut req: Request, env: &Env) -> Result<std::result::Result<Prepared, Response>> {
+    let env = env.clone();
+    let max: usize = config::var(&env, "HEADSTART_MAX_BODY_BYTES").and_then(|v| v.parse().ok()).unwrap_or(CREATE_BODY_MAX);
+    let declared = req.headers().get("content-length")?.and_then(|v| v.trim().parse::<usize>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Ok(Err(json_error(413, &format!("request body is over {max} bytes"), "body_too_large")?));
+    }
+    let body = req.bytes().await?;
+    if body.len() > max {
+        return Ok(Err(json_error(413, &format!("request body is over {max} bytes"), "body_too_large")?));
+    }
+    let request: HeadStartRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) if e.is_syntax() || e.is_eof() => return Ok(Err(json_error(400, &format!("request body is not JSON: {e}"), "invalid_json")?)),
+        Err(e) => return Ok(Err(json_error(400, &format!("invalid head-start request: {e}"), "invalid_request")?)),
+    };
+    if let Err(e) = validate_chat_id(&request.chat_id) {
+        return Ok(Err(json_error(400, &e.to_string(), "invalid_chat_id")?));
+    }
+    let model_messages = match convert_to_model_messages(&request.head_start_messages, &ConvertOptions::default()) {
+        Ok(m) => m,
+        Err(e) => return Ok(Err(json_error(400, &e.to_string(), "invalid_messages")?)),
+    };
+    let model = match ModelSettings::from_vars(|k| config::var(&env, k)) {
+        Ok(m) => m,
+        Err(e) => return Ok(Err(json_error(500, &format!("model configuration: {e}"), "misconfigured")?)),
+    };
+    let (platform, remote) = platform_client(&req, &env)?;
+    let turn_config = HeadStartConfig {
+        platform,
+        session: session_options(&env),
+        idle_timeout_ms: config::var(&env, "HEADSTART_IDLE_TIMEOUT_SECS").and_then(|v| v.parse::<u32>().ok()).unwrap_or(60) * 1000,
+        tee_linger_ms: config::var(&env, "HEADSTART_TEE_LINGER_MS").and_then(|v| v.parse().ok()).unwrap_or(0),
+        model,
+    };
+    Ok(Ok(Prepared { request, model_messages, config: turn_config, remote }))
+}
+
+/// `POST /api/chat/start` `{chatId, clientData?}`: creates the session with
+/// a preload run (the transport's `startSession`), §8.2. Put your own auth in
+/// front of this route: it hands out a token for the chat.
+pub async fn start(mut req: Request, env: Env) -> Result<Response> {
+    let (chat_id, body) = match chat_body(&mut req).await? {
+        Ok(v) => v,
+        Err(r) => return Ok(r),
+    };
+    let client_data = body.get("clientData").or_else(|| body.get("metadata")).cloned().filter(|v| !v.is_null());
+    let options = session_options(&env);
+    let request = crate::protocol::session::preload_request(&chat_id, client_data, &options);
+    let (client, remote) = platform_client(&req, &env)?;
+    let created = if remote {
+        crate::turn::create(&WebFetch, &WebClock, &client, &request).await
+    } else {
+        crate::turn::create(&SelfFetch { env }, &WebClock, &client, &request).await
+    };
+    match created {
+        Ok(s) => {
+            let mut out = serde_json::json!({ "publicAccessToken": s.public_access_token, "runId": s.run_id, "sessionId": s.id });
+            if s.pending_version == Some(true) {
+                out["pendingVersion"] = true.into();
+            }
+            Response::from_json(&out)
+        }
+        Err(e) => failed(Some(Frame::Failed { status: e.status.unwrap_or(502), message: e.message })),
+    }
+}
+
+/// `POST /api/chat/token` `{chatId}`: a fresh session token (the
+/// transport's `accessToken` callback). On the self-hosted platform it is
+/// minted here; against another platform the session is re-posted, whose
+/// cached answer carries a fresh token. Put your own auth in front.
+pub async fn token(mut req: Request, env: Env) -> Result<Response> {
+    let (chat_id, _) = match chat_body(&mut req).await? {
+        Ok(v) => v,
+        Err(r) => return Ok(r),
+    };
+    let (client, remote) = platform_client(&req, &env)?;
+    if !remote {
+        let p = config::Platform::from_env(&env);
+        let now = (js_sys::Date::now() / 1000.0) as u64;
+        let token = crate::selfhost::auth::mint_session_token(&p.signing_key, &p.env_id, &chat_id, now);
+        return Response::from_json(&serde_json::json!({ "publicAccessToken": token }));
+    }
+    let request = crate::protocol::session::preload_request(&chat_id, None, &session_options(&env));
+    match crate::turn::create(&WebFetch, &WebClock, &client, &request).await {
+        Ok(s) => Response::from_json(&serde_json::json!({ "publicAccessToken": s.public_access_token })),
+        Err(e) => failed(Some(Frame::Failed { status: e.status.unwrap_or(502), message: e.message })),
+    }
+}
+
+/// `{chatId, ...}` with a valid chat id, or the 400.
+async fn chat_body(req: &mut Request) -> Result<std::result::Result<(String, serde_json::Value), Response>> {
+    let body: serde_json::Value = match req.json().await {
+        Ok(v) => v,
+        Err(_) => return Ok(Err(json_error(400, "request body must be a JSON object with chatId", "invalid_json")?)),
+    };
+    let chat_id = body.get("chatId").and_then(|v| v.as_str()).unwrap_or_default();
+    match validate_chat_id(chat_id) {
+        Ok(id) => Ok(Ok((id.to_string(), body.clone()))),
+        Err(e) => Ok(Err(json_error(400, &e.to_string(), "invalid_chat_id")?)),
+    }
+}
+
+fn session_options(env: &Env) -> SessionOptions {
+    SessionOptions {
+        agent_id: config::var(env, "HEADSTART_AGENT_ID").unwrap_or_else(|| DEFAULT_AGENT_ID.into()),
+        idle_timeout_secs: config::var(env, "HEADSTART_IDLE_TIMEOUT_SECS").and_then(|v| v.parse().ok()),
+        ..SessionOptions::default()
+    }
+}
+
+/// The platform to talk to: `TRIGGER_API_URL`, else this worker itself.
+fn platform_client(req: &Request, env: &Env) -> Result<(PlatformClient, bool)> {
+    let remote = config::var(env, "TRIGGER_API_URL");
+    let origin = req.url()?.origin().ascii_serialization();
+    let secret = config::var(env, "TRIGGER_SECRET_KEY").unwrap_or_else(|| DEV_SECRET_KEY.into());
+    Ok((PlatformClient::new(remote.as_deref().unwrap_or(&origin), &secret), remote.is_some()))
 }
 
 fn message_id() -> String {

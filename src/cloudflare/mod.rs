@@ -27,8 +27,13 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         (Method::Get, "/") => return status::page(),
         (method, "/healthz" | "/") => return status::method_not_allowed(&method, &path),
         (Method::Post, chat::HEAD_START_PATH) => return chat::head_start(req, env, ctx).await,
-        (Method::Options, chat::HEAD_START_PATH) => return preflight(&req),
-        (method, chat::HEAD_START_PATH) => return status::method_not_allowed(&method, &path),
+        (Method::Post, chat::DETACHED_PATH) => return chat::detached(req, env, ctx).await,
+        (Method::Post, chat::START_PATH) => return chat::start(req, env).await,
+        (Method::Post, chat::TOKEN_PATH) => return chat::token(req, env).await,
+        (Method::Options, chat::HEAD_START_PATH | chat::DETACHED_PATH | chat::START_PATH | chat::TOKEN_PATH) => return preflight(&req),
+        (method, chat::HEAD_START_PATH | chat::DETACHED_PATH | chat::START_PATH | chat::TOKEN_PATH) => {
+            return status::method_not_allowed(&method, &path)
+        }
         _ => {}
     }
     platform(req, env).await

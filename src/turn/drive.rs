@@ -219,8 +219,17 @@ async fn create_session<F: Fetch, C: Clock>(
     config: &HeadStartConfig,
     request: &HeadStartRequest,
 ) -> Result<CreatedSession, crate::platform::PlatformError> {
-    let body = handover_prepare_request(request, &config.session);
-    let req = config.platform.create_session(&body);
+    create(fetch, clock, &config.platform, &handover_prepare_request(request, &config.session)).await
+}
+
+/// `POST /api/v1/sessions` with the SDK's retry policy.
+pub async fn create<F: Fetch, C: Clock>(
+    fetch: &F,
+    clock: &C,
+    platform: &PlatformClient,
+    body: &crate::protocol::session::CreateSessionRequest,
+) -> Result<CreatedSession, crate::platform::PlatformError> {
+    let req = platform.create_session(body);
     let mut attempt = 1;
     loop {
         let result = match fetch.fetch(&req).await {

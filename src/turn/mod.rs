@@ -23,4 +23,4 @@
 
 mod drive;
 
-pub use drive::{head_start, Frame, HeadStartConfig, TurnTiming};
+pub use drive::{create, head_start, Frame, HeadStartConfig, TurnTiming};
