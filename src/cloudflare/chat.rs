@@ -40,12 +40,12 @@ struct Prepared {
     remote: bool,
 }
 
-pub async fn head_start(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+pub async fn head_start(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let prepared = match prepare(req, &env).await? {
         Ok(p) => p,
         Err(response) => return Ok(response),
     };
-    let mut frames = turn_frames(prepared, env);
+    let mut frames = turn_frames(prepared, env, Some(ctx));
     match frames.next().await {
         Some(Frame::Open { access_token, pending_version }) => {
             let body = frames.map(|frame| {
@@ -81,7 +81,7 @@ pub async fn detached(req: Request, env: Env, ctx: Context) -> Result<Response> 
         Err(response) => return Ok(response),
     };
     let chat_id = prepared.request.chat_id.trim().to_string();
-    let mut frames = turn_frames(prepared, env);
+    let mut frames = turn_frames(prepared, env, None);
     match frames.next().await {
         Some(Frame::Open { access_token, pending_version }) => {
             ctx.wait_until(async move { frames.for_each(|_| async {}).await });
@@ -106,15 +106,33 @@ fn failed(frame: Option<Frame>) -> Result<Response> {
 }
 
 /// The frames of a turn, run lazily as the stream is polled.
-fn turn_frames(prepared: Prepared, env: Env) -> Pin<Box<dyn Stream<Item = Frame>>> {
+fn turn_frames(prepared: Prepared, env: Env, ctx: Option<Context>) -> Pin<Box<dyn Stream<Item = Frame>>> {
     let Prepared { request, model_messages, config: turn_config, remote } = prepared;
     let message_id = message_id();
+    let chat_id = request.chat_id.trim().to_string();
+    // A client gone before the decision: tell the agent, after the
+    // response's future is dropped.
+    let skip_env = env.clone();
+    let skip_client = turn_config.platform.clone();
+    let on_abandon: Box<dyn FnOnce()> = Box::new(move || {
+        let Some(ctx) = ctx else { return };
+        ctx.wait_until(async move {
+            let input = crate::protocol::input::ChatInput::handover_skip();
+            let req = skip_client.append_input(&chat_id, &input, &nanoid(21));
+            let result = if remote {
+                crate::io::Fetch::fetch(&WebFetch, &req).await.map(|r| r.status)
+            } else {
+                crate::io::Fetch::fetch(&SelfFetch { env: skip_env }, &req).await.map(|r| r.status)
+            };
+            worker::console_log!("headstart: client gone before the decision on {chat_id}; handover-skip sent ({result:?})");
+        });
+    });
     Box::pin(emitted_stream(move |out| async move {
         let timing = if remote {
-            run_turn(&WebFetch, &WebFetch, &WebClock, &turn_config, &request, model_messages, message_id, &|| nanoid(7), &out).await
+            run_turn(&WebFetch, &WebFetch, &WebClock, &turn_config, &request, model_messages, message_id, &|| nanoid(7), &out, on_abandon).await
         } else {
             let platform = SelfFetch { env };
-            run_turn(&platform, &WebFetch, &WebClock, &turn_config, &request, model_messages, message_id, &|| nanoid(7), &out).await
+            run_turn(&platform, &WebFetch, &WebClock, &turn_config, &request, model_messages, message_id, &|| nanoid(7), &out, on_abandon).await
         };
         worker::console_log!("{}", serde_json::json!({ "event": "headstart.turn", "chatId": request.chat_id, "decision": timing.decision,
             "sessionCreatedMs": timing.session_created, "firstChunkMs": timing.first_chunk, "stepEndMs": timing.step_end,

@@ -56,6 +56,24 @@ pub struct TurnTiming {
     pub decision: &'static str,
 }
 
+/// Calls `on_abandon` if dropped before the turn decided: a client that
+/// went away mid-step 1 must not leave the agent waiting (the caller sends
+/// `handover-skip` from there, outside the dropped future).
+struct DecisionGuard<'a> {
+    decided: Cell<bool>,
+    on_abandon: Cell<Option<Box<dyn FnOnce() + 'a>>>,
+}
+
+impl Drop for DecisionGuard<'_> {
+    fn drop(&mut self) {
+        if !self.decided.get() {
+            if let Some(f) = self.on_abandon.take() {
+                f();
+            }
+        }
+    }
+}
+
 struct Shared {
     opened: Cell<bool>,
     buffer: RefCell<Vec<String>>,
@@ -79,7 +97,9 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
     message_id: String,
     record_id: &dyn Fn() -> String,
     out: &Emitter<Frame>,
+    on_abandon: Box<dyn FnOnce() + '_>,
 ) -> TurnTiming {
+    let guard = DecisionGuard { decided: Cell::new(false), on_abandon: Cell::new(Some(on_abandon)) };
     let t0 = clock.now_ms();
     let since = |c: &C| c.now_ms() - t0;
     let mut timing = TurnTiming::default();
@@ -162,6 +182,7 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
     timing.step_end = Some(since(clock));
 
     let Some((_, created_at)) = created else {
+        guard.decided.set(true);
         timing.decision = "no-session";
         return timing;
     };
@@ -189,6 +210,7 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
         }
     };
     let is_skip = matches!(input, ChatInput::HandoverSkip(_));
+    guard.decided.set(true);
     let appended = append_in(fetch, clock, config, &chat_id, &input, &record_id()).await;
     timing.handover = Some(since(clock));
     match (is_skip, appended) {

@@ -1,6 +1,7 @@
 // Reads a UI message SSE stream with the AI SDK's own parser and message
 // assembler, so our streams are checked by code we did not write.
-import { parseJsonEventStream, readUIMessageStream, uiMessageChunkSchema } from "ai";
+import { jsonSchema, parseJsonEventStream, readUIMessageStream, uiMessageChunkSchema } from "ai";
+import { safeValidateTypes } from "@ai-sdk/provider-utils";
 
 /** A ReadableStream<Uint8Array> from a string or bytes. */
 export function bytesStream(body) {
@@ -19,13 +20,20 @@ export function bytesStream(body) {
  */
 export async function readUiStream(body, { terminateOnError = true } = {}) {
   const chunks = [];
-  const parsed = parseJsonEventStream({ stream: body, schema: uiMessageChunkSchema });
+  // Any JSON first; then every chunk but the Trigger pseudo-chunks (which the
+  // SDK never sees) must pass the SDK's own chunk schema.
+  const parsed = parseJsonEventStream({ stream: body, schema: jsonSchema({}) });
   const validated = parsed.pipeThrough(
     new TransformStream({
-      transform(result, controller) {
+      async transform(result, controller) {
         if (!result.success) throw result.error;
-        chunks.push(result.value);
-        controller.enqueue(result.value);
+        const chunk = result.value;
+        if (!String(chunk.type).startsWith("trigger:")) {
+          const checked = await safeValidateTypes({ value: chunk, schema: uiMessageChunkSchema });
+          if (!checked.success) throw checked.error;
+        }
+        chunks.push(chunk);
+        controller.enqueue(chunk);
       },
     }),
   );

@@ -1,0 +1,214 @@
+// The head-start route end to end under `wrangler dev`, on the scripted
+// model and the self-hosted platform: every response body is read by the AI
+// SDK's own parser, and `.out` must hold exactly what the browser got.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startWrangler } from "./wrangler.mjs";
+import { readUiStream } from "../js/ui-stream.mjs";
+
+const SECRET = "tr_dev_headstart_local";
+let worker;
+
+before(async () => {
+  worker = await startWrangler({
+    vars: { HEADSTART_SCRIPTED_TTFB_MS: "20", HEADSTART_SCRIPTED_TOKEN_MS: "2", HEADSTART_STALL_TIMEOUT_MS: "800", HEADSTART_MAX_ATTEMPTS: "1" },
+  });
+});
+after(async () => {
+  await worker?.stop();
+});
+
+const user = (id, text) => ({ id, role: "user", parts: [{ type: "text", text }] });
+let n = 0;
+const chatId = (name) => `hs_${name}_${process.pid}_${++n}`;
+
+function post(path, body, init = {}) {
+  return fetch(`${worker.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    signal: AbortSignal.timeout(20_000),
+    ...init,
+  });
+}
+
+async function headStart(id, text) {
+  const res = await post("/api/chat", { headStartMessages: [user("u1", text)], chatId: id, trigger: "submit-message" });
+  assert.equal(res.status, 200, await res.clone().text());
+  assert.equal(res.headers.get("x-vercel-ai-ui-message-stream"), "v1");
+  assert.match(res.headers.get("content-type"), /text\/event-stream/);
+  assert.ok(res.headers.get("x-trigger-chat-access-token")?.split(".").length === 3, "a JWT access token header");
+  return { res, ...(await readUiStream(res.body, { terminateOnError: false })) };
+}
+
+async function records(id, io) {
+  const res = await fetch(`${worker.url}/realtime/v1/sessions/${encodeURIComponent(id)}/${io}/records`, {
+    headers: { authorization: `Bearer ${SECRET}` },
+  });
+  assert.equal(res.status, 200);
+  return (await res.json()).records;
+}
+
+/** `.out` must hold exactly the chunks the browser got, in order, once. */
+async function assertOutMatches(id, chunks) {
+  const out = await records(id, "out");
+  const data = out.filter((r) => !(r.headers ?? []).some(([n]) => n === "trigger-control")).map((r) => r.data);
+  const sent = chunks.filter((c) => !c.type.startsWith("trigger:"));
+  assert.deepEqual(data, sent);
+  const state = chunks.at(-1);
+  assert.equal(state.type, "trigger:session-state");
+  assert.equal(state.lastEventId, String(out.at(-1).seqNum), "the session state points at the turn-complete");
+  assert.equal(chunks.at(-2).type, "trigger:turn-complete");
+}
+
+const texts = (message) => message.parts.filter((p) => p.type === "text").map((p) => p.text).join("|");
+
+test("pure text turn: step 1 is the answer, the agent persists it", async () => {
+  const id = chatId("text");
+  const { message, chunks } = await headStart(id, "hello there");
+  assert.equal(texts(message), "Hello! I am the scripted model. Ask me about the weather in a city, or for a calculation.");
+  assert.equal(chunks.filter((c) => c.type === "start").length, 1);
+  await assertOutMatches(id, chunks);
+  const handover = JSON.parse((await records(id, "in"))[0].data);
+  assert.equal(handover.kind, "handover");
+  assert.equal(handover.isFinal, true);
+  assert.equal(handover.messageId, message.id);
+});
+
+test("one tool call: the agent runs it and step 2 is spliced under the same message id", async () => {
+  const id = chatId("tool");
+  const { message, chunks } = await headStart(id, "What's the weather in Paris?");
+  const starts = chunks.filter((c) => c.type === "start");
+  assert.equal(starts.length, 2);
+  assert.equal(starts[0].messageId, starts[1].messageId);
+  assert.equal(message.id, starts[0].messageId);
+  const tool = message.parts.find((p) => p.type === "tool-get_weather");
+  assert.equal(tool.state, "output-available");
+  assert.equal(tool.output.city, "Paris");
+  assert.match(texts(message), /^Let me check the weather in Paris\.\|It is -?\d+ °C and [a-z ]+ in Paris\.$/);
+  await assertOutMatches(id, chunks);
+  const handover = JSON.parse((await records(id, "in"))[0].data);
+  assert.equal(handover.isFinal, false);
+  assert.equal(handover.partialAssistantMessage.at(-1).content[0].approvalId, "handover-approval-1");
+  const transcript = await (await fetch(`${worker.url}/api/chats/${id}/messages`, { headers: { authorization: `Bearer ${SECRET}` } })).json();
+  assert.deepEqual(transcript.map((m) => m.role), ["user", "assistant"]);
+  assert.equal(transcript[1].id, message.id);
+});
+
+test("two parallel tool calls", async () => {
+  const id = chatId("parallel");
+  const { message, chunks } = await headStart(id, "What's the weather in Paris and Tokyo?");
+  const tools = message.parts.filter((p) => p.type === "tool-get_weather");
+  assert.deepEqual(tools.map((t) => [t.input.city, t.state]), [["Paris", "output-available"], ["Tokyo", "output-available"]]);
+  const handover = JSON.parse((await records(id, "in"))[0].data);
+  assert.deepEqual(handover.partialAssistantMessage.at(-1).content.map((c) => c.approvalId), ["handover-approval-1", "handover-approval-2"]);
+  await assertOutMatches(id, chunks);
+});
+
+test("a provider error mid-step ends well-formed and the agent still completes the turn", async () => {
+  const id = chatId("error");
+  const { chunks } = await headStart(id, "Tell me a long story please [fault:error]");
+  const types = chunks.map((c) => c.type);
+  assert.ok(types.includes("error"));
+  assert.deepEqual(types.slice(-4), ["finish-step", "finish", "trigger:turn-complete", "trigger:session-state"]);
+  assert.equal(chunks.find((c) => c.type === "finish").finishReason, "error");
+  await assertOutMatches(id, chunks);
+});
+
+test("a stalled step 1 ends the response without a turn and the agent gets handover-skip", async () => {
+  const id = chatId("stall");
+  const { chunks } = await headStart(id, "Tell me a long story please [fault:stall]");
+  const types = chunks.map((c) => c.type);
+  assert.deepEqual(types.slice(-3), ["error", "finish-step", "finish"]);
+  assert.ok(!types.some((t) => t.startsWith("trigger:")), "no turn-complete after a skip");
+  const ins = (await records(id, "in")).map((r) => JSON.parse(r.data).kind);
+  assert.deepEqual(ins, ["handover-skip"]);
+});
+
+test("a client that disconnects mid-step makes the agent get handover-skip", async () => {
+  const id = chatId("disconnect");
+  const controller = new AbortController();
+  const res = await post("/api/chat", { headStartMessages: [user("u1", "Tell me a very long story about the sea [fault:stall]")], chatId: id }, { signal: controller.signal });
+  assert.equal(res.status, 200);
+  const reader = res.body.getReader();
+  let seen = "";
+  while (!seen.includes("text-delta")) seen += new TextDecoder().decode((await reader.read()).value);
+  controller.abort();
+  const deadline = Date.now() + 5000;
+  let ins = [];
+  while (Date.now() < deadline) {
+    ins = (await records(id, "in")).map((r) => JSON.parse(r.data).kind);
+    if (ins.length) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.deepEqual(ins, ["handover-skip"]);
+});
+
+test("bad input gets a 4xx JSON error and no session", async () => {
+  const cases = [
+    ["not json", 400, "invalid_json"],
+    [{ headStartMessages: [] }, 400, "invalid_request"],
+    [{ headStartMessages: [], chatId: "session_abc" }, 400, "invalid_chat_id"],
+    [{ headStartMessages: [], chatId: "   " }, 400, "invalid_chat_id"],
+    [{ headStartMessages: [{ id: "u", role: "user", parts: [{ type: "file", mediaType: "image/png", url: "nope" }] }], chatId: "x1" }, 400, "invalid_messages"],
+    [{ headStartMessages: [user("u", "x".repeat(40_000))], chatId: "x2" }, 413, "body_too_large"],
+  ];
+  for (const [body, status, code] of cases) {
+    const res = await post("/api/chat", body);
+    assert.equal(res.status, status, JSON.stringify(body).slice(0, 60));
+    assert.equal((await res.json()).code, code);
+  }
+  const res = await fetch(`${worker.url}/realtime/v1/sessions/x1/in/records`, { headers: { authorization: `Bearer ${SECRET}` } });
+  assert.deepEqual((await res.json()).records, []);
+});
+
+test("start and token routes give the transport its session and tokens", async () => {
+  const id = chatId("start");
+  const res = await post("/api/chat/start", { chatId: id, clientData: { userId: "u_1" } });
+  assert.equal(res.status, 200);
+  const started = await res.json();
+  assert.match(started.sessionId, /^session_/);
+  assert.match(started.runId, /^run_/);
+  const token = await (await post("/api/chat/token", { chatId: id })).json();
+  for (const pat of [started.publicAccessToken, token.publicAccessToken]) {
+    const read = await fetch(`${worker.url}/realtime/v1/sessions/${id}/out/records`, { headers: { authorization: `Bearer ${pat}` } });
+    assert.equal(read.status, 200);
+  }
+  assert.equal((await post("/api/chat/token", { chatId: "" })).status, 400);
+});
+
+test("detached head start: step 1 is drained into .out and the chat resumes from there", async () => {
+  const id = chatId("detached");
+  const res = await post("/api/chat/detached", { headStartMessages: [user("u1", "What's the weather in Lyon?")], chatId: id });
+  assert.equal(res.status, 200);
+  const { chatId: got, publicAccessToken } = await res.json();
+  assert.equal(got, id);
+  const sse = await fetch(`${worker.url}/realtime/v1/sessions/${id}/out`, {
+    headers: { authorization: `Bearer ${publicAccessToken}`, "timeout-seconds": "10" },
+    signal: AbortSignal.timeout(15_000),
+  });
+  assert.equal(sse.headers.get("x-stream-version"), "v2");
+  const text = await readUntil(sse.body, "turn-complete");
+  const chunks = text
+    .split("\n\n")
+    .filter((f) => f.startsWith("event: batch"))
+    .flatMap((f) => JSON.parse(f.split("\ndata: ")[1]).records)
+    .filter((r) => !(r.headers ?? []).length)
+    .map((r) => JSON.parse(r.body).data);
+  const types = chunks.map((c) => c.type);
+  assert.equal(types.filter((t) => t === "start").length, 2);
+  assert.ok(types.includes("tool-output-available"));
+  assert.equal(types.at(-1), "finish");
+});
+
+async function readUntil(body, marker) {
+  const reader = body.getReader();
+  let text = "";
+  while (!text.includes(marker)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += new TextDecoder().decode(value);
+  }
+  await reader.cancel();
+  return text;
+}
