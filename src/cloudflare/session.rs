@@ -112,6 +112,7 @@ impl DurableObject for SessionObject {
         if path == ALIAS_PATH {
             return alias(&self.core, &mut req).await;
         }
+        self.resume_orphaned_run();
         let origin = req.headers().get("origin")?;
         let result = match route::parse(req.method().as_ref(), &path) {
             Ok(route) => self.serve(route, &mut req).await,
@@ -295,12 +296,19 @@ impl SessionObject {
         if let Some(run) = sessions::ensure_run_for_append(row, now_ms(), &mut rng) {
             self.core.save_row(row);
             agent_host::start_run(&self.core, run);
-        } else if self.core.running.borrow().is_none() {
-            // The object restarted under a live run: its task is gone, so
-            // resume it where its transcript left off.
-            if let Some(run) = agent_host::resume(row) {
-                agent_host::start_run(&self.core, run);
-            }
+        }
+    }
+
+    /// The object restarted under a live run (its row says so, but no task
+    /// runs it here): the task died with the old instance, so resume it
+    /// where its transcript left off. Done on any request, not only the next
+    /// append, so a turn cut off by the restart is answered without one.
+    fn resume_orphaned_run(&self) {
+        if self.core.running.borrow().is_some() {
+            return;
+        }
+        if let Some(run) = self.core.row().as_ref().and_then(agent_host::resume) {
+            agent_host::start_run(&self.core, run);
         }
     }
 

@@ -15,7 +15,9 @@
 //!
 //! The S2-compatible data plane lives under [`S2_ENDPOINT_PATH`]: `PUT
 //! …/{io}` answers `X-S2-Endpoint: <origin>/s2/v1` and `X-S2-Stream-Name:
-//! sessions/{key}/{io}` ([`s2_stream_name`]), and the S2 SDK then posts to
+//! sessions/{key}/{io}` ([`s2_stream_name`]; in the key, `%` and bytes outside
+//! printable ASCII are percent-encoded, since clients read header values as
+//! Latin-1), and the S2 SDK then posts to
 //! `/s2/v1/streams/{encodeURIComponent(name)}/records` (§5.4 (b)). A leading
 //! `/` on the name (the hosted form, `/sessions/{key}/{io}`) is accepted too.
 //!
@@ -33,9 +35,21 @@ use crate::protocol::input::CHAT_ID_MAX_CHARS;
 /// this).
 pub const S2_ENDPOINT_PATH: &str = "/s2/v1";
 
-/// The S2 stream name of a session channel, as `X-S2-Stream-Name`.
+/// The S2 stream name of a session channel, as `X-S2-Stream-Name`: a
+/// header value, so the key's `%` and every byte outside printable ASCII are
+/// percent-encoded (HTTP clients read header bytes as Latin-1, which would
+/// mangle a UTF-8 key); [`parse`] decodes them again.
 pub fn s2_stream_name(key: &str, io: Io) -> String {
-    format!("sessions/{key}/{io}")
+    let mut name = String::with_capacity(key.len() + 13);
+    name.push_str("sessions/");
+    for b in key.bytes() {
+        if b == b'%' || !(0x20..0x7f).contains(&b) {
+            name.push_str(&format!("%{b:02X}"));
+        } else {
+            name.push(b as char);
+        }
+    }
+    format!("{name}/{io}")
 }
 
 /// How a URL names a session.
@@ -146,12 +160,13 @@ fn io(segment: &str) -> Result<Io, RouteError> {
     Io::parse(segment).ok_or(RouteError::NotFound)
 }
 
-/// `sessions/{key}/{io}` (or `/sessions/…`) → key and channel.
+/// `sessions/{key}/{io}` (or `/sessions/…`) → key and channel; the key is
+/// percent-decoded once more (see [`s2_stream_name`]).
 fn stream_name(encoded: &str) -> Result<(SessionKey, Io), RouteError> {
     let name = percent_decode(encoded)?;
     let rest = name.strip_prefix('/').unwrap_or(&name).strip_prefix("sessions/").ok_or(RouteError::NotFound)?;
     let (key_part, io_part) = rest.rsplit_once('/').ok_or(RouteError::NotFound)?;
-    Ok((SessionKey::new(key_part.to_string())?, io(io_part)?))
+    Ok((SessionKey::new(percent_decode(key_part)?)?, io(io_part)?))
 }
 
 /// Parses a request's method and path (a query or fragment is ignored).

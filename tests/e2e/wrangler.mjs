@@ -1,5 +1,6 @@
 // Starts `wrangler dev` (workerd) on a free loopback port for a test and
-// stops it afterwards, with its state in a fresh temporary directory.
+// stops it afterwards, with its state in a fresh temporary directory (or in
+// `persistTo`, which stop() keeps, so a second start sees the same state).
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -21,12 +22,12 @@ export function freePort() {
 }
 
 /**
- * @param {{ vars?: Record<string,string>, readyTimeoutMs?: number }} [opts]
+ * @param {{ vars?: Record<string,string>, readyTimeoutMs?: number, persistTo?: string }} [opts]
  * @returns {Promise<{ url: string, log: () => string, stop: () => Promise<void> }>}
  */
 export async function startWrangler(opts = {}) {
   const port = await freePort();
-  const state = mkdtempSync(join(tmpdir(), "headstart-wrangler-"));
+  const state = opts.persistTo ?? mkdtempSync(join(tmpdir(), "headstart-wrangler-"));
   const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--inspector-port", String(await freePort())];
   for (const [k, v] of Object.entries(opts.vars ?? {})) args.push("--var", `${k}:${v}`);
   const child = spawn(join(root, "node_modules/.bin/wrangler"), args, {
@@ -51,7 +52,7 @@ export async function startWrangler(opts = {}) {
     }, 5000);
     await exited;
     clearTimeout(timer);
-    rmSync(state, { recursive: true, force: true });
+    if (!opts.persistTo) rmSync(state, { recursive: true, force: true });
   };
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 240_000);
   while (Date.now() < deadline) {

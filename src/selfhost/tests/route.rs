@@ -63,7 +63,7 @@ fn keys_are_percent_decoded_and_classified() {
 
 #[test]
 fn s2_stream_names_round_trip() {
-    for key in ["chat_1", "a/b", "in/out", "x%y", "sessions/z"] {
+    for key in ["chat_1", "a/b", "in/out", "x%y", "sessions/z", "team/42 é?#%", "✓%41"] {
         for io in [Io::In, Io::Out] {
             let name = s2_stream_name(key, io);
             let encoded: String = name
@@ -81,6 +81,8 @@ fn s2_stream_names_round_trip() {
         }
     }
     assert_eq!(s2_stream_name("chat_1", Io::Out), "sessions/chat_1/out");
+    // A header value: printable ASCII only, so clients cannot mangle it.
+    assert_eq!(s2_stream_name("a é%/b", Io::In), "sessions/a %C3%A9%25/b/in");
     for bad in ["runs%2Fr%2Fout", "sessions%2Fchat_1%2Fmiddle", "sessions%2F%2Fout", "sessions%2Fout", "sessions"] {
         let path = format!("/s2/v1/streams/{bad}/records");
         assert_eq!(parse("POST", &path), Err(RouteError::NotFound), "{bad}");
