@@ -5,9 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Tests start `wrangler dev` many times on the build `npm test` just made.
-if [ "${HEADSTART_SKIP_BUILD:-0}" = 1 ] && [ -f build/index_bg.wasm ] && [ -f build/worker/shim.mjs ]; then
+if [ "${HEADSTART_SKIP_BUILD:-0}" = 1 ] && [ -f build/index_bg.wasm ] && [ -f build/worker/shim.mjs ] && [ -f build/site/chat.js ]; then
   exit 0
 fi
+bash scripts/build-site.sh
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 export WASM_BINDGEN_BIN="$(command -v wasm-bindgen)"
 export WASM_OPT_BIN="$PWD/node_modules/.bin/wasm-opt"

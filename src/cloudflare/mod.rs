@@ -24,8 +24,8 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let path = req.path();
     match (req.method(), path.as_str()) {
         (Method::Get, "/healthz") => return status::healthz(),
-        (Method::Get, "/") => return status::page(),
-        (method, "/healthz" | "/") => return status::method_not_allowed(&method, &path),
+        (Method::Get, "/status") => return status::page(),
+        (method, "/healthz" | "/status") => return status::method_not_allowed(&method, &path),
         (Method::Post, chat::HEAD_START_PATH) => return chat::head_start(req, env, ctx).await,
         (Method::Post, chat::DETACHED_PATH) => return chat::detached(req, env, ctx).await,
         (Method::Post, chat::START_PATH) => return chat::start(req, env).await,

@@ -9,7 +9,7 @@ pub fn healthz() -> Result<Response> {
     Ok(res)
 }
 
-/// `GET /`: what is running and where to look next.
+/// `GET /status`: what is running and where to look next.
 pub fn page() -> Result<Response> {
     Response::from_html(format!(
         r#"<!doctype html>
@@ -22,7 +22,10 @@ pub fn page() -> Result<Response> {
 <p>A fast first turn for AI chat apps: this worker runs step 1 of the LLM call
 while the chat agent boots, then splices the agent's stream into the same response.</p>
 <ul>
+<li><a href="/">the chat page</a></li>
 <li><a href="/healthz"><code>GET /healthz</code></a> — liveness</li>
+<li><code>POST /api/chat</code> — head start; <code>/api/chat/start</code>, <code>/api/chat/token</code>, <code>/api/chat/detached</code></li>
+<li><code>/api/v1/sessions</code>, <code>/realtime/v1/sessions/…</code> — the self-hosted session platform</li>
 </ul>
 <p>Running on workerd, offline, on the scripted model.</p>
 </body>

@@ -22,11 +22,21 @@ test("GET /healthz answers with the crate version", async () => {
   assert.deepEqual(await res.json(), { ok: true, name: "headstart", version: cargoVersion });
 });
 
-test("GET / serves the status page", async () => {
-  const res = await fetch(`${worker.url}/`);
+test("GET /status serves the status page", async () => {
+  const res = await fetch(`${worker.url}/status`);
   assert.equal(res.status, 200);
   assert.match(res.headers.get("content-type"), /text\/html/);
   assert.match(await res.text(), new RegExp(`<h1>headstart ${cargoVersion.replaceAll(".", "\\.")}</h1>`));
+});
+
+test("GET / serves the chat page and its bundled script", async () => {
+  const page = await fetch(`${worker.url}/`);
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /<script type="module" src="\/chat.js">/);
+  const script = await fetch(`${worker.url}/chat.js`);
+  assert.equal(script.status, 200);
+  assert.match(script.headers.get("content-type"), /javascript/);
+  assert.match(await script.text(), /\/api\/chat/);
 });
 
 test("unknown routes get a JSON 404", async () => {
