@@ -201,6 +201,10 @@ impl SessionObject {
             return Err(http::too_large());
         }
         let cred = self.authenticate(req)?;
+        // Benchmark knob: a slower control plane.
+        if let Some(ms) = super::config::var(&self.core.env, "HEADSTART_PLATFORM_CREATE_DELAY_MS").and_then(|v| v.parse::<u32>().ok()) {
+            crate::io::Clock::sleep(&WebClock, ms).await;
+        }
         let body = req.text().await.map_err(internal)?;
         let request: CreateSessionRequest =
             serde_json::from_str(&body).map_err(|e| error_body(422, &format!("Invalid request body: {e}"), None))?;

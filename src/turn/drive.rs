@@ -42,6 +42,9 @@ pub struct HeadStartConfig {
     pub idle_timeout_ms: u32,
     /// Linger of the tee's batches: 0 writes as soon as the last write is acked.
     pub tee_linger_ms: u64,
+    /// Start step 1 only once the session exists, as the TypeScript handler
+    /// does (for side-by-side measurements; off by default).
+    pub sequential: bool,
 }
 
 /// Per-turn timing for operators, ms since the request.
@@ -167,6 +170,9 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
             }
             shared.changed.notify();
         };
+        if config.sequential {
+            wait_for(&shared.changed, || shared.opened.get() || shared.session_failed.get()).await;
+        }
         let run = pin!(run_step(model_fetch, clock, &config.model, &options, &mut step, &mut emit));
         let failed = pin!(wait_for(&shared.changed, || shared.session_failed.get()));
         let idle = pin!(clock.sleep(config.idle_timeout_ms));
