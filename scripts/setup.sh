@@ -45,8 +45,12 @@ if [ ! -f node_modules/.headstart-installed ] || [ "$(cat node_modules/.headstar
   echo "$lock_hash" > node_modules/.headstart-installed
 fi
 
+# Debian's Chromium for the browser tests (the browser downloads of test
+# tools cannot reach their hosts from these machines).
 if [ "${HEADSTART_NEED_CHROMIUM:-0}" = 1 ] && ! command -v chromium >/dev/null; then
-  log "apt-get install chromium chromium-driver"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  log "apt-get install chromium"
+  sudo_cmd=""
+  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
 fi

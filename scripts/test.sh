@@ -5,7 +5,7 @@
 # and ends with one summary line of the counts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+HEADSTART_NEED_CHROMIUM=1 bash scripts/setup.sh
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 export WRANGLER_SEND_METRICS=false
 
