@@ -6,4 +6,12 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 export WRANGLER_SEND_METRICS=false
-exec wrangler dev --ip 127.0.0.1 --port "${PORT:-8787}" "$@"
+# Model keys and settings from the shell reach the worker as vars (the
+# scripted model answers when no key is set).
+vars=()
+for name in ANTHROPIC_API_KEY ANTHROPIC_BASE_URL OPENAI_API_KEY OPENAI_BASE_URL HEADSTART_PROVIDER HEADSTART_MODEL \
+  HEADSTART_SYSTEM HEADSTART_MAX_TOKENS HEADSTART_TEMPERATURE HEADSTART_TOOLS HEADSTART_PROVIDER_OPTIONS \
+  HEADSTART_AGENT_WEBHOOK_URL HEADSTART_AGENT_BOOT_DELAY_MS TRIGGER_API_URL TRIGGER_SECRET_KEY; do
+  if [ -n "${!name:-}" ]; then vars+=(--var "$name:${!name}"); fi
+done
+exec wrangler dev --ip 127.0.0.1 --port "${PORT:-8787}" "${vars[@]}" "$@"

@@ -41,13 +41,15 @@ struct Prepared {
 }
 
 pub async fn head_start(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    let origin = req.headers().get("origin")?;
+    let allowed = config::var(&env, "HEADSTART_ALLOWED_ORIGINS");
     let prepared = match prepare(req, &env).await? {
         Ok(p) => p,
         Err(response) => return Ok(response),
     };
     let mut frames = turn_frames(prepared, env, Some(ctx));
     match frames.next().await {
-        Some(Frame::Open { access_token, pending_version }) => {
+        Some(Frame::Open { access_token, pending_version, session_ms }) => {
             let body = frames.map(|frame| {
                 let mut text = String::new();
                 if let Frame::Chunk(json) = frame {
@@ -65,7 +67,16 @@ pub async fn head_start(req: Request, env: Env, ctx: Context) -> Result<Response
             if pending_version {
                 h.set("x-trigger-chat-pending-version", "1")?;
             }
-            h.set("access-control-expose-headers", "X-Trigger-Chat-Access-Token, X-Trigger-Chat-Pending-Version")?;
+            h.set("server-timing", &format!("session;desc=\"session create\";dur={session_ms:.1}"))?;
+            // Cross-origin pages can read the token only when allowed
+            // (`HEADSTART_ALLOWED_ORIGINS`: a comma-separated list, or `*`).
+            if let (Some(origin), Some(allowed)) = (origin.as_deref(), allowed.as_deref()) {
+                if allowed.split(',').map(str::trim).any(|a| a == "*" || a == origin) {
+                    h.set("access-control-allow-origin", origin)?;
+                    h.set("vary", "Origin")?;
+                    h.set("access-control-expose-headers", "X-Trigger-Chat-Access-Token, X-Trigger-Chat-Pending-Version, Server-Timing")?;
+                }
+            }
             Ok(response)
         }
         other => failed(other),
@@ -83,7 +94,7 @@ pub async fn detached(req: Request, env: Env, ctx: Context) -> Result<Response> 
     let chat_id = prepared.request.chat_id.trim().to_string();
     let mut frames = turn_frames(prepared, env, None);
     match frames.next().await {
-        Some(Frame::Open { access_token, pending_version }) => {
+        Some(Frame::Open { access_token, pending_version, .. }) => {
             ctx.wait_until(async move { frames.for_each(|_| async {}).await });
             let mut body = serde_json::json!({ "chatId": chat_id, "publicAccessToken": access_token });
             if pending_version {

@@ -25,8 +25,9 @@ use crate::selfhost::Io;
 /// What the browser response is made of.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Frame {
-    /// The session exists: send the headers.
-    Open { access_token: String, pending_version: bool },
+    /// The session exists: send the headers. `session_ms` is how long the
+    /// create took (for `Server-Timing`).
+    Open { access_token: String, pending_version: bool, session_ms: f64 },
     /// A UI message chunk, as JSON text.
     Chunk(String),
     /// The session could not be created: no response was opened.
@@ -128,6 +129,7 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
                 out.emit(Frame::Open {
                     access_token: session.public_access_token.clone(),
                     pending_version: session.pending_version == Some(true),
+                    session_ms: since(clock),
                 });
                 for chunk in shared.buffer.borrow_mut().drain(..) {
                     out.emit(Frame::Chunk(chunk));

@@ -11,7 +11,10 @@ let worker;
 
 before(async () => {
   worker = await startWrangler({
-    vars: { HEADSTART_SCRIPTED_TTFB_MS: "20", HEADSTART_SCRIPTED_TOKEN_MS: "2", HEADSTART_STALL_TIMEOUT_MS: "800", HEADSTART_MAX_ATTEMPTS: "1" },
+    vars: {
+      HEADSTART_SCRIPTED_TTFB_MS: "20", HEADSTART_SCRIPTED_TOKEN_MS: "2", HEADSTART_STALL_TIMEOUT_MS: "800", HEADSTART_MAX_ATTEMPTS: "1",
+      HEADSTART_ALLOWED_ORIGINS: "https://app.example",
+    },
   });
 });
 after(async () => {
@@ -212,3 +215,14 @@ async function readUntil(body, marker) {
   await reader.cancel();
   return text;
 }
+
+test("headers: Server-Timing for the session create, CORS only for allowed origins", async () => {
+  for (const [origin, allowed] of [["https://app.example", true], ["https://evil.example", false]]) {
+    const res = await post("/api/chat", { headStartMessages: [user("u1", "hi")], chatId: chatId("cors") }, { headers: { "content-type": "application/json", origin } });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("server-timing"), /^session;desc="session create";dur=\d+(\.\d)?$/);
+    assert.equal(res.headers.get("access-control-allow-origin"), allowed ? origin : null);
+    if (allowed) assert.match(res.headers.get("access-control-expose-headers"), /X-Trigger-Chat-Access-Token/);
+    await res.body.cancel();
+  }
+});
