@@ -57,8 +57,8 @@ pub type StepOutcome = Result<StepResult, ProviderError>;
 
 #[derive(Debug)]
 enum Recorded {
-    Text { id: String, text: String, meta: Option<Object>, open: bool },
-    Reasoning { id: String, text: String, meta: Option<Object>, open: bool },
+    /// A text or reasoning part.
+    Prose { reasoning: bool, id: String, text: String, meta: Option<Object>, open: bool },
     Custom { kind: String, meta: Option<Object> },
     ToolCall { id: String, name: String, input: Value, meta: Option<Object> },
 }
@@ -134,63 +134,37 @@ impl Step {
         match part {
             StreamPart::ResponseMetadata { .. } => {}
             StreamPart::TextStart { id, provider_metadata } => {
-                self.recorded.push(Recorded::Text { id: id.clone(), text: String::new(), meta: provider_metadata.clone(), open: true });
+                self.recorded.push(Recorded::Prose { reasoning: false, id: id.clone(), text: String::new(), meta: provider_metadata.clone(), open: true });
                 out.push(UiChunk::TextStart(PartBoundary { id, provider_metadata, extra: Object::new() }));
             }
             StreamPart::TextDelta { id, delta, provider_metadata } => {
                 if delta.is_empty() && provider_metadata.is_none() {
                     return out;
                 }
-                match self.open_text(&id, false) {
-                    Some(Recorded::Text { text, meta, .. }) => {
-                        text.push_str(&delta);
-                        if provider_metadata.is_some() {
-                            meta.clone_from(&provider_metadata);
-                        }
-                    }
-                    _ => return self.stream_error(out, format!("text part {id} not found")),
+                if !self.update_prose(&id, false, Some(&delta), &provider_metadata) {
+                    return self.stream_error(out, format!("text part {id} not found"));
                 }
-                self.output |= !delta.is_empty();
                 out.push(UiChunk::TextDelta(Delta { id, delta, provider_metadata, extra: Object::new() }));
             }
             StreamPart::TextEnd { id, provider_metadata } => {
-                match self.open_text(&id, false) {
-                    Some(Recorded::Text { meta, open, .. }) => {
-                        *open = false;
-                        if provider_metadata.is_some() {
-                            meta.clone_from(&provider_metadata);
-                        }
-                    }
-                    _ => return self.stream_error(out, format!("text part {id} not found")),
+                if !self.update_prose(&id, false, None, &provider_metadata) {
+                    return self.stream_error(out, format!("text part {id} not found"));
                 }
                 out.push(UiChunk::TextEnd(TextEnd { id, citations: None, provider_metadata, extra: Object::new() }));
             }
             StreamPart::ReasoningStart { id, provider_metadata } => {
-                self.recorded.push(Recorded::Reasoning { id: id.clone(), text: String::new(), meta: provider_metadata.clone(), open: true });
+                self.recorded.push(Recorded::Prose { reasoning: true, id: id.clone(), text: String::new(), meta: provider_metadata.clone(), open: true });
                 out.push(UiChunk::ReasoningStart(PartBoundary { id, provider_metadata, extra: Object::new() }));
             }
             StreamPart::ReasoningDelta { id, delta, provider_metadata } => {
-                match self.open_text(&id, true) {
-                    Some(Recorded::Reasoning { text, meta, .. }) => {
-                        text.push_str(&delta);
-                        if provider_metadata.is_some() {
-                            meta.clone_from(&provider_metadata);
-                        }
-                    }
-                    _ => return self.stream_error(out, format!("reasoning part {id} not found")),
+                if !self.update_prose(&id, true, Some(&delta), &provider_metadata) {
+                    return self.stream_error(out, format!("reasoning part {id} not found"));
                 }
-                self.output |= !delta.is_empty();
                 out.push(UiChunk::ReasoningDelta(Delta { id, delta, provider_metadata, extra: Object::new() }));
             }
             StreamPart::ReasoningEnd { id, provider_metadata } => {
-                match self.open_text(&id, true) {
-                    Some(Recorded::Reasoning { meta, open, .. }) => {
-                        *open = false;
-                        if provider_metadata.is_some() {
-                            meta.clone_from(&provider_metadata);
-                        }
-                    }
-                    _ => return self.stream_error(out, format!("reasoning part {id} not found")),
+                if !self.update_prose(&id, true, None, &provider_metadata) {
+                    return self.stream_error(out, format!("reasoning part {id} not found"));
                 }
                 out.push(UiChunk::ReasoningEnd(PartBoundary { id, provider_metadata, extra: Object::new() }));
             }
@@ -291,12 +265,25 @@ impl Step {
         self.outcome
     }
 
-    fn open_text(&mut self, id: &str, reasoning: bool) -> Option<&mut Recorded> {
-        self.recorded.iter_mut().rev().find(|r| match r {
-            Recorded::Text { id: i, open: true, .. } => !reasoning && i == id,
-            Recorded::Reasoning { id: i, open: true, .. } => reasoning && i == id,
-            _ => false,
-        })
+    /// Appends a delta to (or, with `None`, closes) the open text or
+    /// reasoning part `id`; the latest provider metadata wins, as in the SDK.
+    /// False when no such part is open.
+    fn update_prose(&mut self, id: &str, reasoning: bool, delta: Option<&str>, meta: &Option<Object>) -> bool {
+        let part = self.recorded.iter_mut().rev().find(|r| {
+            matches!(r, Recorded::Prose { reasoning: r_reasoning, id: i, open: true, .. } if *r_reasoning == reasoning && i == id)
+        });
+        let Some(Recorded::Prose { text, meta: recorded, open, .. }) = part else { return false };
+        match delta {
+            Some(d) => {
+                text.push_str(d);
+                self.output |= !d.is_empty();
+            }
+            None => *open = false,
+        }
+        if meta.is_some() {
+            recorded.clone_from(meta);
+        }
+        true
     }
 
     fn stream_error(&mut self, mut out: Vec<UiChunk>, detail: String) -> Vec<UiChunk> {
@@ -350,10 +337,10 @@ impl Step {
             .recorded
             .iter()
             .filter_map(|r| match r {
-                Recorded::Text { text, meta, .. } => (!text.is_empty() || meta.is_some()).then(|| {
+                Recorded::Prose { reasoning: false, text, meta, .. } => (!text.is_empty() || meta.is_some()).then(|| {
                     ModelPart::Text(TextPart { text: text.clone(), provider_options: meta.clone(), extra: Object::new() })
                 }),
-                Recorded::Reasoning { text, meta, .. } => {
+                Recorded::Prose { reasoning: true, text, meta, .. } => {
                     Some(ModelPart::Reasoning(TextPart { text: text.clone(), provider_options: meta.clone(), extra: Object::new() }))
                 }
                 Recorded::Custom { kind, meta } => {

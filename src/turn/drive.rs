@@ -236,9 +236,10 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
     }
 
     // 6: the splice.
-    let tee = shared.tee.borrow();
-    let mut splice = Splice::starting_after(tee.last_seq()).with_seen_ids(tee.record_ids().iter().cloned());
-    drop(tee);
+    let mut splice = {
+        let tee = shared.tee.borrow();
+        Splice::starting_after(tee.last_seq()).with_seen_ids(tee.record_ids().iter().cloned())
+    };
     follow_out(fetch, clock, config, &chat_id, &mut splice, out, &mut timing, t0).await;
     timing
 }
@@ -259,31 +260,40 @@ pub async fn create<F: Fetch, C: Clock>(
     platform: &PlatformClient,
     body: &crate::protocol::session::CreateSessionRequest,
 ) -> Result<CreatedSession, crate::platform::PlatformError> {
-    let req = platform.create_session(body);
+    json_call(fetch, clock, &platform.create_session(body), parse_created).await
+}
+
+type Parse<T> = fn(u16, &[(String, String)], &str) -> Result<T, crate::platform::PlatformError>;
+
+/// A platform JSON call with the SDK's retry policy (§5.1): the same request
+/// again after the backoff, while the error is retryable.
+async fn json_call<F: Fetch, C: Clock, T>(
+    fetch: &F,
+    clock: &C,
+    req: &crate::io::HttpRequest,
+    parse: Parse<T>,
+) -> Result<T, crate::platform::PlatformError> {
     let mut attempt = 1;
     loop {
-        let result = match fetch.fetch(&req).await {
+        let (result, headers) = match fetch.fetch(req).await {
             Ok(mut r) => {
                 let text = r.body.text().await.unwrap_or_default();
-                parse_created(r.status, &r.headers, &text)
+                (parse(r.status, &r.headers, &text), r.headers)
             }
-            Err(e) => Err(crate::platform::PlatformError::network(&e)),
+            Err(e) => (Err(crate::platform::PlatformError::network(&e)), Vec::new()),
         };
-        match result {
-            Ok(s) => return Ok(s),
-            Err(e) if e.retryable => {
-                let outcome = match e.status {
-                    Some(status) => Outcome::Status { status, headers: &[] },
-                    None => Outcome::Network,
-                };
-                match retry::decide(attempt, &outcome, clock.now_ms() as u64, 0) {
-                    Some(delay) => clock.sleep(delay as u32).await,
-                    None => return Err(e),
-                }
-                attempt += 1;
-            }
+        let error = match result {
+            Ok(value) => return Ok(value),
+            Err(e) if e.retryable => e,
             Err(e) => return Err(e),
-        }
+        };
+        let outcome = match error.status {
+            Some(status) => Outcome::Status { status, headers: &headers },
+            None => Outcome::Network,
+        };
+        let Some(delay) = retry::decide(attempt, &outcome, clock.now_ms() as u64, 0) else { return Err(error) };
+        clock.sleep(delay as u32).await;
+        attempt += 1;
     }
 }
 
@@ -361,31 +371,7 @@ async fn append_in<F: Fetch, C: Clock>(
     part_id: &str,
 ) -> Result<(), crate::platform::PlatformError> {
     let req = config.platform.append_input(chat_id, input, part_id);
-    let mut attempt = 1;
-    loop {
-        let result = match fetch.fetch(&req).await {
-            Ok(mut r) => {
-                let text = r.body.text().await.unwrap_or_default();
-                parse_append(r.status, &r.headers, &text).map(|_| ())
-            }
-            Err(e) => Err(crate::platform::PlatformError::network(&e)),
-        };
-        match result {
-            Ok(()) => return Ok(()),
-            Err(e) if e.retryable => {
-                let outcome = match e.status {
-                    Some(status) => Outcome::Status { status, headers: &[] },
-                    None => Outcome::Network,
-                };
-                match retry::decide(attempt, &outcome, clock.now_ms() as u64, 0) {
-                    Some(delay) => clock.sleep(delay as u32).await,
-                    None => return Err(e),
-                }
-                attempt += 1;
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    json_call(fetch, clock, &req, |status, headers, body| parse_append(status, headers, body).map(|_| ())).await
 }
 
 /// Phase 2: forwards the agent's chunks until its turn-complete (or the
