@@ -146,7 +146,7 @@ fn turn_frames(prepared: Prepared, env: Env, ctx: Option<Context>) -> Pin<Box<dy
             run_turn(&platform, &WebFetch, &WebClock, &turn_config, &request, model_messages, message_id, &|| nanoid(7), &out, on_abandon).await
         };
         worker::console_log!("{}", serde_json::json!({ "event": "headstart.turn", "chatId": request.chat_id, "decision": timing.decision,
-            "sessionCreatedMs": timing.session_created, "firstChunkMs": timing.first_chunk, "stepEndMs": timing.step_end,
+            "sessionCreatedMs": timing.session_created, "providerTtfbMs": timing.provider_ttfb, "firstChunkOutMs": timing.first_chunk_out, "stepEndMs": timing.step_end,
             "handoverMs": timing.handover, "firstAgentChunkMs": timing.first_agent_chunk, "turnCompleteMs": timing.turn_complete }));
     }))
 }

@@ -52,7 +52,10 @@ pub struct HeadStartConfig {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TurnTiming {
     pub session_created: Option<f64>,
-    pub first_chunk: Option<f64>,
+    /// The model's first output (its time to first token, as seen here).
+    pub provider_ttfb: Option<f64>,
+    /// The first model output on its way to the browser (after the session).
+    pub first_chunk_out: Option<f64>,
     pub step_end: Option<f64>,
     pub handover: Option<f64>,
     pub first_agent_chunk: Option<f64>,
@@ -158,7 +161,9 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
     };
     let step_fut = async {
         let mut emit = |chunk: UiChunk| {
-            if first_chunk.get().is_none() {
+            // `start` is made before the call; the model's first output is
+            // what the browser waits for.
+            if first_chunk.get().is_none() && !matches!(chunk, UiChunk::Start(_)) {
                 first_chunk.set(Some(since(clock)));
             }
             let json = chunk.to_json();
@@ -186,7 +191,7 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
     };
     let tee_fut = pump_tee(fetch, clock, &shared);
     let (created, (), ()) = join3(session, step_fut, tee_fut).await;
-    timing.first_chunk = first_chunk.get();
+    timing.provider_ttfb = first_chunk.get();
     timing.step_end = Some(since(clock));
 
     let Some((_, created_at)) = created else {
@@ -195,6 +200,7 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
         return timing;
     };
     timing.session_created = Some(created_at);
+    timing.first_chunk_out = timing.provider_ttfb.map(|t| t.max(created_at));
 
     // 4-5: the decision.
     let input = match step.outcome() {

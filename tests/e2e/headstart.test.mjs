@@ -226,3 +226,21 @@ test("headers: Server-Timing for the session create, CORS only for allowed origi
     await res.body.cancel();
   }
 });
+
+test("every turn logs one JSON line of timings", async () => {
+  const id = chatId("timing");
+  await headStart(id, "What's the weather in Madrid?");
+  const deadline = Date.now() + 3000;
+  let line;
+  while (!line && Date.now() < deadline) {
+    line = worker.log().split("\n").map((l) => l.match(/\{"event":"headstart\.turn".*\}/)?.[0]).filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.chatId === id);
+    if (!line) await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.ok(line, "a headstart.turn log line");
+  assert.equal(line.decision, "handover");
+  for (const key of ["sessionCreatedMs", "providerTtfbMs", "firstChunkOutMs", "stepEndMs", "handoverMs", "firstAgentChunkMs", "turnCompleteMs"]) {
+    assert.equal(typeof line[key], "number", key);
+  }
+  assert.ok(line.providerTtfbMs >= 20, "the scripted model's 20 ms to first token");
+  assert.ok(line.firstChunkOutMs >= line.sessionCreatedMs && line.turnCompleteMs >= line.firstAgentChunkMs);
+});
