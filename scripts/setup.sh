@@ -47,10 +47,10 @@ fi
 
 # Debian's Chromium for the browser tests (the browser downloads of test
 # tools cannot reach their hosts from these machines).
-if [ "${HEADSTART_NEED_CHROMIUM:-0}" = 1 ] && ! command -v chromium >/dev/null; then
-  log "apt-get install chromium"
+if [ "${HEADSTART_NEED_CHROMIUM:-0}" = 1 ] && ! { command -v chromium && command -v chromedriver; } >/dev/null; then
+  log "apt-get install chromium chromium-driver"
   sudo_cmd=""
   [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium chromium-driver >/dev/null
 fi

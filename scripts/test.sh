@@ -21,8 +21,10 @@ step "release builds"
 bash scripts/build-worker.sh
 bash scripts/build-pkg.sh
 
-step "wasm-bindgen tests of the web layer (node)"
+step "wasm-bindgen tests of the web layer (node, then headless Chromium)"
 run cargo test --locked --target wasm32-unknown-unknown --no-default-features --test web
+CHROMEDRIVER="$(command -v chromedriver)" WASM_BINDGEN_USE_BROWSER=1 \
+  run cargo test --locked --target wasm32-unknown-unknown --no-default-features --test web
 
 step "JS package and end-to-end tests (node, wrangler dev)"
 run node --test --test-concurrency=1 tests/js/*.test.mjs tests/e2e/*.test.mjs

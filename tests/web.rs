@@ -72,3 +72,22 @@ async fn sleep_waits_on_the_runtime_timer() {
     // Timers may fire late on a loaded machine, never early.
     assert!(waited >= 29.0, "slept only {waited} ms");
 }
+
+#[wasm_bindgen_test]
+async fn web_fetch_reads_a_body_in_pieces() {
+    use headstart::io::{Fetch, HttpRequest, ResponseBody};
+    use headstart::web::fetch::WebFetch;
+    let request = HttpRequest { method: "GET", url: "data:text/plain,hello%20world".into(), headers: vec![], body: String::new() };
+    let mut response = WebFetch.fetch(&request).await.expect("a data URL always answers");
+    assert_eq!(response.status, 200);
+    assert_eq!(response.header("content-type"), Some("text/plain"));
+    assert_eq!(response.body.text().await.unwrap(), "hello world");
+}
+
+#[wasm_bindgen_test]
+async fn web_fetch_reports_a_bad_url() {
+    use headstart::io::{Fetch, HttpRequest};
+    use headstart::web::fetch::WebFetch;
+    let request = HttpRequest { method: "GET", url: "http://[not-a-host/".into(), headers: vec![], body: String::new() };
+    assert!(WebFetch.fetch(&request).await.is_err());
+}
