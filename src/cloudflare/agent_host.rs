@@ -44,13 +44,17 @@ pub fn load_transcript(core: &Core) -> (Vec<UiMessage>, Option<u64>) {
 }
 
 /// A run for an object that lost its task (restart) while the row says the
-/// run is live: the same run id, continuing from storage.
-pub fn resume(row: &SessionRow) -> Option<RunToStart> {
+/// run is live: the same run id, continuing from storage. A run that had not
+/// consumed anything yet (still waiting for its handover or its first
+/// message) starts over in its own mode; one past a turn continues.
+pub fn resume(core: &Core, row: &SessionRow) -> Option<RunToStart> {
     if !row.run_state.is_live() {
         return None;
     }
     let mut payload = row.trigger_config.base_payload.clone();
-    payload.insert("continuation".into(), true.into());
+    if load_transcript(core).1.is_some() {
+        payload.insert("continuation".into(), true.into());
+    }
     Some(RunToStart {
         run_id: row.current_run_id.clone()?,
         task_identifier: row.task_identifier.clone(),

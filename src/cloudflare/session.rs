@@ -311,7 +311,7 @@ impl SessionObject {
         if self.core.running.borrow().is_some() {
             return;
         }
-        if let Some(run) = self.core.row().as_ref().and_then(agent_host::resume) {
+        if let Some(run) = self.core.row().and_then(|row| agent_host::resume(&self.core, &row)) {
             agent_host::start_run(&self.core, run);
         }
     }
