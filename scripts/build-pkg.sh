@@ -10,4 +10,4 @@ wasm-bindgen --target web --out-dir pkg/dist --out-name headstart \
 wasm-opt pkg/dist/headstart_bg.wasm -o pkg/dist/headstart_bg.wasm -Oz --strip-debug --strip-producers \
   --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
   --enable-bulk-memory --enable-multivalue --enable-reference-types
-node scripts/size.mjs pkg pkg/dist/headstart_bg.wasm pkg/dist/headstart.js
+node scripts/size.mjs pkg pkg/dist/headstart_bg.wasm pkg/dist/headstart.js pkg/index.js

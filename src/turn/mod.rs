@@ -22,5 +22,6 @@
 //! [`crate::protocol::handover`] (the reshape). This module only drives them.
 
 mod drive;
+pub mod request;
 
 pub use drive::{create, head_start, Frame, HeadStartConfig, TurnTiming};

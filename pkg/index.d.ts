@@ -1,0 +1,175 @@
+// Type declarations of the headstart package (pkg/index.js).
+
+/** A JSON Schema object (the tool's input schema). */
+export type JsonSchema = { [key: string]: unknown };
+
+/** A schema-only tool: the model may call it; the agent executes it. */
+export interface ToolSpec {
+  name: string;
+  description?: string;
+  inputSchema: JsonSchema;
+}
+
+/** Tools as a list, or as an object keyed by name (the AI SDK's `tools` shape). */
+export type Tools = ToolSpec[] | { [name: string]: Omit<ToolSpec, "name"> };
+
+/** The offline, deterministic scripted model's pace (and an injected fault). */
+export interface ScriptedModelOptions {
+  /** Time to the first token, ms (default 300). */
+  ttfbMs?: number;
+  /** Time between tokens, ms (default 15). */
+  tokenMs?: number;
+  /** `"error"` mid-stream, `"stall"`, or `"http-<status>"`. */
+  fault?: "error" | "stall" | `http-${number}`;
+}
+
+/** The routes' paths (each must start with `/`, all different). */
+export interface HeadStartPaths {
+  /** The head start (default `/api/chat`). */
+  headStart?: string;
+  /** `{chatId, clientData?}` → a preload session (default `/api/chat/start`). */
+  start?: string;
+  /** `{chatId}` → a fresh session token (default `/api/chat/token`). */
+  token?: string;
+  /** A head start drained into `.out` after the response (default `/api/chat/detached`). */
+  detached?: string;
+}
+
+/** One turn's timings, ms since the request (`null`: did not happen). */
+export interface TurnTiming {
+  event: "headstart.turn";
+  chatId: string;
+  /** `handover` (the agent took over), `skip` (`handover-skip` sent), `no-session`. */
+  decision: "handover" | "skip" | "no-session" | "";
+  sessionCreatedMs: number | null;
+  providerTtfbMs: number | null;
+  firstChunkOutMs: number | null;
+  stepEndMs: number | null;
+  handoverMs: number | null;
+  firstAgentChunkMs: number | null;
+  turnCompleteMs: number | null;
+}
+
+/**
+ * The options of {@link createHandler}, mirroring the worker's environment
+ * (README "The head start" and "Models"). Unknown keys are refused.
+ */
+export interface HeadStartOptions {
+  /** The Trigger.dev-compatible session platform's base URL, e.g. `https://api.trigger.dev` or a self-hosted worker. */
+  platformUrl: string;
+  /** The platform's secret key (`tr_dev_…`, `tr_prod_…`). */
+  secretKey: string;
+  /** The agent's task identifier (default `headstart-agent`). */
+  agentId?: string;
+  /** Step 1's model provider (default: `scripted`; required with `apiKey`). */
+  provider?: "anthropic" | "openai" | "scripted";
+  /** Model id (default `claude-sonnet-4-5` / `gpt-4o-mini`). */
+  model?: string;
+  /** The provider's API key (required for `anthropic` and `openai`). */
+  apiKey?: string;
+  /** The provider's base URL (any OpenAI-compatible server for `openai`). */
+  baseURL?: string;
+  /** System prompt. */
+  system?: string;
+  /** Max output tokens (provider default; Anthropic: 4096). */
+  maxTokens?: number;
+  /** Sampling temperature, 0 to 2. */
+  temperature?: number;
+  /** Schema-only tools (default: `get_weather`, `calculator`, `fetch_url`). */
+  tools?: Tools;
+  /** Passed through to the provider, e.g. `{ anthropic: { thinking: { type: "enabled", budgetTokens: 1024 } } }`. */
+  providerOptions?: { [provider: string]: unknown };
+  /** The agent's handover wait and step 1's idle limit, seconds, 1 to 3600 (default 60). */
+  idleTimeoutSeconds?: number;
+  /** Cap of a request body, bytes (default 32768). */
+  maxBodyBytes?: number;
+  /** Origins that may call the routes cross-origin and read their headers: a list, a comma-separated string, or `"*"`. */
+  allowedOrigins?: string[] | string;
+  /** The scripted model's pace (provider `scripted` only). */
+  scripted?: ScriptedModelOptions;
+  /** The routes' paths. */
+  paths?: HeadStartPaths;
+  /** A model call with no byte for this long fails, ms (default 60000). */
+  stallTimeoutMs?: number;
+  /** Attempts of a model call that fails before streaming, 1 to 10 (default 3). */
+  maxAttempts?: number;
+  /** Linger of the `.out` batches, ms (default 0). */
+  teeLingerMs?: number;
+  /** Extra run tags (after `chat:<id>`), at most 9. */
+  tags?: string[];
+  /** Keys spread into the agent run's payload (the request's keys win). */
+  basePayload?: { [key: string]: unknown };
+  /** Called with each turn's timings when the turn ends. */
+  onTurn?: (timing: TurnTiming) => void;
+}
+
+/** What runtimes that keep work alive after a response pass (Workers, Vercel Edge). */
+export interface HandlerContext {
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+/**
+ * The head-start routes: `POST` head start, detached head start, start and
+ * token (4xx JSON on bad input), `OPTIONS` preflight, 404 JSON for other
+ * paths. The head start's response opens as soon as the session exists and
+ * streams the turn; cancelling its body (or aborting `request.signal`) drops
+ * the turn and aborts the model call.
+ */
+export type HeadStartHandler = (request: Request, ctx?: HandlerContext) => Promise<Response>;
+
+/** Builds the handler; throws a `TypeError` naming a bad option. */
+export function createHandler(options: HeadStartOptions): HeadStartHandler;
+
+/** The parts of node:http's `IncomingMessage` the adapter reads. */
+export interface NodeIncomingMessage extends AsyncIterable<Uint8Array | string> {
+  method?: string;
+  url?: string;
+  headers: { [name: string]: string | string[] | undefined };
+  rawHeaders: string[];
+  socket?: unknown;
+}
+
+/** The parts of node:http's `ServerResponse` the adapter uses. */
+export interface NodeServerResponse {
+  readonly headersSent: boolean;
+  readonly destroyed: boolean;
+  readonly writableFinished: boolean;
+  writeHead(status: number, statusMessage?: string, headers?: { [name: string]: string | string[] }): unknown;
+  flushHeaders(): void;
+  write(chunk: Uint8Array): boolean;
+  end(chunk?: string | Uint8Array): unknown;
+  destroy(error?: Error): unknown;
+  on(event: "drain" | "close", listener: () => void): unknown;
+  once(event: "close", listener: () => void): unknown;
+  off(event: "drain" | "close", listener: () => void): unknown;
+}
+
+/**
+ * A node:http request listener for a Web handler:
+ * `http.createServer(toNodeListener(createHandler(options)))`. The request
+ * body is read in full; the response body is written chunk by chunk; a
+ * client that goes away aborts the request's signal and cancels the body.
+ */
+export function toNodeListener(
+  handler: (request: Request) => Promise<Response>,
+): (req: NodeIncomingMessage, res: NodeServerResponse) => Promise<void>;
+
+/** The crate version. */
+export function version(): string;
+
+/** The AI SDK's `convertToModelMessages(uiMessages)`, computed by the wasm (throws on what the SDK rejects). */
+export function convertToModelMessages(messages: unknown[]): unknown[];
+
+/** UI message chunks as an SSE body (`data: <json>\n\n` each), each checked against the chunk catalogue. */
+export function encodeUiMessageStream(chunks: unknown[]): string;
+
+/**
+ * Runs one model step and streams its UI message chunks as SSE. `settings`
+ * uses the worker's variable names (`HEADSTART_PROVIDER`, `ANTHROPIC_API_KEY`,
+ * …); `messages` are model messages. Cancelling the stream aborts the call.
+ */
+export function streamStep(
+  settings: { [variable: string]: string | number | boolean },
+  messages: unknown[],
+  messageId: string,
+): ReadableStream<Uint8Array>;

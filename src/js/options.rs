@@ -1,0 +1,314 @@
+//! The options object of `createHandler` (camelCase), validated eagerly:
+//! every error names the option it is about. The model settings go through
+//! the same [`ModelSettings::from_vars`] as the worker's environment, so the
+//! two configurations mean the same thing.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::platform::PlatformClient;
+use crate::protocol::session::{SessionOptions, CREATE_BODY_MAX, DEFAULT_IDLE_TIMEOUT_SECS, TAGS_MAX, TAG_CHARS_MAX};
+use crate::provider::config::{parse_tools, ConfigError, ModelSettings};
+use crate::turn::HeadStartConfig;
+
+/// The agent's task id when `agentId` is not given (as the worker's).
+pub const DEFAULT_AGENT_ID: &str = "headstart-agent";
+
+/// The route paths.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub head_start: String,
+    pub start: String,
+    pub token: String,
+    pub detached: String,
+}
+
+impl Default for Paths {
+    fn default() -> Self {
+        Self {
+            head_start: "/api/chat".into(),
+            start: "/api/chat/start".into(),
+            token: "/api/chat/token".into(),
+            detached: "/api/chat/detached".into(),
+        }
+    }
+}
+
+/// Everything a handler needs, checked once.
+pub struct HandlerConfig {
+    pub turn: HeadStartConfig,
+    pub max_body_bytes: usize,
+    /// Exact origins, or `*`.
+    pub allowed_origins: Vec<String>,
+    pub paths: Paths,
+    /// Called with each turn's timings.
+    pub on_turn: Option<js_sys::Function>,
+}
+
+const KNOWN: &[&str] = &[
+    "agentId", "platformUrl", "secretKey", "provider", "model", "apiKey", "baseURL", "system", "maxTokens",
+    "temperature", "tools", "providerOptions", "idleTimeoutSeconds", "maxBodyBytes", "allowedOrigins", "scripted",
+    "paths", "stallTimeoutMs", "maxAttempts", "teeLingerMs", "tags", "basePayload", "onTurn",
+];
+
+fn error(message: String) -> JsValue {
+    js_sys::TypeError::new(&format!("headstart createHandler: {message}")).into()
+}
+
+/// Reads and checks the options object.
+pub fn parse(options: &JsValue) -> Result<HandlerConfig, JsValue> {
+    if !options.is_object() || js_sys::Array::is_array(options) {
+        return Err(error("options must be an object with at least platformUrl and secretKey".into()));
+    }
+    let on_turn = match js_sys::Reflect::get(options, &"onTurn".into())? {
+        v if v.is_undefined() || v.is_null() => None,
+        v => Some(v.dyn_into::<js_sys::Function>().map_err(|_| error("`onTurn` must be a function".into()))?),
+    };
+    for key in js_sys::Object::keys(options.unchecked_ref::<js_sys::Object>()).iter() {
+        let key = key.as_string().unwrap_or_default();
+        if !KNOWN.contains(&key.as_str()) {
+            return Err(error(format!("unknown option `{key}` (known: {})", KNOWN.join(", "))));
+        }
+        if key != "onTurn" && js_sys::Reflect::get(options, &key.as_str().into())?.is_function() {
+            return Err(error(format!("`{key}` must not be a function")));
+        }
+    }
+    let text: String = js_sys::JSON::stringify(options).map_err(|_| error("options must be JSON-serializable".into()))?.into();
+    let map: Map<String, Value> = serde_json::from_str(&text).map_err(|e| error(format!("options: {e}")))?;
+    let mut config = from_json(&map).map_err(error)?;
+    config.on_turn = on_turn;
+    Ok(config)
+}
+
+/// Type checks, field by field.
+struct Fields<'a>(&'a Map<String, Value>);
+
+impl Fields<'_> {
+    fn get(&self, key: &str) -> Option<&Value> {
+        self.0.get(key).filter(|v| !v.is_null())
+    }
+
+    fn string(&self, key: &str) -> Result<Option<String>, String> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) if s.trim().is_empty() => Err(format!("`{key}` must not be empty")),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(format!("`{key}` must be a string, got {other}")),
+        }
+    }
+
+    fn int(&self, key: &str, min: u64, max: u64) -> Result<Option<u64>, String> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => match v.as_u64().or_else(|| v.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 1e19).map(|f| f as u64)) {
+                Some(n) if (min..=max).contains(&n) => Ok(Some(n)),
+                _ => Err(format!("`{key}` must be an integer from {min} to {max}, got {v}")),
+            },
+        }
+    }
+
+    fn object(&self, key: &str) -> Result<Option<Map<String, Value>>, String> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Object(o)) => Ok(Some(o.clone())),
+            Some(other) => Err(format!("`{key}` must be an object, got {other}")),
+        }
+    }
+
+    fn strings(&self, key: &str) -> Result<Option<Vec<String>>, String> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|i| i.as_str().map(str::to_string).ok_or_else(|| format!("`{key}` must be an array of strings, got {i} in it")))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(other) => Err(format!("`{key}` must be an array of strings, got {other}")),
+        }
+    }
+}
+
+fn http_url(key: &str, url: &str) -> Result<String, String> {
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(rest) if !rest.is_empty() && !rest.starts_with('/') && !url.contains(char::is_whitespace) => Ok(url.to_string()),
+        _ => Err(format!("`{key}` must be an absolute http(s) URL, got {url:?}")),
+    }
+}
+
+/// The option a model variable comes from, for error messages.
+fn option_name(var: &str) -> &'static str {
+    match var {
+        "HEADSTART_PROVIDER" => "provider",
+        "HEADSTART_MODEL" => "model",
+        "ANTHROPIC_API_KEY" | "OPENAI_API_KEY" => "apiKey",
+        "ANTHROPIC_BASE_URL" | "OPENAI_BASE_URL" => "baseURL",
+        "HEADSTART_SYSTEM" => "system",
+        "HEADSTART_MAX_TOKENS" => "maxTokens",
+        "HEADSTART_TEMPERATURE" => "temperature",
+        "HEADSTART_TOOLS" => "tools",
+        "HEADSTART_PROVIDER_OPTIONS" => "providerOptions",
+        "HEADSTART_STALL_TIMEOUT_MS" => "stallTimeoutMs",
+        "HEADSTART_MAX_ATTEMPTS" => "maxAttempts",
+        "HEADSTART_SCRIPTED_TTFB_MS" => "scripted.ttfbMs",
+        "HEADSTART_SCRIPTED_TOKEN_MS" => "scripted.tokenMs",
+        "HEADSTART_SCRIPTED_FAULT" => "scripted.fault",
+        _ => "options",
+    }
+}
+
+/// The checked options (without `onTurn`, which is not JSON).
+pub fn from_json(map: &Map<String, Value>) -> Result<HandlerConfig, String> {
+    let f = Fields(map);
+    let platform_url = f.string("platformUrl")?.ok_or("`platformUrl` is required: the session platform's base URL (e.g. https://api.trigger.dev)")?;
+    let platform_url = http_url("platformUrl", platform_url.trim())?;
+    let secret_key = f.string("secretKey")?.ok_or("`secretKey` is required: the session platform's secret key (tr_dev_… / tr_prod_…)")?;
+    let agent_id = f.string("agentId")?.unwrap_or_else(|| DEFAULT_AGENT_ID.into());
+    if agent_id.chars().count() > 128 {
+        return Err("`agentId` must be at most 128 characters".into());
+    }
+
+    // The model, as the worker's variables.
+    let mut vars: HashMap<&'static str, String> = HashMap::new();
+    let api_key = f.string("apiKey")?;
+    let provider = match f.string("provider")? {
+        Some(p) if matches!(p.as_str(), "anthropic" | "openai" | "scripted") => p,
+        Some(p) => return Err(format!("`provider` must be \"anthropic\", \"openai\" or \"scripted\", got {p:?}")),
+        None if api_key.is_some() => return Err("`provider` is required with `apiKey` (\"anthropic\" or \"openai\")".into()),
+        None => "scripted".into(),
+    };
+    let base_url = f.string("baseURL")?.map(|u| http_url("baseURL", u.trim())).transpose()?;
+    match provider.as_str() {
+        "scripted" => {
+            for key in ["apiKey", "baseURL", "model"] {
+                if f.get(key).is_some() {
+                    return Err(format!("`{key}` does not apply to provider \"scripted\""));
+                }
+            }
+        }
+        p => {
+            let key = api_key.ok_or_else(|| format!("`apiKey` is required for provider {p:?}"))?;
+            let (key_var, url_var) = if p == "anthropic" { ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL") } else { ("OPENAI_API_KEY", "OPENAI_BASE_URL") };
+            vars.insert(key_var, key);
+            if let Some(url) = base_url {
+                vars.insert(url_var, url);
+            }
+            if f.get("scripted").is_some() {
+                return Err(format!("`scripted` applies only to provider \"scripted\", not {p:?}"));
+            }
+        }
+    }
+    vars.insert("HEADSTART_PROVIDER", provider);
+    if let Some(m) = f.string("model")? {
+        vars.insert("HEADSTART_MODEL", m);
+    }
+    if let Some(s) = f.string("system")? {
+        vars.insert("HEADSTART_SYSTEM", s);
+    }
+    if let Some(n) = f.int("maxTokens", 1, u32::MAX as u64)? {
+        vars.insert("HEADSTART_MAX_TOKENS", n.to_string());
+    }
+    match f.get("temperature") {
+        None => {}
+        Some(Value::Number(n)) if n.as_f64().is_some_and(|t| (0.0..=2.0).contains(&t)) => {
+            vars.insert("HEADSTART_TEMPERATURE", n.to_string());
+        }
+        Some(v) => return Err(format!("`temperature` must be a number from 0 to 2, got {v}")),
+    }
+    match f.get("tools") {
+        None => {}
+        Some(v @ (Value::Array(_) | Value::Object(_))) => {
+            let json = v.to_string();
+            parse_tools(&json).map_err(|e| format!("`tools`: {e}"))?;
+            vars.insert("HEADSTART_TOOLS", json);
+        }
+        Some(v) => return Err(format!("`tools` must be an array of {{name, description, inputSchema}} or an object keyed by name, got {v}")),
+    }
+    if let Some(o) = f.object("providerOptions")? {
+        vars.insert("HEADSTART_PROVIDER_OPTIONS", Value::Object(o).to_string());
+    }
+    if let Some(n) = f.int("stallTimeoutMs", 1, u32::MAX as u64)? {
+        vars.insert("HEADSTART_STALL_TIMEOUT_MS", n.to_string());
+    }
+    if let Some(n) = f.int("maxAttempts", 1, 10)? {
+        vars.insert("HEADSTART_MAX_ATTEMPTS", n.to_string());
+    }
+    if let Some(s) = f.object("scripted")? {
+        let sf = Fields(&s);
+        for key in s.keys() {
+            if !["ttfbMs", "tokenMs", "fault"].contains(&key.as_str()) {
+                return Err(format!("unknown option `scripted.{key}` (known: ttfbMs, tokenMs, fault)"));
+            }
+        }
+        let scoped = |e: String| e.replacen('`', "`scripted.", 1);
+        if let Some(n) = sf.int("ttfbMs", 0, 600_000).map_err(scoped)? {
+            vars.insert("HEADSTART_SCRIPTED_TTFB_MS", n.to_string());
+        }
+        if let Some(n) = sf.int("tokenMs", 0, 60_000).map_err(scoped)? {
+            vars.insert("HEADSTART_SCRIPTED_TOKEN_MS", n.to_string());
+        }
+        if let Some(fault) = sf.string("fault").map_err(scoped)? {
+            vars.insert("HEADSTART_SCRIPTED_FAULT", fault);
+        }
+    }
+    let model = ModelSettings::from_vars(|k| vars.get(k).cloned()).map_err(|e| match e {
+        ConfigError::Invalid { name, message } => format!("`{}`: {message}", option_name(name)),
+        ConfigError::MissingKey { provider, .. } => format!("`apiKey` is required for provider {provider:?}"),
+    })?;
+
+    let idle_secs = f.int("idleTimeoutSeconds", 1, 3600)?.map(|n| n as u32);
+    let tags = f.strings("tags")?.unwrap_or_default();
+    if tags.len() > TAGS_MAX - 1 || tags.iter().any(|t| t.chars().count() > TAG_CHARS_MAX) {
+        return Err(format!("`tags`: at most {} tags of at most {TAG_CHARS_MAX} characters each", TAGS_MAX - 1));
+    }
+    let session = SessionOptions {
+        agent_id,
+        idle_timeout_secs: idle_secs,
+        tags,
+        base_payload: f.object("basePayload")?.unwrap_or_default(),
+    };
+    let max_body_bytes = f.int("maxBodyBytes", 1, 64 * 1024 * 1024)?.map(|n| n as usize).unwrap_or(CREATE_BODY_MAX);
+    let allowed_origins = match f.get("allowedOrigins") {
+        None => Vec::new(),
+        Some(Value::String(s)) => s.split(',').map(|o| o.trim().to_string()).filter(|o| !o.is_empty()).collect(),
+        Some(_) => f.strings("allowedOrigins").map_err(|e| format!("{e} (or a comma-separated string, or \"*\")"))?.unwrap_or_default(),
+    };
+    for origin in &allowed_origins {
+        if origin != "*" && http_url("allowedOrigins", origin).is_err() {
+            return Err(format!("`allowedOrigins`: {origin:?} is not an origin like https://app.example (or \"*\")"));
+        }
+    }
+    let mut paths = Paths::default();
+    if let Some(p) = f.object("paths")? {
+        let pf = Fields(&p);
+        for key in p.keys() {
+            if !["headStart", "start", "token", "detached"].contains(&key.as_str()) {
+                return Err(format!("unknown option `paths.{key}` (known: headStart, start, token, detached)"));
+            }
+        }
+        for (key, slot) in [("headStart", &mut paths.head_start), ("start", &mut paths.start), ("token", &mut paths.token), ("detached", &mut paths.detached)] {
+            if let Some(path) = pf.string(key).map_err(|e| e.replacen('`', "`paths.", 1))? {
+                if !path.starts_with('/') || path.contains(['?', '#']) || path.contains(char::is_whitespace) {
+                    return Err(format!("`paths.{key}` must be a path starting with `/`, got {path:?}"));
+                }
+                *slot = path;
+            }
+        }
+    }
+    let all = [&paths.head_start, &paths.start, &paths.token, &paths.detached];
+    if (0..all.len()).any(|i| all[i + 1..].contains(&all[i])) {
+        return Err("`paths`: the routes must have different paths".into());
+    }
+    let turn = HeadStartConfig {
+        platform: PlatformClient::new(&platform_url, &secret_key),
+        session,
+        model,
+        idle_timeout_ms: idle_secs.unwrap_or(DEFAULT_IDLE_TIMEOUT_SECS) * 1000,
+        tee_linger_ms: f.int("teeLingerMs", 0, 10_000)?.unwrap_or(0),
+        sequential: false,
+    };
+    Ok(HandlerConfig { turn, max_body_bytes, allowed_origins, paths, on_turn: None })
+}

@@ -1,0 +1,390 @@
+// The JS package's handler in node: `createHandler` served by node:http
+// through `toNodeListener`, against the worker's self-hosted platform under
+// `wrangler dev` (whose reference agent takes the handovers). Every response
+// body is read by the AI SDK's own parser.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import { once } from "node:events";
+import { createHandler, toNodeListener, version } from "../../pkg/index.js";
+import { startWrangler } from "../e2e/wrangler.mjs";
+import { startReplayServer } from "./provider-server.mjs";
+import { readUiStream } from "./ui-stream.mjs";
+
+const SECRET = "tr_dev_headstart_local";
+const ORIGIN = "https://app.example";
+let worker;
+let fast; // scripted model at 20 ms to first token, 2 ms a token
+let slow; // 20 ms a token: a turn long enough to see it stream
+const timings = [];
+
+async function serve(handler) {
+  const server = http.createServer(toNodeListener(handler));
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(resolve);
+      }),
+  };
+}
+
+before(async () => {
+  worker = await startWrangler({
+    vars: { HEADSTART_SCRIPTED_TTFB_MS: "20", HEADSTART_SCRIPTED_TOKEN_MS: "2", HEADSTART_MAX_ATTEMPTS: "1" },
+  });
+  const base = { platformUrl: worker.url, secretKey: SECRET, agentId: "headstart-agent" };
+  fast = await serve(
+    createHandler({ ...base, scripted: { ttfbMs: 20, tokenMs: 2 }, allowedOrigins: [ORIGIN], onTurn: (t) => timings.push(t) }),
+  );
+  slow = await serve(createHandler({ ...base, scripted: { ttfbMs: 20, tokenMs: 20 } }));
+});
+after(async () => {
+  await fast?.close();
+  await slow?.close();
+  await worker?.stop();
+});
+
+const user = (id, text) => ({ id, role: "user", parts: [{ type: "text", text }] });
+let n = 0;
+const chatId = (name) => `js_${name}_${process.pid}_${++n}`;
+const texts = (message) => message.parts.filter((p) => p.type === "text").map((p) => p.text).join("|");
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function post(server, path, body, init = {}) {
+  return fetch(`${server.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    signal: AbortSignal.timeout(20_000),
+    ...init,
+  });
+}
+
+async function headStart(id, text) {
+  const res = await post(fast, "/api/chat", { headStartMessages: [user("u1", text)], chatId: id, trigger: "submit-message" });
+  assert.equal(res.status, 200, await res.clone().text());
+  assert.equal(res.headers.get("x-vercel-ai-ui-message-stream"), "v1");
+  assert.match(res.headers.get("content-type"), /text\/event-stream/);
+  assert.equal(res.headers.get("x-trigger-chat-access-token")?.split(".").length, 3, "a JWT access token header");
+  assert.match(res.headers.get("server-timing"), /^session;desc="session create";dur=\d+(\.\d)?$/);
+  return { res, ...(await readUiStream(res.body, { terminateOnError: false })) };
+}
+
+async function records(id, io) {
+  const res = await fetch(`${worker.url}/realtime/v1/sessions/${encodeURIComponent(id)}/${io}/records`, {
+    headers: { authorization: `Bearer ${SECRET}` },
+  });
+  assert.equal(res.status, 200);
+  return (await res.json()).records;
+}
+
+const isControl = (r) => (r.headers ?? []).some(([name]) => name === "trigger-control");
+
+/** `.out` must hold exactly the chunks the browser got, and the turn must end with the two Trigger chunks. */
+async function assertTurnEnd(id, chunks) {
+  assert.deepEqual(chunks.slice(-2).map((c) => c.type), ["trigger:turn-complete", "trigger:session-state"]);
+  const out = await records(id, "out");
+  assert.deepEqual(out.filter((r) => !isControl(r)).map((r) => r.data), chunks.filter((c) => !c.type.startsWith("trigger:")));
+  assert.equal(chunks.at(-1).lastEventId, String(out.at(-1).seqNum), "the session state points at the turn-complete");
+}
+
+test("the package loads its wasm and says its version", () => {
+  assert.match(version(), /^\d+\.\d+\.\d+/);
+});
+
+test("pure text turn: step 1 is the answer, the agent persists it", async () => {
+  const id = chatId("text");
+  const { message, chunks } = await headStart(id, "hello there");
+  assert.equal(texts(message), "Hello! I am the scripted model. Ask me about the weather in a city, or for a calculation.");
+  assert.equal(chunks.filter((c) => c.type === "start").length, 1);
+  await assertTurnEnd(id, chunks);
+  const handover = JSON.parse((await records(id, "in"))[0].data);
+  assert.equal(handover.kind, "handover");
+  assert.equal(handover.isFinal, true);
+  assert.equal(handover.messageId, message.id);
+});
+
+test("one tool call: the agent runs it and step 2 is spliced under the same message id", async () => {
+  const id = chatId("tool");
+  const { message, chunks } = await headStart(id, "What's the weather in Paris?");
+  const starts = chunks.filter((c) => c.type === "start");
+  assert.equal(starts.length, 2);
+  assert.equal(starts[0].messageId, starts[1].messageId);
+  assert.equal(message.id, starts[0].messageId);
+  const tool = message.parts.find((p) => p.type === "tool-get_weather");
+  assert.equal(tool.state, "output-available");
+  assert.equal(tool.output.city, "Paris");
+  assert.match(texts(message), /^Let me check the weather in Paris\.\|It is -?\d+ °C and [a-z ]+ in Paris\.$/);
+  await assertTurnEnd(id, chunks);
+  const handover = JSON.parse((await records(id, "in"))[0].data);
+  assert.equal(handover.isFinal, false);
+  assert.equal(handover.partialAssistantMessage.at(-1).content[0].approvalId, "handover-approval-1");
+  // onTurn got the turn's timings.
+  const timing = timings.find((t) => t.chatId === id);
+  assert.equal(timing?.decision, "handover");
+  for (const key of ["sessionCreatedMs", "providerTtfbMs", "firstChunkOutMs", "stepEndMs", "handoverMs", "firstAgentChunkMs", "turnCompleteMs"]) {
+    assert.equal(typeof timing[key], "number", key);
+  }
+});
+
+test("the response streams: headers at once, the first text long before the end", async () => {
+  const id = chatId("stream");
+  const t0 = performance.now();
+  const res = await post(slow, "/api/chat", { headStartMessages: [user("u1", "hello there")], chatId: id });
+  assert.equal(res.status, 200);
+  const headersAt = performance.now() - t0;
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  const arrivals = []; // [ms, text] per chunk as node's fetch hands it over
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    arrivals.push([performance.now() - t0, decoder.decode(value, { stream: true })]);
+  }
+  const endAt = performance.now() - t0;
+  const firstText = arrivals.find(([, text]) => text.includes('"type":"text-delta"'));
+  assert.ok(firstText, "a text-delta arrived");
+  assert.ok(arrivals.length > 5, `many chunks, not one buffered body (got ${arrivals.length})`);
+  assert.ok(headersAt <= firstText[0], "headers before the first text");
+  assert.ok(firstText[0] < endAt - 100, `first text at ${firstText[0].toFixed(0)} ms, end at ${endAt.toFixed(0)} ms`);
+  assert.match(arrivals.map(([, t]) => t).join(""), /"type":"trigger:turn-complete"/);
+});
+
+test("a client that disconnects mid-step drops the turn and the agent gets handover-skip", async () => {
+  const id = chatId("disconnect");
+  const controller = new AbortController();
+  const res = await post(fast, "/api/chat", { headStartMessages: [user("u1", "Tell me a very long story about the sea [fault:stall]")], chatId: id }, { signal: controller.signal });
+  assert.equal(res.status, 200);
+  const reader = res.body.getReader();
+  let seen = "";
+  while (!seen.includes("text-delta")) seen += new TextDecoder().decode((await reader.read()).value);
+  controller.abort();
+  const deadline = Date.now() + 5000;
+  let ins = [];
+  while (Date.now() < deadline) {
+    ins = (await records(id, "in")).map((r) => JSON.parse(r.data).kind);
+    if (ins.length) break;
+    await sleep(50);
+  }
+  assert.deepEqual(ins, ["handover-skip"]);
+  // The turn was dropped, not finished: no timings for it.
+  await sleep(100);
+  assert.equal(timings.find((t) => t.chatId === id), undefined);
+});
+
+test("either way a runtime reports a client gone drops the turn: the request's signal, or the body cancelled", async () => {
+  const handler = createHandler({ platformUrl: worker.url, secretKey: SECRET, scripted: { ttfbMs: 20, tokenMs: 2 } });
+  for (const how of ["signal", "cancel"]) {
+    const id = chatId(how);
+    const controller = new AbortController();
+    const body = JSON.stringify({ headStartMessages: [user("u1", "Tell me a very long story about the sea [fault:stall]")], chatId: id });
+    const res = await handler(new Request("http://localhost/api/chat", { method: "POST", body, signal: controller.signal }));
+    assert.equal(res.status, 200);
+    const reader = res.body.getReader();
+    let seen = "";
+    while (!seen.includes("text-delta")) seen += new TextDecoder().decode((await reader.read()).value);
+    if (how === "signal") controller.abort();
+    else await reader.cancel();
+    const deadline = Date.now() + 5000;
+    let ins = [];
+    while (!ins.length && Date.now() < deadline) {
+      ins = (await records(id, "in")).map((r) => JSON.parse(r.data).kind);
+      await sleep(50);
+    }
+    assert.deepEqual(ins, ["handover-skip"], how);
+    if (how === "signal") {
+      // The body ends too (after what was already queued).
+      let done = false;
+      for (let i = 0; i < 100 && !done; i++) done = (await reader.read()).done;
+      assert.ok(done, "the body ends when the signal aborts");
+    }
+  }
+});
+
+test("a client that disconnects drops the model call: the provider's connection closes at once", async () => {
+  const provider = await startReplayServer({ eventDelayMs: 300 });
+  const server = await serve(
+    createHandler({
+      platformUrl: worker.url,
+      secretKey: SECRET,
+      provider: "anthropic",
+      apiKey: "test-key",
+      baseURL: `${provider.url}/anthropic/text/v1`,
+      maxAttempts: 1,
+    }),
+  );
+  try {
+    const id = chatId("abort");
+    const controller = new AbortController();
+    const res = await post(server, "/api/chat", { headStartMessages: [user("u1", "hello")], chatId: id }, { signal: controller.signal });
+    assert.equal(res.status, 200);
+    const reader = res.body.getReader();
+    let seen = "";
+    while (!seen.includes("text-delta")) seen += new TextDecoder().decode((await reader.read()).value);
+    const abortedAt = performance.now();
+    controller.abort();
+    const deadline = abortedAt + 2000;
+    while (provider.closes.length === 0 && performance.now() < deadline) await sleep(2);
+    assert.equal(provider.closes.length, 1, "the model server saw its connection closed early");
+    const ms = provider.closes[0].at - abortedAt;
+    assert.ok(ms < 250, `model connection closed ${ms.toFixed(1)} ms after the client left`);
+    let ins = [];
+    while (!ins.length && performance.now() < deadline + 3000) {
+      ins = (await records(id, "in")).map((r) => JSON.parse(r.data).kind);
+      await sleep(50);
+    }
+    assert.deepEqual(ins, ["handover-skip"]);
+  } finally {
+    await server.close();
+    await provider.stop();
+  }
+});
+
+test("bad input gets a 4xx JSON error and no session", async () => {
+  const cases = [
+    ["not json", 400, "invalid_json"],
+    [{ headStartMessages: [] }, 400, "invalid_request"],
+    [{ headStartMessages: [], chatId: "session_abc" }, 400, "invalid_chat_id"],
+    [{ headStartMessages: [], chatId: "   " }, 400, "invalid_chat_id"],
+    [{ headStartMessages: [{ id: "u", role: "user", parts: [{ type: "file", mediaType: "image/png", url: "nope" }] }], chatId: chatId("bad") }, 400, "invalid_messages"],
+    [{ headStartMessages: [user("u", "x".repeat(40_000))], chatId: chatId("big") }, 413, "body_too_large"],
+  ];
+  for (const [body, status, code] of cases) {
+    const res = await post(fast, "/api/chat", body);
+    assert.equal(res.status, status, JSON.stringify(body).slice(0, 60));
+    assert.match(res.headers.get("content-type"), /application\/json/);
+    assert.equal((await res.json()).code, code);
+    if (typeof body === "object" && body.chatId?.startsWith("js_")) assert.deepEqual(await records(body.chatId, "in"), []);
+  }
+  for (const [path, body, status, code] of [
+    ["/api/chat/start", "{", 400, "invalid_json"],
+    ["/api/chat/start", { chatId: "session_x" }, 400, "invalid_chat_id"],
+    ["/api/chat/token", { chatId: "" }, 400, "invalid_chat_id"],
+    ["/api/chat/detached", { headStartMessages: [] }, 400, "invalid_request"],
+    ["/api/nope", {}, 404, "not_found"],
+  ]) {
+    const res = await post(fast, path, body);
+    assert.equal(res.status, status, path);
+    assert.equal((await res.json()).code, code, path);
+  }
+  const get = await fetch(`${fast.url}/api/chat`);
+  assert.equal(get.status, 405);
+  assert.equal((await get.json()).code, "method_not_allowed");
+});
+
+test("start and token routes give the transport its session and tokens", async () => {
+  const id = chatId("start");
+  const res = await post(fast, "/api/chat/start", { chatId: id, clientData: { userId: "u_1" } });
+  assert.equal(res.status, 200);
+  const started = await res.json();
+  assert.match(started.sessionId, /^session_/);
+  assert.match(started.runId, /^run_/);
+  const tokenRes = await post(fast, "/api/chat/token", { chatId: id });
+  assert.equal(tokenRes.status, 200);
+  const token = await tokenRes.json();
+  for (const pat of [started.publicAccessToken, token.publicAccessToken]) {
+    const read = await fetch(`${worker.url}/realtime/v1/sessions/${id}/out/records`, { headers: { authorization: `Bearer ${pat}` } });
+    assert.equal(read.status, 200);
+  }
+});
+
+test("detached head start: step 1 and the agent's turn land in .out", async () => {
+  const id = chatId("detached");
+  const res = await post(fast, "/api/chat/detached", { headStartMessages: [user("u1", "What's the weather in Lyon?")], chatId: id });
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  assert.equal(body.chatId, id);
+  assert.equal(body.publicAccessToken.split(".").length, 3);
+  const deadline = Date.now() + 10_000;
+  let out = [];
+  while (Date.now() < deadline && !out.some(isControl)) {
+    out = await records(id, "out");
+    await sleep(50);
+  }
+  const types = out.filter((r) => !isControl(r)).map((r) => r.data.type);
+  assert.equal(types.filter((t) => t === "start").length, 2);
+  assert.ok(types.includes("tool-output-available"));
+  assert.equal(types.at(-1), "finish");
+});
+
+test("CORS: preflight and headers for allowed origins only", async () => {
+  for (const [origin, allowed] of [[ORIGIN, true], ["https://evil.example", false]]) {
+    const pre = await fetch(`${fast.url}/api/chat`, {
+      method: "OPTIONS",
+      headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type, x-custom" },
+    });
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers.get("access-control-allow-origin"), allowed ? origin : null);
+    if (allowed) {
+      assert.match(pre.headers.get("access-control-allow-methods"), /POST/);
+      assert.match(pre.headers.get("access-control-allow-headers"), /x-custom/);
+    }
+    const res = await post(fast, "/api/chat", { headStartMessages: [user("u1", "hi")], chatId: chatId("cors") }, { headers: { "content-type": "application/json", origin } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("access-control-allow-origin"), allowed ? origin : null);
+    if (allowed) assert.match(res.headers.get("access-control-expose-headers"), /X-Trigger-Chat-Access-Token/);
+    await res.text();
+  }
+});
+
+test("options are checked by createHandler, naming the option", async () => {
+  const base = { platformUrl: "https://platform.example", secretKey: "tr_dev_x" };
+  const cases = [
+    [undefined, /options must be an object/],
+    [{ secretKey: "k" }, /`platformUrl` is required/],
+    [{ ...base, platformUrl: "platform.example" }, /`platformUrl` must be an absolute http\(s\) URL/],
+    [{ platformUrl: base.platformUrl }, /`secretKey` is required/],
+    [{ ...base, agentID: "x" }, /unknown option `agentID`/],
+    [{ ...base, provider: "gemini" }, /`provider` must be/],
+    [{ ...base, provider: "anthropic" }, /`apiKey` is required for provider "anthropic"/],
+    [{ ...base, apiKey: "sk" }, /`provider` is required with `apiKey`/],
+    [{ ...base, provider: "openai", apiKey: "sk", baseURL: "localhost:8080" }, /`baseURL`/],
+    [{ ...base, maxTokens: 0 }, /`maxTokens` must be an integer/],
+    [{ ...base, temperature: "hot" }, /`temperature` must be a number/],
+    [{ ...base, tools: [{ description: "no name" }] }, /`tools`/],
+    [{ ...base, tools: "get_weather" }, /`tools` must be/],
+    [{ ...base, providerOptions: [] }, /`providerOptions` must be an object/],
+    [{ ...base, idleTimeoutSeconds: 0 }, /`idleTimeoutSeconds`/],
+    [{ ...base, maxBodyBytes: -5 }, /`maxBodyBytes`/],
+    [{ ...base, allowedOrigins: [42] }, /`allowedOrigins`/],
+    [{ ...base, allowedOrigins: "app.example" }, /`allowedOrigins`/],
+    [{ ...base, scripted: { ttfbMs: "soon" } }, /`scripted\.ttfbMs`/],
+    [{ ...base, scripted: { pace: 1 } }, /unknown option `scripted\.pace`/],
+    [{ ...base, scripted: { fault: "boom" } }, /`scripted\.fault`/],
+    [{ ...base, provider: "openai", apiKey: "sk", scripted: { ttfbMs: 1 } }, /`scripted` applies only/],
+    [{ ...base, paths: { headStart: "api/chat" } }, /`paths\.headStart` must be a path/],
+    [{ ...base, paths: { token: "/api/chat" } }, /`paths`: the routes must have different paths/],
+    [{ ...base, onTurn: "log" }, /`onTurn` must be a function/],
+  ];
+  for (const [options, error] of cases) {
+    assert.throws(() => createHandler(options), (e) => e instanceof TypeError && error.test(e.message), JSON.stringify(options));
+  }
+  // Valid options in every shape; custom paths move the routes.
+  const handler = createHandler({
+    ...base,
+    provider: "anthropic",
+    apiKey: "sk-ant",
+    baseURL: "http://127.0.0.1:9/v1",
+    model: "claude-x",
+    system: "Be brief.",
+    maxTokens: 256,
+    temperature: 0.2,
+    tools: { lookup: { description: "Look up", inputSchema: { type: "object", properties: {} } } },
+    providerOptions: { anthropic: {} },
+    idleTimeoutSeconds: 30,
+    maxBodyBytes: 1024,
+    allowedOrigins: "*",
+    paths: { headStart: "/chat", start: "/chat/start", token: "/chat/token", detached: "/chat/detached" },
+    tags: ["app:test"],
+    basePayload: { tenant: "t1" },
+  });
+  const moved = await handler(new Request("http://localhost/api/chat", { method: "POST", body: "{}" }));
+  assert.equal(moved.status, 404);
+  const big = await handler(new Request("http://localhost/chat", { method: "POST", body: "x".repeat(2000) }));
+  assert.equal(big.status, 413, "maxBodyBytes applies");
+  assert.equal(big.headers.get("access-control-allow-origin"), null, "no Origin, no CORS headers");
+});
