@@ -12,11 +12,13 @@ use super::self_fetch::SelfFetch;
 use super::session::nanoid;
 use crate::io::emitted_stream;
 use crate::platform::PlatformClient;
-use crate::protocol::convert::{convert_to_model_messages, ConvertOptions};
-use crate::protocol::input::{validate_chat_id, HeadStartRequest};
+use crate::protocol::input::HeadStartRequest;
 use crate::protocol::session::{SessionOptions, CREATE_BODY_MAX};
 use crate::protocol::sse::write_data;
 use crate::provider::config::ModelSettings;
+use crate::turn::request::{
+    check_declared_length, client_data, origin_allowed, parse_chat_body, parse_head_start, ParsedHeadStart, RequestError, EXPOSE_HEADERS,
+};
 use crate::turn::{head_start as run_turn, Frame, HeadStartConfig};
 use crate::web::fetch::{WebClock, WebFetch};
 
@@ -71,10 +73,10 @@ pub async fn head_start(req: Request, env: Env, ctx: Context) -> Result<Response
             // Cross-origin pages can read the token only when allowed
             // (`HEADSTART_ALLOWED_ORIGINS`: a comma-separated list, or `*`).
             if let (Some(origin), Some(allowed)) = (origin.as_deref(), allowed.as_deref()) {
-                if allowed.split(',').map(str::trim).any(|a| a == "*" || a == origin) {
+                if origin_allowed(origin, allowed.split(',')) {
                     h.set("access-control-allow-origin", origin)?;
                     h.set("vary", "Origin")?;
-                    h.set("access-control-expose-headers", "X-Trigger-Chat-Access-Token, X-Trigger-Chat-Pending-Version, Server-Timing")?;
+                    h.set("access-control-expose-headers", EXPOSE_HEADERS)?;
                 }
             }
             Ok(response)
@@ -155,25 +157,14 @@ fn turn_frames(prepared: Prepared, env: Env, ctx: Option<Context>) -> Pin<Box<dy
 async fn prepare(mut req: Request, env: &Env) -> Result<std::result::Result<Prepared, Response>> {
     let env = env.clone();
     let max: usize = config::var(&env, "HEADSTART_MAX_BODY_BYTES").and_then(|v| v.parse().ok()).unwrap_or(CREATE_BODY_MAX);
-    let declared = req.headers().get("content-length")?.and_then(|v| v.trim().parse::<usize>().ok());
-    if declared.is_some_and(|n| n > max) {
-        return Ok(Err(json_error(413, &format!("request body is over {max} bytes"), "body_too_large")?));
-    }
-    let body = req.bytes().await?;
-    if body.len() > max {
-        return Ok(Err(json_error(413, &format!("request body is over {max} bytes"), "body_too_large")?));
-    }
-    let request: HeadStartRequest = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) if e.is_syntax() || e.is_eof() => return Ok(Err(json_error(400, &format!("request body is not JSON: {e}"), "invalid_json")?)),
-        Err(e) => return Ok(Err(json_error(400, &format!("invalid head-start request: {e}"), "invalid_request")?)),
+    let declared = req.headers().get("content-length")?;
+    let parsed = match check_declared_length(declared.as_deref(), max) {
+        Ok(()) => parse_head_start(&req.bytes().await?, max),
+        Err(e) => Err(e),
     };
-    if let Err(e) = validate_chat_id(&request.chat_id) {
-        return Ok(Err(json_error(400, &e.to_string(), "invalid_chat_id")?));
-    }
-    let model_messages = match convert_to_model_messages(&request.head_start_messages, &ConvertOptions::default()) {
-        Ok(m) => m,
-        Err(e) => return Ok(Err(json_error(400, &e.to_string(), "invalid_messages")?)),
+    let ParsedHeadStart { request, model_messages } = match parsed {
+        Ok(p) => p,
+        Err(e) => return Ok(Err(refused(&e)?)),
     };
     let model = match ModelSettings::from_vars(|k| config::var(&env, k)) {
         Ok(m) => m,
@@ -199,7 +190,7 @@ pub async fn start(mut req: Request, env: Env) -> Result<Response> {
         Ok(v) => v,
         Err(r) => return Ok(r),
     };
-    let client_data = body.get("clientData").or_else(|| body.get("metadata")).cloned().filter(|v| !v.is_null());
+    let client_data = client_data(&body);
     let options = session_options(&env);
     let request = crate::protocol::session::preload_request(&chat_id, client_data, &options);
     let (client, remote) = platform_client(&req, &env)?;
@@ -245,15 +236,14 @@ pub async fn token(mut req: Request, env: Env) -> Result<Response> {
 
 /// `{chatId, ...}` with a valid chat id, or the 400.
 async fn chat_body(req: &mut Request) -> Result<std::result::Result<(String, serde_json::Value), Response>> {
-    let body: serde_json::Value = match req.json().await {
-        Ok(v) => v,
-        Err(_) => return Ok(Err(json_error(400, "request body must be a JSON object with chatId", "invalid_json")?)),
-    };
-    let chat_id = body.get("chatId").and_then(|v| v.as_str()).unwrap_or_default();
-    match validate_chat_id(chat_id) {
-        Ok(id) => Ok(Ok((id.to_string(), body.clone()))),
-        Err(e) => Ok(Err(json_error(400, &e.to_string(), "invalid_chat_id")?)),
+    match parse_chat_body(&req.bytes().await?) {
+        Ok(v) => Ok(Ok(v)),
+        Err(e) => Ok(Err(refused(&e)?)),
     }
+}
+
+fn refused(e: &RequestError) -> Result<Response> {
+    json_error(e.status, &e.message, e.code)
 }
 
 fn session_options(env: &Env) -> SessionOptions {
