@@ -82,7 +82,10 @@ impl MemSession {
 impl Session for MemSession {
     async fn next_input(&self, after: Option<u64>, _timeout_ms: u32) -> Option<InputRecord> {
         let input = self.input.borrow();
-        input.iter().find(|(seq, _)| after.is_none_or(|a| *seq > a)).map(|(seq, input)| InputRecord { seq: *seq, input: input.clone() })
+        input
+            .iter()
+            .find(|(seq, _)| after.is_none_or(|a| *seq > a))
+            .map(|(seq, input)| InputRecord { seq: *seq, input: input.clone() })
     }
     fn write(&self, chunk: &UiChunk) -> u64 {
         self.out.borrow_mut().push(Out::Chunk(serde_json::to_value(chunk).unwrap()));
@@ -117,7 +120,10 @@ impl Session for MemSession {
 }
 
 fn config() -> AgentConfig {
-    let model = ModelSettings { model: Model::Scripted(ScriptedConfig { ttfb_ms: 0, token_ms: 0, fault: None }), ..ModelSettings::scripted() };
+    let model = ModelSettings {
+        model: Model::Scripted(ScriptedConfig { ttfb_ms: 0, token_ms: 0, fault: None }),
+        ..ModelSettings::scripted()
+    };
     AgentConfig::new(model, ToolRegistry::default())
 }
 
@@ -171,7 +177,11 @@ fn a_tool_call_handover_runs_the_tool_and_step_two_under_the_same_id() {
     assert_eq!(assistant["id"], "M1");
     let text: String = assistant["parts"].as_array().unwrap().iter().filter_map(|p| p["text"].as_str()).collect();
     assert!(text.starts_with("Let me check the weather in Paris.It is"), "{text}");
-    assert!(assistant["parts"].as_array().unwrap().iter().any(|p| p["type"] == "tool-get_weather" && p["state"] == "output-available"));
+    assert!(assistant["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["type"] == "tool-get_weather" && p["state"] == "output-available"));
     assert_eq!(s.states.borrow().last(), Some(&RunState::Exited));
     let hooks: Vec<_> = s.hooks.borrow().iter().map(|h| h["type"].as_str().unwrap().to_string()).collect();
     assert_eq!(hooks, ["onChatStart", "onTurnStart", "onTurnComplete"]);
@@ -202,10 +212,15 @@ fn preload_then_turns_complete_each_message_and_trim_the_previous_turn() {
     let hooks: Vec<_> = s.hooks.borrow().iter().map(|h| h["type"].as_str().unwrap().to_string()).collect();
     assert_eq!(hooks[..2], ["onPreload", "onChatStart"]);
     assert_eq!(s.hooks.borrow()[1]["preloaded"], true);
-    let controls: Vec<u64> = s.out.borrow().iter().filter_map(|o| match o {
-        Out::Control(h) => TurnComplete::from_headers(h).session_in_event_id,
-        _ => None,
-    }).collect();
+    let controls: Vec<u64> = s
+        .out
+        .borrow()
+        .iter()
+        .filter_map(|o| match o {
+            Out::Control(h) => TurnComplete::from_headers(h).session_in_event_id,
+            _ => None,
+        })
+        .collect();
     assert_eq!(controls, [0, 1]);
     assert!(s.types().iter().any(|t| t.starts_with("trim:")));
     // Turn 2 called the tool and answered with its result in a second step.

@@ -29,11 +29,36 @@ use common::{assert_json_eq, fixtures, read_json, run_node};
 
 /// Every chunk type of the catalogue (PROTOCOL.md §4.3), `data-*` as `data-`.
 const CHUNK_TYPES: &[&str] = &[
-    "start", "start-step", "finish-step", "finish", "abort", "error", "message-metadata", "text-start",
-    "text-delta", "text-end", "reasoning-start", "reasoning-delta", "reasoning-end", "file", "reasoning-file",
-    "source-url", "source-document", "tool-input-start", "tool-input-delta", "tool-input-available",
-    "tool-input-error", "tool-approval-request", "tool-approval-response", "tool-output-available",
-    "tool-output-error", "tool-output-denied", "custom", "steering-message", "reset-step", "data-",
+    "start",
+    "start-step",
+    "finish-step",
+    "finish",
+    "abort",
+    "error",
+    "message-metadata",
+    "text-start",
+    "text-delta",
+    "text-end",
+    "reasoning-start",
+    "reasoning-delta",
+    "reasoning-end",
+    "file",
+    "reasoning-file",
+    "source-url",
+    "source-document",
+    "tool-input-start",
+    "tool-input-delta",
+    "tool-input-available",
+    "tool-input-error",
+    "tool-approval-request",
+    "tool-approval-response",
+    "tool-output-available",
+    "tool-output-error",
+    "tool-output-denied",
+    "custom",
+    "steering-message",
+    "reset-step",
+    "data-",
 ];
 
 fn sdk() -> &'static Value {
@@ -182,13 +207,27 @@ fn ui_messages_with_every_part_type_round_trip() {
     let parts: Vec<&UiPart> = messages.iter().flat_map(|m| &m.parts).collect();
     assert!(parts.iter().all(|p| !matches!(p, UiPart::Unknown(_))), "ui-messages.json: an Unknown part");
     let kinds = [
-        "text", "reasoning", "file", "reasoning-file", "source-url", "source-document", "step-start", "custom",
-        "steering-message", "dynamic-tool", "data-", "tool-",
+        "text",
+        "reasoning",
+        "file",
+        "reasoning-file",
+        "source-url",
+        "source-document",
+        "step-start",
+        "custom",
+        "steering-message",
+        "dynamic-tool",
+        "data-",
+        "tool-",
     ];
     for kind in kinds {
         let found = parts.iter().any(|p| {
             let t = p.type_name();
-            if kind.ends_with('-') { t.starts_with(kind) && t != "tool-" } else { t == kind }
+            if kind.ends_with('-') {
+                t.starts_with(kind) && t != "tool-"
+            } else {
+                t == kind
+            }
         });
         assert!(found, "ui-messages.json has no {kind} part");
     }

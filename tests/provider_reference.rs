@@ -32,9 +32,8 @@ struct Fixture {
 
 fn load(provider: &str, name: &str) -> Fixture {
     let dir = common::fixtures("providers").join(provider);
-    let sidecar: Value = std::fs::read(dir.join(format!("{name}.json")))
-        .map(|b| serde_json::from_slice(&b).unwrap())
-        .unwrap_or(json!({}));
+    let sidecar: Value =
+        std::fs::read(dir.join(format!("{name}.json"))).map(|b| serde_json::from_slice(&b).unwrap()).unwrap_or(json!({}));
     let body = std::fs::read(dir.join(format!("{name}.sse")))
         .or_else(|_| std::fs::read(dir.join(format!("{name}.body.json"))))
         .unwrap_or_else(|e| panic!("{provider}/{name}: no body file: {e}"));
@@ -87,11 +86,21 @@ struct Ours {
 
 fn run_ours(provider: &str, fixture: &Fixture, splits: &[usize]) -> Ours {
     let options = call_options(fixture);
-    let config = HttpProviderConfig { base_url: "http://127.0.0.1:1/v1".into(), api_key: "test-key".into(), model: model(provider).into() };
+    let config = HttpProviderConfig {
+        base_url: "http://127.0.0.1:1/v1".into(),
+        api_key: "test-key".into(),
+        model: model(provider).into(),
+    };
     type HttpError = fn(u16, &[(String, String)], &str) -> ProviderError;
     let (request, mut decoder, http_error): (_, Box<dyn StreamDecoder>, HttpError) = match provider {
-        "anthropic" => (anthropic::build_request(&config, &options).unwrap(), Box::new(anthropic::AnthropicDecoder::new()), anthropic::http_error),
-        "openai" => (openai::build_request(&config, &options).unwrap(), Box::new(openai::OpenAiDecoder::new()), openai::http_error),
+        "anthropic" => (
+            anthropic::build_request(&config, &options).unwrap(),
+            Box::new(anthropic::AnthropicDecoder::new()),
+            anthropic::http_error,
+        ),
+        "openai" => {
+            (openai::build_request(&config, &options).unwrap(), Box::new(openai::OpenAiDecoder::new()), openai::http_error)
+        }
         other => panic!("unknown provider {other}"),
     };
     let mut step = Step::new("msg_turn_1", &options.tools);
@@ -119,9 +128,10 @@ fn run_ours(provider: &str, fixture: &Fixture, splits: &[usize]) -> Ours {
             chunks.extend(step.end());
         }
     }
-    let outcome = step.into_outcome().expect("the step ended").map(|r| {
-        (r.finish_reason.as_str().to_string(), serde_json::to_value(&r.response_messages).unwrap())
-    });
+    let outcome = step
+        .into_outcome()
+        .expect("the step ended")
+        .map(|r| (r.finish_reason.as_str().to_string(), serde_json::to_value(&r.response_messages).unwrap()));
     Ours {
         request: serde_json::from_str(&request.body).unwrap(),
         headers: request.headers,
@@ -174,9 +184,17 @@ fn check(name: &str, reference: &Value, provider: &str, fixture_name: &str) {
 
         let mut expected: Vec<Value> = reference["chunks"].as_array().cloned().unwrap_or_default();
         if reference.get("uiStreamError").is_some() {
-            expected.extend([json!({"type":"error","errorText":"An error occurred."}), json!({"type":"finish-step"}), json!({"type":"finish","finishReason":"error"})]);
+            expected.extend([
+                json!({"type":"error","errorText":"An error occurred."}),
+                json!({"type":"finish-step"}),
+                json!({"type":"finish","finishReason":"error"}),
+            ]);
         }
-        common::assert_json_eq(&format!("{name} (split seed {seed}): UI chunks"), &Value::Array(expected), &Value::Array(ours.chunks.clone()));
+        common::assert_json_eq(
+            &format!("{name} (split seed {seed}): UI chunks"),
+            &Value::Array(expected),
+            &Value::Array(ours.chunks.clone()),
+        );
 
         match (&reference["finishReason"], &ours.outcome) {
             (Value::String(sdk), Ok((reason, messages))) => {

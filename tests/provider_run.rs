@@ -119,7 +119,11 @@ fn status(code: u16, headers: &[(&str, &str)], name: &str) -> Result<Reply, Fetc
 
 fn anthropic() -> ModelSettings {
     ModelSettings {
-        model: Model::Anthropic(HttpProviderConfig { base_url: "http://model.test/v1".into(), api_key: "k".into(), model: "m".into() }),
+        model: Model::Anthropic(HttpProviderConfig {
+            base_url: "http://model.test/v1".into(),
+            api_key: "k".into(),
+            model: "m".into(),
+        }),
         stall_timeout_ms: 5_000,
         ..ModelSettings::scripted()
     }
@@ -199,7 +203,9 @@ fn client_errors_are_not_retried() {
     let clock = VirtualClock::default();
     let r = run(&fetch, &clock, &anthropic(), "hi");
     assert_eq!(fetch.requests.borrow().len(), 1);
-    assert!(matches!(r.step.outcome().unwrap(), Err(ProviderError::Http { status: 400, message, .. }) if message.contains("prompt is too long")));
+    assert!(
+        matches!(r.step.outcome().unwrap(), Err(ProviderError::Http { status: 400, message, .. }) if message.contains("prompt is too long"))
+    );
 }
 
 #[test]
@@ -248,14 +254,20 @@ fn dropping_the_step_drops_the_body_which_aborts_the_request() {
     assert_eq!(fetch.dropped_bodies.get(), 1, "the body went with the future");
     assert!(!step.is_done());
     let closing = step.abort(Some("client disconnected".into()));
-    assert_eq!(serde_json::to_value(&closing).unwrap(), serde_json::json!([{ "type": "abort", "reason": "client disconnected" }]));
+    assert_eq!(
+        serde_json::to_value(&closing).unwrap(),
+        serde_json::json!([{ "type": "abort", "reason": "client disconnected" }])
+    );
     assert!(matches!(step.outcome().unwrap(), Err(ProviderError::Aborted)));
     assert!(!chunks.is_empty());
 }
 
 #[test]
 fn the_scripted_model_plays_at_its_pace() {
-    let settings = ModelSettings { model: Model::Scripted(ScriptedConfig { ttfb_ms: 400, token_ms: 20, fault: None }), ..ModelSettings::scripted() };
+    let settings = ModelSettings {
+        model: Model::Scripted(ScriptedConfig { ttfb_ms: 400, token_ms: 20, fault: None }),
+        ..ModelSettings::scripted()
+    };
     let clock = VirtualClock::default();
     let r = run(&FakeFetch::default(), &clock, &settings, "What's the weather in Paris and Tokyo?");
     assert_eq!(clock.sleeps.borrow()[0], 400);

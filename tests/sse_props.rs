@@ -42,17 +42,13 @@ fn field(forbidden: &'static [char]) -> impl Strategy<Value = Option<String>> {
 }
 
 fn events() -> impl Strategy<Value = Vec<Event>> {
-    let event = (field(&['\r', '\n']), field(&['\r', '\n', '\0']), tricky_text())
-        .prop_map(|(event, id, data)| Event { event, id, data });
+    let event =
+        (field(&['\r', '\n']), field(&['\r', '\n', '\0']), tricky_text()).prop_map(|(event, id, data)| Event { event, id, data });
     prop::collection::vec(event, 0..6)
 }
 
 fn encode(events: &[Event]) -> Vec<u8> {
-    events
-        .iter()
-        .map(|e| encode_event(e.event.as_deref(), e.id.as_deref(), &e.data))
-        .collect::<String>()
-        .into_bytes()
+    events.iter().map(|e| encode_event(e.event.as_deref(), e.id.as_deref(), &e.data)).collect::<String>().into_bytes()
 }
 
 /// What a spec-conforming reader dispatches for `events`.

@@ -54,8 +54,7 @@ async fn reader_reports_a_body_cut_mid_event() {
 
 #[wasm_bindgen_test]
 async fn reader_surfaces_stream_errors() {
-    let pieces: Vec<Result<Vec<u8>, JsValue>> =
-        vec![Ok(b"data: 1\n\n".to_vec()), Err(JsValue::from_str("connection reset"))];
+    let pieces: Vec<Result<Vec<u8>, JsValue>> = vec![Ok(b"data: 1\n\n".to_vec()), Err(JsValue::from_str("connection reset"))];
     let mut reader = SseReader::new(byte_stream(stream::iter(pieces)));
     assert_eq!(reader.next().await.unwrap().unwrap().data, "1");
     match reader.next().await {
@@ -77,7 +76,8 @@ async fn sleep_waits_on_the_runtime_timer() {
 async fn web_fetch_reads_a_body_in_pieces() {
     use headstart::io::{Fetch, HttpRequest, ResponseBody};
     use headstart::web::fetch::WebFetch;
-    let request = HttpRequest { method: "GET", url: "data:text/plain,hello%20world".into(), headers: vec![], body: String::new() };
+    let request =
+        HttpRequest { method: "GET", url: "data:text/plain,hello%20world".into(), headers: vec![], body: String::new() };
     let mut response = WebFetch.fetch(&request).await.expect("a data URL always answers");
     assert_eq!(response.status, 200);
     assert_eq!(response.header("content-type"), Some("text/plain"));

@@ -7,6 +7,6 @@
 //! ([`transcript`]). The state machine and the Durable Object wiring live
 //! beside them.
 
+pub mod run;
 pub mod tools;
 pub mod transcript;
-pub mod run;

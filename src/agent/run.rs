@@ -23,7 +23,7 @@ use crate::protocol::convert::{convert_to_model_messages, ConvertOptions};
 use crate::protocol::input::{ChatInput, Handover};
 use crate::protocol::json::Object;
 use crate::protocol::message::{FinishReason, Role, UiMessage, UiPart};
-use crate::protocol::model::{ContentMessage, Content, ModelMessage, ModelPart, ToolOutput, ToolResultPart};
+use crate::protocol::model::{Content, ContentMessage, ModelMessage, ModelPart, ToolOutput, ToolResultPart};
 use crate::protocol::record::{Header, TurnComplete};
 use crate::protocol::UiChunk;
 use crate::provider::config::ModelSettings;
@@ -122,7 +122,13 @@ impl RunPayload {
 }
 
 /// Runs until the run exits (skip, idle timeout) and reports it.
-pub async fn run_agent<S: Session, F: Fetch, C: Clock>(session: &S, fetch: &F, clock: &C, config: &AgentConfig, payload: RunPayload) {
+pub async fn run_agent<S: Session, F: Fetch, C: Clock>(
+    session: &S,
+    fetch: &F,
+    clock: &C,
+    config: &AgentConfig,
+    payload: RunPayload,
+) {
     session.set_state(RunState::Booting);
     if config.boot_delay_ms > 0 {
         clock.sleep(config.boot_delay_ms).await;
@@ -292,7 +298,12 @@ impl<S: Session, F: Fetch, C: Clock> Agent<'_, S, F, C> {
         }
     }
 
-    async fn turn_body(&self, history: &mut Vec<UiMessage>, input: &TurnInput, builder: &RefCell<Option<MessageBuilder>>) -> TurnOutcome {
+    async fn turn_body(
+        &self,
+        history: &mut Vec<UiMessage>,
+        input: &TurnInput,
+        builder: &RefCell<Option<MessageBuilder>>,
+    ) -> TurnOutcome {
         let (message_id, mut model_messages, pending) = match input {
             TurnInput::Message(payload) => {
                 if payload.trigger.as_deref() == Some("regenerate-message") {
@@ -373,7 +384,8 @@ impl<S: Session, F: Fetch, C: Clock> Agent<'_, S, F, C> {
         for (id, name, input) in calls {
             let output = match self.config.tools.execute(self.fetch, self.clock, name, input).await {
                 Ok(value) => {
-                    let chunk = ToolOutputAvailable { tool_call_id: id.clone(), output: Some(value.clone()), ..Default::default() };
+                    let chunk =
+                        ToolOutputAvailable { tool_call_id: id.clone(), output: Some(value.clone()), ..Default::default() };
                     self.emit(builder, &UiChunk::ToolOutputAvailable(chunk));
                     match value {
                         Value::String(s) => ToolOutput::text(s),

@@ -17,7 +17,8 @@ use crate::protocol::session::{SessionOptions, CREATE_BODY_MAX};
 use crate::protocol::sse::write_data;
 use crate::provider::config::ModelSettings;
 use crate::turn::request::{
-    check_declared_length, client_data, origin_allowed, parse_chat_body, parse_head_start, ParsedHeadStart, RequestError, EXPOSE_HEADERS,
+    check_declared_length, client_data, origin_allowed, parse_chat_body, parse_head_start, ParsedHeadStart, RequestError,
+    EXPOSE_HEADERS,
 };
 use crate::turn::{head_start as run_turn, Frame, HeadStartConfig};
 use crate::web::fetch::{WebClock, WebFetch};
@@ -142,14 +143,41 @@ fn turn_frames(prepared: Prepared, env: Env, ctx: Option<Context>) -> Pin<Box<dy
     });
     Box::pin(emitted_stream(move |out| async move {
         let timing = if remote {
-            run_turn(&WebFetch, &WebFetch, &WebClock, &turn_config, &request, model_messages, message_id, &|| nanoid(7), &out, on_abandon).await
+            run_turn(
+                &WebFetch,
+                &WebFetch,
+                &WebClock,
+                &turn_config,
+                &request,
+                model_messages,
+                message_id,
+                &|| nanoid(7),
+                &out,
+                on_abandon,
+            )
+            .await
         } else {
             let platform = SelfFetch { env };
-            run_turn(&platform, &WebFetch, &WebClock, &turn_config, &request, model_messages, message_id, &|| nanoid(7), &out, on_abandon).await
+            run_turn(
+                &platform,
+                &WebFetch,
+                &WebClock,
+                &turn_config,
+                &request,
+                model_messages,
+                message_id,
+                &|| nanoid(7),
+                &out,
+                on_abandon,
+            )
+            .await
         };
-        worker::console_log!("{}", serde_json::json!({ "event": "headstart.turn", "chatId": request.chat_id, "decision": timing.decision,
+        worker::console_log!(
+            "{}",
+            serde_json::json!({ "event": "headstart.turn", "chatId": request.chat_id, "decision": timing.decision,
             "sessionCreatedMs": timing.session_created, "providerTtfbMs": timing.provider_ttfb, "firstChunkOutMs": timing.first_chunk_out, "stepEndMs": timing.step_end,
-            "handoverMs": timing.handover, "firstAgentChunkMs": timing.first_agent_chunk, "turnCompleteMs": timing.turn_complete }));
+            "handoverMs": timing.handover, "firstAgentChunkMs": timing.first_agent_chunk, "turnCompleteMs": timing.turn_complete })
+        );
     }))
 }
 
@@ -174,7 +202,8 @@ async fn prepare(mut req: Request, env: &Env) -> Result<std::result::Result<Prep
     let turn_config = HeadStartConfig {
         platform,
         session: session_options(&env),
-        idle_timeout_ms: config::var(&env, "HEADSTART_IDLE_TIMEOUT_SECS").and_then(|v| v.parse::<u32>().ok()).unwrap_or(60) * 1000,
+        idle_timeout_ms: config::var(&env, "HEADSTART_IDLE_TIMEOUT_SECS").and_then(|v| v.parse::<u32>().ok()).unwrap_or(60)
+            * 1000,
         tee_linger_ms: config::var(&env, "HEADSTART_TEE_LINGER_MS").and_then(|v| v.parse().ok()).unwrap_or(0),
         sequential: req.headers().get("x-headstart-sequential")?.is_some() && config::var(&env, "HEADSTART_BENCH").is_some(),
         model,

@@ -12,11 +12,7 @@ pub const DEV_SECRET_KEY: &str = "tr_dev_headstart_local";
 
 /// A var or a secret.
 pub fn var(env: &Env, name: &str) -> Option<String> {
-    env.var(name)
-        .map(|v| v.to_string())
-        .or_else(|_| env.secret(name).map(|s| s.to_string()))
-        .ok()
-        .filter(|v| !v.is_empty())
+    env.var(name).map(|v| v.to_string()).or_else(|_| env.secret(name).map(|s| s.to_string())).ok().filter(|v| !v.is_empty())
 }
 
 /// The platform's credentials.

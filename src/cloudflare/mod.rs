@@ -15,7 +15,6 @@ mod session;
 mod status;
 mod store;
 
-
 use crate::selfhost::http;
 use crate::selfhost::route::{self, Route, SessionKey};
 
@@ -30,7 +29,9 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         (Method::Post, chat::DETACHED_PATH) => return chat::detached(req, env, ctx).await,
         (Method::Post, chat::START_PATH) => return chat::start(req, env).await,
         (Method::Post, chat::TOKEN_PATH) => return chat::token(req, env).await,
-        (Method::Options, chat::HEAD_START_PATH | chat::DETACHED_PATH | chat::START_PATH | chat::TOKEN_PATH) => return preflight(&req),
+        (Method::Options, chat::HEAD_START_PATH | chat::DETACHED_PATH | chat::START_PATH | chat::TOKEN_PATH) => {
+            return preflight(&req)
+        }
         (method, chat::HEAD_START_PATH | chat::DETACHED_PATH | chat::START_PATH | chat::TOKEN_PATH) => {
             return status::method_not_allowed(&method, &path)
         }
@@ -86,7 +87,10 @@ async fn forward(mut req: Request, env: Env, route: Route) -> Result<Response> {
         None => {
             // POST /api/v1/sessions: the object is named by the body's
             // externalId, so the body is read here (it is small: 32 KiB).
-            let length_ok = http::content_length_ok(req.headers().get("content-length")?.as_deref(), crate::protocol::session::CREATE_BODY_MAX);
+            let length_ok = http::content_length_ok(
+                req.headers().get("content-length")?.as_deref(),
+                crate::protocol::session::CREATE_BODY_MAX,
+            );
             if !length_ok {
                 return json_error(413, "Request body too large");
             }
@@ -97,8 +101,13 @@ async fn forward(mut req: Request, env: Env, route: Route) -> Result<Response> {
             let Some(external) = external.filter(|e| !e.is_empty()) else {
                 return json_error(422, "externalId is required");
             };
-            let init = worker::RequestInit { method: Method::Post, headers: req.headers().clone(), body: Some(body.into()), ..Default::default() };
-            req = Request::new_with_init(&req.url()?.to_string(), &init)?;
+            let init = worker::RequestInit {
+                method: Method::Post,
+                headers: req.headers().clone(),
+                body: Some(body.into()),
+                ..Default::default()
+            };
+            req = Request::new_with_init(req.url()?.as_ref(), &init)?;
             external
         }
     };

@@ -162,7 +162,8 @@ fn header(req: &Request, name: &str) -> Option<String> {
 impl SessionObject {
     fn authenticate(&self, req: &Request) -> std::result::Result<Credential, ErrorResponse> {
         let p = &self.core.platform;
-        auth::authenticate(header(req, "authorization").as_deref(), &p.secret_key, &p.signing_key, now_ms() / 1000).map_err(auth_error)
+        auth::authenticate(header(req, "authorization").as_deref(), &p.secret_key, &p.signing_key, now_ms() / 1000)
+            .map_err(auth_error)
     }
 
     /// The row a route's key names; `None` for a chat never created.
@@ -202,7 +203,9 @@ impl SessionObject {
         }
         let cred = self.authenticate(req)?;
         // Benchmark knob: a slower control plane.
-        if let Some(ms) = super::config::var(&self.core.env, "HEADSTART_PLATFORM_CREATE_DELAY_MS").and_then(|v| v.parse::<u32>().ok()) {
+        if let Some(ms) =
+            super::config::var(&self.core.env, "HEADSTART_PLATFORM_CREATE_DELAY_MS").and_then(|v| v.parse::<u32>().ok())
+        {
             crate::io::Clock::sleep(&WebClock, ms).await;
         }
         let body = req.text().await.map_err(internal)?;
@@ -327,7 +330,8 @@ impl SessionObject {
             None => 0,
         };
         let mut wait = http::timeout_seconds(header(req, "timeout-seconds").as_deref()).map_err(|e| e.response())?;
-        let settled = io == Io::Out && http::peek_settled(header(req, "x-peek-settled").as_deref()) && log::peek_settled(&sql_log);
+        let settled =
+            io == Io::Out && http::peek_settled(header(req, "x-peek-settled").as_deref()) && log::peek_settled(&sql_log);
         if settled {
             wait = 0;
         }
@@ -356,7 +360,8 @@ impl SessionObject {
         auth::authorize_any(&cred, &Self::keys(key, &row), |k| Op::ReadRecords { key: k, io }).map_err(auth_error)?;
         let url = req.url().map_err(internal)?;
         let after = url.query_pairs().find(|(k, _)| k == "afterEventId").map(|(_, v)| v.into_owned());
-        let start = log::records_start(after.as_deref()).ok_or_else(|| error_body(400, "afterEventId must be a seq number", None))?;
+        let start =
+            log::records_start(after.as_deref()).ok_or_else(|| error_body(400, "afterEventId must be a seq number", None))?;
         let store = SqlLog { sql: &self.core.sql, io };
         let mut records = Vec::new();
         let mut from = start;
@@ -373,12 +378,14 @@ impl SessionObject {
         let s2 = |status, message: &str, code| http::s2_error(status, message, code);
         let cred = self.authenticate(req).map_err(|e| s2(e.status, "unauthorized", "unauthorized"))?;
         let row = self.row_for(key)?.ok_or_else(|| s2(404, "stream not found", "stream_not_found"))?;
-        auth::authorize_any(&cred, &row.keys(), |k| Op::Append { key: k, io }).map_err(|e| s2(e.status(), &e.to_string(), "forbidden"))?;
+        auth::authorize_any(&cred, &row.keys(), |k| Op::Append { key: k, io })
+            .map_err(|e| s2(e.status(), &e.to_string(), "forbidden"))?;
         if header(req, "content-type").is_some_and(|c| c.contains("protobuf")) {
             return Err(s2(415, "this platform speaks the JSON append format only", "unsupported_media_type"));
         }
         let body = req.text().await.map_err(internal)?;
-        let mut input: AppendInput = serde_json::from_str(&body).map_err(|e| s2(400, &format!("invalid append: {e}"), "bad_request"))?;
+        let mut input: AppendInput =
+            serde_json::from_str(&body).map_err(|e| s2(400, &format!("invalid append: {e}"), "bad_request"))?;
         if header(req, "s2-format").as_deref() == Some("base64") {
             input = command::decode_base64_format(input).map_err(|e| s2(400, &e.to_string(), "bad_request"))?;
         }
@@ -410,7 +417,8 @@ impl SessionObject {
             self.core.save_row(&row);
             if body.get("callingRunId").is_none() {
                 // The wake-up record: the agent exits on a `close` trigger.
-                let close = serde_json::json!({ "kind": "message", "payload": { "chatId": row.addressing_key(), "trigger": "close" } });
+                let close =
+                    serde_json::json!({ "kind": "message", "payload": { "chatId": row.addressing_key(), "trigger": "close" } });
                 let envelope = InEnvelope { data: close.to_string(), id: nanoid(7) };
                 let record = AppendRecord::data(serde_json::to_string(&envelope).map_err(internal)?);
                 let _ = self.core.append(Io::In, &AppendInput { records: vec![record], ..AppendInput::default() });

@@ -36,7 +36,9 @@ use crate::io::{emitted_stream, Fetch};
 use crate::protocol::input::ChatInput;
 use crate::protocol::session::preload_request;
 use crate::protocol::sse::write_data;
-use crate::turn::request::{self as validate, check_declared_length, parse_chat_body, parse_head_start, ParsedHeadStart, RequestError};
+use crate::turn::request::{
+    self as validate, check_declared_length, parse_chat_body, parse_head_start, ParsedHeadStart, RequestError,
+};
 use crate::turn::{head_start as run_turn, Frame};
 use crate::web::fetch::{WebClock, WebFetch};
 
@@ -165,7 +167,13 @@ async fn route(config: Rc<HandlerConfig>, request: Request, bg: Background) -> R
 
 /// The head start; `detached` answers with the session and drains the turn
 /// in the background instead of streaming it.
-async fn head_start(config: &Rc<HandlerConfig>, request: &Request, cors: Option<&str>, bg: &Background, detached: bool) -> Result<Response, Failure> {
+async fn head_start(
+    config: &Rc<HandlerConfig>,
+    request: &Request,
+    cors: Option<&str>,
+    bg: &Background,
+    detached: bool,
+) -> Result<Response, Failure> {
     let max = config.max_body_bytes;
     check_declared_length(request.headers().get("content-length")?.as_deref(), max)?;
     let body = read_body(request, max).await?;
@@ -238,7 +246,19 @@ fn turn_frames(config: Rc<HandlerConfig>, parsed: ParsedHeadStart, bg: Backgroun
         });
     });
     Box::pin(emitted_stream(move |out| async move {
-        let timing = run_turn(&WebFetch, &WebFetch, &WebClock, &config.turn, &request, model_messages, message_id(), &|| nanoid(7), &out, on_abandon).await;
+        let timing = run_turn(
+            &WebFetch,
+            &WebFetch,
+            &WebClock,
+            &config.turn,
+            &request,
+            model_messages,
+            message_id(),
+            &|| nanoid(7),
+            &out,
+            on_abandon,
+        )
+        .await;
         if let Some(on_turn) = &config.on_turn {
             let line = serde_json::json!({ "event": "headstart.turn", "chatId": request.chat_id, "decision": timing.decision,
                 "sessionCreatedMs": timing.session_created, "providerTtfbMs": timing.provider_ttfb, "firstChunkOutMs": timing.first_chunk_out,
@@ -293,8 +313,11 @@ async fn read_body(request: &Request, max: usize) -> Result<Vec<u8>, Failure> {
     let mut stream = wasm_streams::ReadableStream::from_raw(body).into_stream();
     let mut bytes = Vec::new();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| RequestError::new(400, format!("the request body could not be read: {}", describe(&e)), "invalid_body"))?;
-        let chunk: Uint8Array = chunk.dyn_into().map_err(|_| RequestError::new(400, "the request body is not bytes", "invalid_body"))?;
+        let chunk = chunk.map_err(|e| {
+            RequestError::new(400, format!("the request body could not be read: {}", describe(&e)), "invalid_body")
+        })?;
+        let chunk: Uint8Array =
+            chunk.dyn_into().map_err(|_| RequestError::new(400, "the request body is not bytes", "invalid_body"))?;
         if bytes.len() + chunk.length() as usize > max {
             return Err(RequestError::too_large(max).into());
         }
@@ -358,7 +381,8 @@ impl Drop for AbortListener {
 
 impl DropOnAbort {
     fn new(stream: FrameStream, signal: Option<AbortSignal>) -> Self {
-        let shared = Rc::new(AbortShared { stream: RefCell::new(Some(stream)), waker: RefCell::new(None), fired: Cell::new(false) });
+        let shared =
+            Rc::new(AbortShared { stream: RefCell::new(Some(stream)), waker: RefCell::new(None), fired: Cell::new(false) });
         let listener = signal.map(|signal| {
             let on_abort = shared.clone();
             let callback = Closure::<dyn FnMut()>::new(move || on_abort.abort());
@@ -457,7 +481,10 @@ fn path_of(url: &str) -> String {
 }
 
 fn describe(e: &JsValue) -> String {
-    e.dyn_ref::<js_sys::Error>().map(|err| String::from(err.message())).or_else(|| e.as_string()).unwrap_or_else(|| format!("{e:?}"))
+    e.dyn_ref::<js_sys::Error>()
+        .map(|err| String::from(err.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| format!("{e:?}"))
 }
 
 /// The turn's message id: 16 alphanumerics, as the AI SDK's `generateId`.

@@ -49,9 +49,29 @@ pub struct HandlerConfig {
 }
 
 const KNOWN: &[&str] = &[
-    "agentId", "platformUrl", "secretKey", "provider", "model", "apiKey", "baseURL", "system", "maxTokens",
-    "temperature", "tools", "providerOptions", "idleTimeoutSeconds", "maxBodyBytes", "allowedOrigins", "scripted",
-    "paths", "stallTimeoutMs", "maxAttempts", "teeLingerMs", "tags", "basePayload", "onTurn",
+    "agentId",
+    "platformUrl",
+    "secretKey",
+    "provider",
+    "model",
+    "apiKey",
+    "baseURL",
+    "system",
+    "maxTokens",
+    "temperature",
+    "tools",
+    "providerOptions",
+    "idleTimeoutSeconds",
+    "maxBodyBytes",
+    "allowedOrigins",
+    "scripted",
+    "paths",
+    "stallTimeoutMs",
+    "maxAttempts",
+    "teeLingerMs",
+    "tags",
+    "basePayload",
+    "onTurn",
 ];
 
 fn error(message: String) -> JsValue {
@@ -103,10 +123,12 @@ impl Fields<'_> {
     fn int(&self, key: &str, min: u64, max: u64) -> Result<Option<u64>, String> {
         match self.get(key) {
             None => Ok(None),
-            Some(v) => match v.as_u64().or_else(|| v.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 1e19).map(|f| f as u64)) {
-                Some(n) if (min..=max).contains(&n) => Ok(Some(n)),
-                _ => Err(format!("`{key}` must be an integer from {min} to {max}, got {v}")),
-            },
+            Some(v) => {
+                match v.as_u64().or_else(|| v.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 1e19).map(|f| f as u64)) {
+                    Some(n) if (min..=max).contains(&n) => Ok(Some(n)),
+                    _ => Err(format!("`{key}` must be an integer from {min} to {max}, got {v}")),
+                }
+            }
         }
     }
 
@@ -123,7 +145,9 @@ impl Fields<'_> {
             None => Ok(None),
             Some(Value::Array(items)) => items
                 .iter()
-                .map(|i| i.as_str().map(str::to_string).ok_or_else(|| format!("`{key}` must be an array of strings, got {i} in it")))
+                .map(|i| {
+                    i.as_str().map(str::to_string).ok_or_else(|| format!("`{key}` must be an array of strings, got {i} in it"))
+                })
                 .collect::<Result<Vec<_>, _>>()
                 .map(Some),
             Some(other) => Err(format!("`{key}` must be an array of strings, got {other}")),
@@ -163,9 +187,12 @@ fn option_name(var: &str) -> &'static str {
 /// The checked options (without `onTurn`, which is not JSON).
 pub fn from_json(map: &Map<String, Value>) -> Result<HandlerConfig, String> {
     let f = Fields(map);
-    let platform_url = f.string("platformUrl")?.ok_or("`platformUrl` is required: the session platform's base URL (e.g. https://api.trigger.dev)")?;
+    let platform_url = f
+        .string("platformUrl")?
+        .ok_or("`platformUrl` is required: the session platform's base URL (e.g. https://api.trigger.dev)")?;
     let platform_url = http_url("platformUrl", platform_url.trim())?;
-    let secret_key = f.string("secretKey")?.ok_or("`secretKey` is required: the session platform's secret key (tr_dev_… / tr_prod_…)")?;
+    let secret_key =
+        f.string("secretKey")?.ok_or("`secretKey` is required: the session platform's secret key (tr_dev_… / tr_prod_…)")?;
     let agent_id = f.string("agentId")?.unwrap_or_else(|| DEFAULT_AGENT_ID.into());
     if agent_id.chars().count() > 128 {
         return Err("`agentId` must be at most 128 characters".into());
@@ -191,7 +218,11 @@ pub fn from_json(map: &Map<String, Value>) -> Result<HandlerConfig, String> {
         }
         p => {
             let key = api_key.ok_or_else(|| format!("`apiKey` is required for provider {p:?}"))?;
-            let (key_var, url_var) = if p == "anthropic" { ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL") } else { ("OPENAI_API_KEY", "OPENAI_BASE_URL") };
+            let (key_var, url_var) = if p == "anthropic" {
+                ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")
+            } else {
+                ("OPENAI_API_KEY", "OPENAI_BASE_URL")
+            };
             vars.insert(key_var, key);
             if let Some(url) = base_url {
                 vars.insert(url_var, url);
@@ -225,7 +256,11 @@ pub fn from_json(map: &Map<String, Value>) -> Result<HandlerConfig, String> {
             parse_tools(&json).map_err(|e| format!("`tools`: {e}"))?;
             vars.insert("HEADSTART_TOOLS", json);
         }
-        Some(v) => return Err(format!("`tools` must be an array of {{name, description, inputSchema}} or an object keyed by name, got {v}")),
+        Some(v) => {
+            return Err(format!(
+                "`tools` must be an array of {{name, description, inputSchema}} or an object keyed by name, got {v}"
+            ))
+        }
     }
     if let Some(o) = f.object("providerOptions")? {
         vars.insert("HEADSTART_PROVIDER_OPTIONS", Value::Object(o).to_string());
@@ -274,7 +309,9 @@ pub fn from_json(map: &Map<String, Value>) -> Result<HandlerConfig, String> {
     let allowed_origins = match f.get("allowedOrigins") {
         None => Vec::new(),
         Some(Value::String(s)) => s.split(',').map(|o| o.trim().to_string()).filter(|o| !o.is_empty()).collect(),
-        Some(_) => f.strings("allowedOrigins").map_err(|e| format!("{e} (or a comma-separated string, or \"*\")"))?.unwrap_or_default(),
+        Some(_) => {
+            f.strings("allowedOrigins").map_err(|e| format!("{e} (or a comma-separated string, or \"*\")"))?.unwrap_or_default()
+        }
     };
     for origin in &allowed_origins {
         if origin != "*" && http_url("allowedOrigins", origin).is_err() {
@@ -289,7 +326,12 @@ pub fn from_json(map: &Map<String, Value>) -> Result<HandlerConfig, String> {
                 return Err(format!("unknown option `paths.{key}` (known: headStart, start, token, detached)"));
             }
         }
-        for (key, slot) in [("headStart", &mut paths.head_start), ("start", &mut paths.start), ("token", &mut paths.token), ("detached", &mut paths.detached)] {
+        for (key, slot) in [
+            ("headStart", &mut paths.head_start),
+            ("start", &mut paths.start),
+            ("token", &mut paths.token),
+            ("detached", &mut paths.detached),
+        ] {
             if let Some(path) = pf.string(key).map_err(|e| e.replacen('`', "`paths.", 1))? {
                 if !path.starts_with('/') || path.contains(['?', '#']) || path.contains(char::is_whitespace) {
                     return Err(format!("`paths.{key}` must be a path starting with `/`, got {path:?}"));

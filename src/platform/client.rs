@@ -92,12 +92,7 @@ impl PlatformClient {
 
     /// `PUT /realtime/v1/sessions/{key}/{io}` with no body (§5.3).
     pub fn init_stream(&self, key: &str, io: Io) -> HttpRequest {
-        HttpRequest {
-            method: "PUT",
-            url: self.session_url(key, io),
-            headers: self.common_headers(),
-            body: String::new(),
-        }
+        HttpRequest { method: "PUT", url: self.session_url(key, io), headers: self.common_headers(), body: String::new() }
     }
 
     /// `POST …/{key}/in/append` (§5.5): the chunk's raw JSON as the body and
@@ -105,12 +100,7 @@ impl PlatformClient {
     pub fn append_input(&self, key: &str, input: &ChatInput, part_id: &str) -> HttpRequest {
         let mut headers = self.common_headers();
         headers.push(("X-Part-Id".into(), part_id.to_string()));
-        HttpRequest {
-            method: "POST",
-            url: format!("{}/append", self.session_url(key, Io::In)),
-            headers,
-            body: input.to_json(),
-        }
+        HttpRequest { method: "POST", url: format!("{}/append", self.session_url(key, Io::In)), headers, body: input.to_json() }
     }
 
     /// `GET …/{key}/{io}` as the route handler subscribes (§5.7): `Accept`,
@@ -241,11 +231,7 @@ pub fn parse_created(status: u16, headers: &[(String, String)], body: &str) -> R
 
 /// The answer to [`PlatformClient::init_stream`]: a JSON body with a string
 /// `version` (the SDK checks it), credentials in the headers.
-pub fn parse_credentials(
-    status: u16,
-    headers: &[(String, String)],
-    body: &str,
-) -> Result<S2Credentials, PlatformError> {
+pub fn parse_credentials(status: u16, headers: &[(String, String)], body: &str) -> Result<S2Credentials, PlatformError> {
     if !is_success(status) {
         return Err(PlatformError::from_response(status, headers, body));
     }
@@ -255,15 +241,8 @@ pub fn parse_credentials(
         return Err(PlatformError::schema(status, "stream initialize", "no string `version` in the body"));
     }
     let get = |name: &str| header(headers, name).filter(|v| !v.is_empty());
-    let (Some(token), Some(basin), Some(stream)) =
-        (get("x-s2-access-token"), get("x-s2-basin"), get("x-s2-stream-name"))
-    else {
-        return Err(PlatformError::new(
-            PlatformErrorKind::MissingCredentials,
-            Some(status),
-            MISSING_CREDENTIALS,
-            false,
-        ));
+    let (Some(token), Some(basin), Some(stream)) = (get("x-s2-access-token"), get("x-s2-basin"), get("x-s2-stream-name")) else {
+        return Err(PlatformError::new(PlatformErrorKind::MissingCredentials, Some(status), MISSING_CREDENTIALS, false));
     };
     if !is_valid_basin(basin) {
         let message = format!("invalid S2 basin name {basin:?}: expected 8 to 48 of a-z, 0-9 and inner '-'");

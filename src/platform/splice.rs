@@ -37,9 +37,7 @@ use std::collections::{HashSet, VecDeque};
 
 use crate::protocol::chunk::{SessionState, UiChunk};
 use crate::protocol::json::Object;
-use crate::protocol::record::{
-    Control, RawOutEnvelope, ReadEvent, ReadEventError, RecordKind, SequencedRecord, TurnComplete,
-};
+use crate::protocol::record::{Control, RawOutEnvelope, ReadEvent, ReadEventError, RecordKind, SequencedRecord, TurnComplete};
 use crate::protocol::sse::SseEvent;
 
 /// Envelope ids remembered for dedupe (§9.3).

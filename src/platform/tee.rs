@@ -106,8 +106,8 @@ impl Tee {
         if chunk.is_trigger_control() {
             return Ok(());
         }
-        let body = serde_json::to_string(&OutEnvelope { data: chunk, id: record_id.clone() })
-            .expect("an envelope always serializes");
+        let body =
+            serde_json::to_string(&OutEnvelope { data: chunk, id: record_id.clone() }).expect("an envelope always serializes");
         if body.len() > OUT_RECORD_BODY_MAX {
             self.state = State::Refused;
             return Err(TeeError::ChunkTooLarge { size: body.len() });

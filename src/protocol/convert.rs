@@ -15,9 +15,8 @@ pub use super::url::normalize_url;
 use super::json::Object;
 use super::message::{DataPart, Role, ToolPart, ToolState, UiMessage, UiPart};
 use super::model::{
-    ContentMessage, CustomPart, ExecutionDenied, FilePart, ModelMessage, ModelPart, OutputValue,
-    SystemMessage, TextPart, ToolApprovalRequestPart, ToolApprovalResponsePart, ToolCallPart,
-    ToolOutput, ToolResultPart,
+    ContentMessage, CustomPart, ExecutionDenied, FilePart, ModelMessage, ModelPart, OutputValue, SystemMessage, TextPart,
+    ToolApprovalRequestPart, ToolApprovalResponsePart, ToolCallPart, ToolOutput, ToolResultPart,
 };
 
 /// Turns a `data-*` part into a model part, or drops it (`None`).
@@ -55,8 +54,7 @@ pub fn convert_to_model_messages(
             let Some(tool) = part.as_tool() else { return true };
             // Approval requests older than the last user message were never
             // answered: the SDK drops them.
-            let stale_request = tool.state == ToolState::ApprovalRequested
-                && last_user.is_some_and(|last| index < last);
+            let stale_request = tool.state == ToolState::ApprovalRequested && last_user.is_some_and(|last| index < last);
             let incomplete = options.ignore_incomplete_tool_calls
                 && !matches!(tool.state, ToolState::ApprovalResponded | ToolState::OutputError | ToolState::OutputDenied)
                 && !(tool.state == ToolState::OutputAvailable && tool.preliminary != Some(true));
@@ -254,9 +252,10 @@ fn assistant_tool_parts(tool: &ToolPart, content: &mut Vec<ModelPart>) {
     if tool.state == ToolState::InputStreaming {
         return;
     }
-    let call_meta = tool.call_provider_metadata.clone().or_else(|| {
-        (tool.state == ToolState::OutputError).then(|| tool.result_provider_metadata.clone()).flatten()
-    });
+    let call_meta = tool
+        .call_provider_metadata
+        .clone()
+        .or_else(|| (tool.state == ToolState::OutputError).then(|| tool.result_provider_metadata.clone()).flatten());
     let input = if tool.state == ToolState::OutputError {
         // `part.input ?? part.rawInput`: a null input falls back too.
         tool.input.clone().filter(|v| !v.is_null()).or_else(|| tool.raw_input.clone())

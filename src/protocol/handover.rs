@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 
 use super::json::Object;
-use super::model::{ContentMessage, Content, ModelMessage, ModelPart, ToolApprovalRequestPart, ToolApprovalResponsePart};
+use super::model::{Content, ContentMessage, ModelMessage, ModelPart, ToolApprovalRequestPart, ToolApprovalResponsePart};
 
 /// Prefix of the synthetic approval ids (`handover-approval-1`, `-2`, ...).
 pub const APPROVAL_ID_PREFIX: &str = "handover-approval-";
@@ -80,16 +80,19 @@ mod tests {
             { "type": "tool-call", "toolCallId": "toolu_01A", "toolName": "fetchPage", "input": { "url": "https://example.com" } }
         ]}]));
         let reshaped = serde_json::to_value(reshape_for_handover(&step)).unwrap();
-        assert_eq!(reshaped, json!([
-            { "role": "assistant", "content": [
-                { "type": "text", "text": "Let me fetch that page." },
-                { "type": "tool-call", "toolCallId": "toolu_01A", "toolName": "fetchPage", "input": { "url": "https://example.com" } },
-                { "type": "tool-approval-request", "approvalId": "handover-approval-1", "toolCallId": "toolu_01A" }
-            ]},
-            { "role": "tool", "content": [
-                { "type": "tool-approval-response", "approvalId": "handover-approval-1", "approved": true }
-            ]}
-        ]));
+        assert_eq!(
+            reshaped,
+            json!([
+                { "role": "assistant", "content": [
+                    { "type": "text", "text": "Let me fetch that page." },
+                    { "type": "tool-call", "toolCallId": "toolu_01A", "toolName": "fetchPage", "input": { "url": "https://example.com" } },
+                    { "type": "tool-approval-request", "approvalId": "handover-approval-1", "toolCallId": "toolu_01A" }
+                ]},
+                { "role": "tool", "content": [
+                    { "type": "tool-approval-response", "approvalId": "handover-approval-1", "approved": true }
+                ]}
+            ])
+        );
     }
 
     #[test]
@@ -106,10 +109,14 @@ mod tests {
         ]));
         let out = reshape_for_handover(&step);
         assert_eq!(out.len(), 3);
-        let ids: Vec<_> = out[0].parts().iter().filter_map(|p| match p {
-            ModelPart::ToolApprovalRequest(r) => Some((r.approval_id.as_str(), r.tool_call_id.as_str())),
-            _ => None,
-        }).collect();
+        let ids: Vec<_> = out[0]
+            .parts()
+            .iter()
+            .filter_map(|p| match p {
+                ModelPart::ToolApprovalRequest(r) => Some((r.approval_id.as_str(), r.tool_call_id.as_str())),
+                _ => None,
+            })
+            .collect();
         assert_eq!(ids, [("handover-approval-1", "a"), ("handover-approval-2", "c")]);
         assert!(matches!(out.last(), Some(ModelMessage::Tool(_))));
         assert_eq!(out.last().unwrap().parts().len(), 2);

@@ -392,8 +392,10 @@ mod tests {
             ..Default::default()
         };
         let headers = tc.headers();
-        assert_eq!(serde_json::to_string(&AppendRecord::control(headers.clone())).unwrap(),
-            r#"{"headers":[["trigger-control","turn-complete"],["public-access-token","eyJ"],["session-in-event-id","0"],["session-in-consumed-id","0"]],"body":""}"#);
+        assert_eq!(
+            serde_json::to_string(&AppendRecord::control(headers.clone())).unwrap(),
+            r#"{"headers":[["trigger-control","turn-complete"],["public-access-token","eyJ"],["session-in-event-id","0"],["session-in-consumed-id","0"]],"body":""}"#
+        );
         assert_eq!(TurnComplete::from_headers(&headers), tc);
     }
 
@@ -401,7 +403,8 @@ mod tests {
     fn ack_last_seq_is_end_minus_one() {
         let ack: AppendAck = serde_json::from_str(
             r#"{"start":{"seq_num":0,"timestamp":1},"end":{"seq_num":2,"timestamp":2},"tail":{"seq_num":2,"timestamp":2}}"#,
-        ).unwrap();
+        )
+        .unwrap();
         assert_eq!(ack.last_seq(), Some(1));
     }
 

@@ -265,20 +265,24 @@ mod tests {
             "headStartMessages": [{ "id": "hN2xQ0mT7cPp4VZr", "role": "user",
                 "parts": [{ "type": "text", "text": "What is on https://example.com?" }] }],
             "chatId": "chat_7f3c2a", "trigger": "submit-message", "metadata": { "userId": "user_42" }
-        })).unwrap();
+        }))
+        .unwrap();
         let body = serde_json::to_value(handover_prepare_request(&req, &options())).unwrap();
-        assert_eq!(body, json!({
-            "type": "chat.agent", "externalId": "chat_7f3c2a", "taskIdentifier": "my-chat",
-            "triggerConfig": {
-                "basePayload": {
-                    "headStartMessages": [{ "id": "hN2xQ0mT7cPp4VZr", "role": "user",
-                        "parts": [{ "type": "text", "text": "What is on https://example.com?" }] }],
-                    "chatId": "chat_7f3c2a", "trigger": "handover-prepare",
-                    "metadata": { "userId": "user_42" }, "idleTimeoutInSeconds": 60
-                },
-                "tags": ["chat:chat_7f3c2a"], "idleTimeoutInSeconds": 60
-            }
-        }));
+        assert_eq!(
+            body,
+            json!({
+                "type": "chat.agent", "externalId": "chat_7f3c2a", "taskIdentifier": "my-chat",
+                "triggerConfig": {
+                    "basePayload": {
+                        "headStartMessages": [{ "id": "hN2xQ0mT7cPp4VZr", "role": "user",
+                            "parts": [{ "type": "text", "text": "What is on https://example.com?" }] }],
+                        "chatId": "chat_7f3c2a", "trigger": "handover-prepare",
+                        "metadata": { "userId": "user_42" }, "idleTimeoutInSeconds": 60
+                    },
+                    "tags": ["chat:chat_7f3c2a"], "idleTimeoutInSeconds": 60
+                }
+            })
+        );
     }
 
     #[test]
@@ -296,10 +300,13 @@ mod tests {
     #[test]
     fn preload_body_and_tags() {
         let body = serde_json::to_value(preload_request("chat_7f3c2a", Some(json!({"userId":"user_42"})), &options())).unwrap();
-        assert_eq!(body["triggerConfig"], json!({
-            "basePayload": { "messages": [], "trigger": "preload", "metadata": { "userId": "user_42" }, "chatId": "chat_7f3c2a" },
-            "tags": ["chat:chat_7f3c2a"]
-        }));
+        assert_eq!(
+            body["triggerConfig"],
+            json!({
+                "basePayload": { "messages": [], "trigger": "preload", "metadata": { "userId": "user_42" }, "chatId": "chat_7f3c2a" },
+                "tags": ["chat:chat_7f3c2a"]
+            })
+        );
         let many: Vec<String> = (0..12).map(|i| format!("t{i}")).collect();
         assert_eq!(run_tags("c", &many).len(), 10);
         assert_eq!(run_tags(&"x".repeat(200), &["a".into()]), ["a"]);

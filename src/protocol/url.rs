@@ -13,11 +13,7 @@
 
 /// The href of `new URL(input)`, or `None` where `new URL` would throw.
 pub fn normalize_url(input: &str) -> Option<String> {
-    let trimmed: String = input
-        .trim_matches(|c: char| c <= ' ')
-        .chars()
-        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
-        .collect();
+    let trimmed: String = input.trim_matches(|c: char| c <= ' ').chars().filter(|c| !matches!(c, '\t' | '\n' | '\r')).collect();
     let colon = trimmed.find(':')?;
     let scheme = &trimmed[..colon];
     let valid_scheme = scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
@@ -349,7 +345,13 @@ fn punycode(input: &[char]) -> Option<String> {
                 let mut q = delta;
                 let mut k = BASE;
                 loop {
-                    let t = if k <= bias { TMIN } else if k >= bias + TMAX { TMAX } else { k - bias };
+                    let t = if k <= bias {
+                        TMIN
+                    } else if k >= bias + TMAX {
+                        TMAX
+                    } else {
+                        k - bias
+                    };
                     if q < t {
                         break;
                     }
@@ -394,7 +396,8 @@ mod tests {
         for (input, href) in cases {
             assert_eq!(normalize_url(input).as_deref(), Some(href), "{input}");
         }
-        for bad in ["not a url", "https://", "http://ex ample.com/", "https://a.b:99999/", "http://1.2.3.256/", "https://a:b:c/"] {
+        for bad in ["not a url", "https://", "http://ex ample.com/", "https://a.b:99999/", "http://1.2.3.256/", "https://a:b:c/"]
+        {
             assert_eq!(normalize_url(bad), None, "{bad}");
         }
     }

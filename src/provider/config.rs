@@ -138,7 +138,10 @@ impl ModelSettings {
             Some(json) => match serde_json::from_str::<Value>(&json) {
                 Ok(Value::Object(o)) => o,
                 _ => {
-                    return Err(ConfigError::Invalid { name: "HEADSTART_PROVIDER_OPTIONS", message: "must be a JSON object".into() })
+                    return Err(ConfigError::Invalid {
+                        name: "HEADSTART_PROVIDER_OPTIONS",
+                        message: "must be a JSON object".into(),
+                    })
                 }
             },
             None => Object::new(),
@@ -217,7 +220,8 @@ mod tests {
         let s = from(&[("ANTHROPIC_API_KEY", "sk-ant"), ("HEADSTART_MAX_TOKENS", "512")]).unwrap();
         assert!(matches!(&s.model, Model::Anthropic(c) if c.api_key == "sk-ant" && c.base_url == "https://api.anthropic.com/v1"));
         assert_eq!(s.max_output_tokens, Some(512));
-        let s = from(&[("OPENAI_API_KEY", "sk"), ("OPENAI_BASE_URL", "http://127.0.0.1:9/v1"), ("HEADSTART_MODEL", "llama")]).unwrap();
+        let s = from(&[("OPENAI_API_KEY", "sk"), ("OPENAI_BASE_URL", "http://127.0.0.1:9/v1"), ("HEADSTART_MODEL", "llama")])
+            .unwrap();
         assert!(matches!(&s.model, Model::OpenAi(c) if c.base_url == "http://127.0.0.1:9/v1" && c.model == "llama"));
     }
 
@@ -227,8 +231,14 @@ mod tests {
             from(&[("HEADSTART_PROVIDER", "openai")]),
             Err(ConfigError::MissingKey { provider: "openai".into(), key: "OPENAI_API_KEY" })
         );
-        assert!(matches!(from(&[("HEADSTART_TEMPERATURE", "warm")]), Err(ConfigError::Invalid { name: "HEADSTART_TEMPERATURE", .. })));
-        assert!(matches!(from(&[("HEADSTART_SCRIPTED_FAULT", "boom")]), Err(ConfigError::Invalid { name: "HEADSTART_SCRIPTED_FAULT", .. })));
+        assert!(matches!(
+            from(&[("HEADSTART_TEMPERATURE", "warm")]),
+            Err(ConfigError::Invalid { name: "HEADSTART_TEMPERATURE", .. })
+        ));
+        assert!(matches!(
+            from(&[("HEADSTART_SCRIPTED_FAULT", "boom")]),
+            Err(ConfigError::Invalid { name: "HEADSTART_SCRIPTED_FAULT", .. })
+        ));
         assert!(matches!(from(&[("HEADSTART_TOOLS", "[1]")]), Err(ConfigError::Invalid { name: "HEADSTART_TOOLS", .. })));
     }
 

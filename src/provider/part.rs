@@ -9,21 +9,66 @@ use super::error::ProviderError;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum StreamPart {
-    TextStart { id: String, provider_metadata: Option<Object> },
-    TextDelta { id: String, delta: String, provider_metadata: Option<Object> },
-    TextEnd { id: String, provider_metadata: Option<Object> },
-    ReasoningStart { id: String, provider_metadata: Option<Object> },
-    ReasoningDelta { id: String, delta: String, provider_metadata: Option<Object> },
-    ReasoningEnd { id: String, provider_metadata: Option<Object> },
-    ToolInputStart { id: String, tool_name: String, provider_metadata: Option<Object> },
-    ToolInputDelta { id: String, delta: String },
-    ToolInputEnd { id: String },
+    TextStart {
+        id: String,
+        provider_metadata: Option<Object>,
+    },
+    TextDelta {
+        id: String,
+        delta: String,
+        provider_metadata: Option<Object>,
+    },
+    TextEnd {
+        id: String,
+        provider_metadata: Option<Object>,
+    },
+    ReasoningStart {
+        id: String,
+        provider_metadata: Option<Object>,
+    },
+    ReasoningDelta {
+        id: String,
+        delta: String,
+        provider_metadata: Option<Object>,
+    },
+    ReasoningEnd {
+        id: String,
+        provider_metadata: Option<Object>,
+    },
+    ToolInputStart {
+        id: String,
+        tool_name: String,
+        provider_metadata: Option<Object>,
+    },
+    ToolInputDelta {
+        id: String,
+        delta: String,
+    },
+    ToolInputEnd {
+        id: String,
+    },
     /// A complete tool call; `input` is JSON text.
-    ToolCall { tool_call_id: String, tool_name: String, input: String, provider_metadata: Option<Object> },
+    ToolCall {
+        tool_call_id: String,
+        tool_name: String,
+        input: String,
+        provider_metadata: Option<Object>,
+    },
     /// Provider-specific content (`{"type":"custom","kind":"a.b"}`).
-    Custom { kind: String, provider_metadata: Option<Object> },
-    ResponseMetadata { id: Option<String>, model_id: Option<String> },
-    Finish { reason: FinishReason, raw_reason: Option<String>, usage: Usage, provider_metadata: Option<Object> },
+    Custom {
+        kind: String,
+        provider_metadata: Option<Object>,
+    },
+    ResponseMetadata {
+        id: Option<String>,
+        model_id: Option<String>,
+    },
+    Finish {
+        reason: FinishReason,
+        raw_reason: Option<String>,
+        usage: Usage,
+        provider_metadata: Option<Object>,
+    },
     Error(ProviderError),
 }
 

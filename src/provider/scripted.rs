@@ -188,9 +188,8 @@ fn answer(options: &CallOptions, user_text: &str) -> Answer {
     if has_tool("get_weather") {
         let cities = weather_cities(user_text);
         if !cities.is_empty() {
-            let calls: Vec<_> = cities.iter().enumerate()
-                .map(|(i, c)| (call_id(i), "get_weather".to_string(), json!({ "city": c })))
-                .collect();
+            let calls: Vec<_> =
+                cities.iter().enumerate().map(|(i, c)| (call_id(i), "get_weather".to_string(), json!({ "city": c }))).collect();
             let text = format!("Let me check the weather in {}.", join_and(&cities));
             return Answer { text, calls };
         }
@@ -279,9 +278,11 @@ fn tool_results_since_last_user(messages: &[ModelMessage]) -> Vec<(String, Value
 
 fn output_value(output: &ToolOutput) -> Value {
     match output {
-        ToolOutput::Text(v) | ToolOutput::Json(v) | ToolOutput::ErrorText(v) | ToolOutput::ErrorJson(v) | ToolOutput::Content(v) => {
-            v.value.clone().unwrap_or(Value::Null)
-        }
+        ToolOutput::Text(v)
+        | ToolOutput::Json(v)
+        | ToolOutput::ErrorText(v)
+        | ToolOutput::ErrorJson(v)
+        | ToolOutput::Content(v) => v.value.clone().unwrap_or(Value::Null),
         ToolOutput::ExecutionDenied(_) => Value::String("execution denied".into()),
         ToolOutput::Unknown(o) => Value::Object(o.clone()),
     }

@@ -18,8 +18,8 @@
 use serde_json::Value;
 
 use crate::protocol::chunk::{
-    Abort, Custom, Delta, ErrorChunk, Finish, Marker, PartBoundary, Start, TextEnd, ToolInput, ToolInputDelta,
-    ToolInputStart, UiChunk,
+    Abort, Custom, Delta, ErrorChunk, Finish, Marker, PartBoundary, Start, TextEnd, ToolInput, ToolInputDelta, ToolInputStart,
+    UiChunk,
 };
 use crate::protocol::json::Object;
 use crate::protocol::message::FinishReason;
@@ -58,9 +58,23 @@ pub type StepOutcome = Result<StepResult, ProviderError>;
 #[derive(Debug)]
 enum Recorded {
     /// A text or reasoning part.
-    Prose { reasoning: bool, id: String, text: String, meta: Option<Object>, open: bool },
-    Custom { kind: String, meta: Option<Object> },
-    ToolCall { id: String, name: String, input: Value, meta: Option<Object> },
+    Prose {
+        reasoning: bool,
+        id: String,
+        text: String,
+        meta: Option<Object>,
+        open: bool,
+    },
+    Custom {
+        kind: String,
+        meta: Option<Object>,
+    },
+    ToolCall {
+        id: String,
+        name: String,
+        input: Value,
+        meta: Option<Object>,
+    },
 }
 
 /// The state of one step.
@@ -134,7 +148,13 @@ impl Step {
         match part {
             StreamPart::ResponseMetadata { .. } => {}
             StreamPart::TextStart { id, provider_metadata } => {
-                self.recorded.push(Recorded::Prose { reasoning: false, id: id.clone(), text: String::new(), meta: provider_metadata.clone(), open: true });
+                self.recorded.push(Recorded::Prose {
+                    reasoning: false,
+                    id: id.clone(),
+                    text: String::new(),
+                    meta: provider_metadata.clone(),
+                    open: true,
+                });
                 out.push(UiChunk::TextStart(PartBoundary { id, provider_metadata, extra: Object::new() }));
             }
             StreamPart::TextDelta { id, delta, provider_metadata } => {
@@ -153,7 +173,13 @@ impl Step {
                 out.push(UiChunk::TextEnd(TextEnd { id, citations: None, provider_metadata, extra: Object::new() }));
             }
             StreamPart::ReasoningStart { id, provider_metadata } => {
-                self.recorded.push(Recorded::Prose { reasoning: true, id: id.clone(), text: String::new(), meta: provider_metadata.clone(), open: true });
+                self.recorded.push(Recorded::Prose {
+                    reasoning: true,
+                    id: id.clone(),
+                    text: String::new(),
+                    meta: provider_metadata.clone(),
+                    open: true,
+                });
                 out.push(UiChunk::ReasoningStart(PartBoundary { id, provider_metadata, extra: Object::new() }));
             }
             StreamPart::ReasoningDelta { id, delta, provider_metadata } => {
@@ -178,7 +204,11 @@ impl Step {
             }
             StreamPart::ToolInputDelta { id, delta } => {
                 self.output |= !delta.is_empty();
-                out.push(UiChunk::ToolInputDelta(ToolInputDelta { tool_call_id: id, input_text_delta: delta, extra: Object::new() }));
+                out.push(UiChunk::ToolInputDelta(ToolInputDelta {
+                    tool_call_id: id,
+                    input_text_delta: delta,
+                    extra: Object::new(),
+                }));
             }
             StreamPart::ToolInputEnd { .. } => {}
             StreamPart::ToolCall { tool_call_id, tool_name, input, provider_metadata } => {
@@ -298,13 +328,15 @@ impl Step {
     /// is JSON (an empty input reads as `{}`), else `tool-input-error`.
     fn tool_call(&mut self, id: String, name: String, input: &str, meta: Option<Object>) -> UiChunk {
         let known = self.tool_names.iter().any(|n| n == &name);
-        let parsed: Result<Value, _> = if input.trim().is_empty() { Ok(Value::Object(Object::new())) } else { serde_json::from_str(input) };
+        let parsed: Result<Value, _> =
+            if input.trim().is_empty() { Ok(Value::Object(Object::new())) } else { serde_json::from_str(input) };
         let error = match (&parsed, known) {
-            (_, false) => Some(format!(
-                "Model tried to call unavailable tool '{name}'. Available tools: {}.",
-                self.tool_names.join(", ")
-            )),
-            (Err(e), true) => Some(format!("Invalid input for tool {name}: JSON parsing failed: Text: {input}.\nError message: {e}")),
+            (_, false) => {
+                Some(format!("Model tried to call unavailable tool '{name}'. Available tools: {}.", self.tool_names.join(", ")))
+            }
+            (Err(e), true) => {
+                Some(format!("Invalid input for tool {name}: JSON parsing failed: Text: {input}.\nError message: {e}"))
+            }
             (Ok(_), true) => None,
         };
         let value = parsed.unwrap_or_else(|_| Value::String(input.to_string()));
@@ -340,12 +372,16 @@ impl Step {
                 Recorded::Prose { reasoning: false, text, meta, .. } => (!text.is_empty() || meta.is_some()).then(|| {
                     ModelPart::Text(TextPart { text: text.clone(), provider_options: meta.clone(), extra: Object::new() })
                 }),
-                Recorded::Prose { reasoning: true, text, meta, .. } => {
-                    Some(ModelPart::Reasoning(TextPart { text: text.clone(), provider_options: meta.clone(), extra: Object::new() }))
-                }
-                Recorded::Custom { kind, meta } => {
-                    Some(ModelPart::Custom(CustomPart { kind: kind.clone(), provider_options: meta.clone(), extra: Object::new() }))
-                }
+                Recorded::Prose { reasoning: true, text, meta, .. } => Some(ModelPart::Reasoning(TextPart {
+                    text: text.clone(),
+                    provider_options: meta.clone(),
+                    extra: Object::new(),
+                })),
+                Recorded::Custom { kind, meta } => Some(ModelPart::Custom(CustomPart {
+                    kind: kind.clone(),
+                    provider_options: meta.clone(),
+                    extra: Object::new(),
+                })),
                 Recorded::ToolCall { id, name, input, meta } => Some(ModelPart::ToolCall(ToolCallPart {
                     tool_call_id: id.clone(),
                     tool_name: name.clone(),

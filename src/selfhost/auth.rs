@@ -137,8 +137,7 @@ struct JwtHeader {
 /// audience, `pub` flag and expiry (`exp` must be after `now_secs`).
 pub fn verify(signing_key: &[u8], token: &str, now_secs: u64) -> Result<Claims, AuthError> {
     let mut parts = token.split('.');
-    let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(AuthError::BadFormat);
     };
     let header: JwtHeader = serde_json::from_slice(&b64(header)?).map_err(|_| AuthError::BadFormat)?;
@@ -234,9 +233,7 @@ pub fn authorize(credential: &Credential, op: Op<'_>) -> Result<(), AuthError> {
         }
         Op::InitStream { io: Io::Out, .. } | Op::Append { io: Io::Out, .. } => false,
         Op::InitStream { key, io: Io::In } | Op::Append { key, io: Io::In } => claims.allows_session("write", key),
-        Op::Read { key, .. } | Op::ReadRecords { key, .. } | Op::ChatMessages { key } => {
-            claims.allows_session("read", key)
-        }
+        Op::Read { key, .. } | Op::ReadRecords { key, .. } | Op::ChatMessages { key } => claims.allows_session("read", key),
     };
     if allowed {
         return Ok(());
@@ -256,11 +253,7 @@ pub fn authorize(credential: &Credential, op: Op<'_>) -> Result<(), AuthError> {
 /// [`authorize`] for a session known under several keys (its externalId
 /// and its friendly id): allowed when any of them is. `op` builds the
 /// operation for one key.
-pub fn authorize_any<'k>(
-    credential: &Credential,
-    keys: &[&'k str],
-    op: impl Fn(&'k str) -> Op<'k>,
-) -> Result<(), AuthError> {
+pub fn authorize_any<'k>(credential: &Credential, keys: &[&'k str], op: impl Fn(&'k str) -> Op<'k>) -> Result<(), AuthError> {
     let mut last = AuthError::Forbidden("no session key".into());
     for key in keys {
         match authorize(credential, op(key)) {

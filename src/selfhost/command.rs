@@ -26,10 +26,8 @@ use crate::protocol::record::{AppendInput, AppendRecord, Header};
 /// Longest fencing token S2 accepts, bytes.
 pub const FENCING_TOKEN_MAX: usize = 36;
 
-const BASE64: GeneralPurpose = GeneralPurpose::new(
-    &STANDARD,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
+const BASE64: GeneralPurpose =
+    GeneralPurpose::new(&STANDARD, GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent));
 
 /// A parsed command record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,10 +130,9 @@ mod tests {
         let raw = String::from_utf8(20u64.to_be_bytes().to_vec()).unwrap();
         assert_eq!(parse_command(&h, &raw), Ok(Some(Command::Trim(20))));
         // What the JSON API carries for that body.
-        let json: crate::protocol::record::AppendRecord = serde_json::from_str(
-            r#"{"headers":[["","trim"]],"body":"\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0014"}"#,
-        )
-        .unwrap();
+        let json: crate::protocol::record::AppendRecord =
+            serde_json::from_str(r#"{"headers":[["","trim"]],"body":"\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0014"}"#)
+                .unwrap();
         assert_eq!(parse_command(&json.headers, &json.body), Ok(Some(Command::Trim(20))));
         for bad in ["", "x", "-1", "1.5", "123456789012345678901", "\u{0}\u{0}\u{0}"] {
             assert_eq!(parse_command(&h, bad), Err(CommandError::TrimBody), "{bad:?}");
@@ -172,8 +169,7 @@ mod tests {
         assert_eq!(out.records[2].body, r#"{"a":1}"#);
         assert_eq!(out.records[2].timestamp, Some(5));
 
-        let binary =
-            AppendInput { records: vec![AppendRecord::data(BASE64.encode([0xff, 0xfe]))], ..Default::default() };
+        let binary = AppendInput { records: vec![AppendRecord::data(BASE64.encode([0xff, 0xfe]))], ..Default::default() };
         assert_eq!(decode_base64_format(binary), Err(CommandError::Binary(0)));
         let bad = AppendInput { records: vec![AppendRecord::data("!!".into())], ..Default::default() };
         assert_eq!(decode_base64_format(bad), Err(CommandError::Base64(0)));

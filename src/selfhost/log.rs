@@ -16,8 +16,8 @@ use serde_json::Value;
 
 use super::command::{parse_command, Command, CommandError};
 use crate::protocol::record::{
-    AppendAck, AppendInput, Control, ReadBatch, RecordKind, SequencedRecord, SessionRecord, SessionRecords,
-    StreamPosition, BATCH_METERED_MAX, BATCH_RECORDS_MAX, RECORD_METERED_MAX,
+    AppendAck, AppendInput, Control, ReadBatch, RecordKind, SequencedRecord, SessionRecord, SessionRecords, StreamPosition,
+    BATCH_METERED_MAX, BATCH_RECORDS_MAX, RECORD_METERED_MAX,
 };
 
 /// The per-stream state kept next to the records.
@@ -277,9 +277,7 @@ pub fn session_records(records: &[SequencedRecord]) -> SessionRecords {
 pub fn records_start(after_event_id: Option<&str>) -> Option<u64> {
     match after_event_id {
         None => Some(0),
-        Some(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
-            s.parse::<u64>().ok().map(|n| n.saturating_add(1))
-        }
+        Some(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => s.parse::<u64>().ok().map(|n| n.saturating_add(1)),
         Some(_) => None,
     }
 }

@@ -87,16 +87,37 @@ impl SessionKey {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     CreateSession,
-    InitStream { key: SessionKey, io: Io },
-    Append { key: SessionKey, io: Io },
-    Read { key: SessionKey, io: Io },
-    ReadRecords { key: SessionKey, io: Io },
-    S2Append { key: SessionKey, io: Io },
-    ChatMessages { chat_id: SessionKey },
+    InitStream {
+        key: SessionKey,
+        io: Io,
+    },
+    Append {
+        key: SessionKey,
+        io: Io,
+    },
+    Read {
+        key: SessionKey,
+        io: Io,
+    },
+    ReadRecords {
+        key: SessionKey,
+        io: Io,
+    },
+    S2Append {
+        key: SessionKey,
+        io: Io,
+    },
+    ChatMessages {
+        chat_id: SessionKey,
+    },
     /// `GET /api/v1/sessions/{key}`.
-    RetrieveSession { key: SessionKey },
+    RetrieveSession {
+        key: SessionKey,
+    },
     /// `POST /api/v1/sessions/{key}/close`.
-    CloseSession { key: SessionKey },
+    CloseSession {
+        key: SessionKey,
+    },
     Preflight,
 }
 

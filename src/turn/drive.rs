@@ -303,7 +303,12 @@ async fn json_call<F: Fetch, C: Clock, T>(
     }
 }
 
-async fn init_out<F: Fetch, C: Clock>(fetch: &F, _clock: &C, config: &HeadStartConfig, chat_id: &str) -> Result<S2Credentials, crate::platform::PlatformError> {
+async fn init_out<F: Fetch, C: Clock>(
+    fetch: &F,
+    _clock: &C,
+    config: &HeadStartConfig,
+    chat_id: &str,
+) -> Result<S2Credentials, crate::platform::PlatformError> {
     let req = config.platform.init_stream(chat_id, Io::Out);
     let mut r = fetch.fetch(&req).await.map_err(|e| crate::platform::PlatformError::network(&e))?;
     let text = r.body.text().await.unwrap_or_default();

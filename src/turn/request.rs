@@ -72,7 +72,9 @@ pub fn parse_head_start(body: &[u8], max: usize) -> Result<ParsedHeadStart, Requ
     }
     let request: HeadStartRequest = match serde_json::from_slice(body) {
         Ok(r) => r,
-        Err(e) if e.is_syntax() || e.is_eof() => return Err(RequestError::new(400, format!("request body is not JSON: {e}"), "invalid_json")),
+        Err(e) if e.is_syntax() || e.is_eof() => {
+            return Err(RequestError::new(400, format!("request body is not JSON: {e}"), "invalid_json"))
+        }
         Err(e) => return Err(RequestError::new(400, format!("invalid head-start request: {e}"), "invalid_request")),
     };
     validate_chat_id(&request.chat_id).map_err(|e| RequestError::new(400, e.to_string(), "invalid_chat_id"))?;
@@ -133,7 +135,8 @@ mod tests {
 
     #[test]
     fn a_valid_head_start() {
-        let body = r#"{"chatId":" c1 ","headStartMessages":[{"id":"u","role":"user","parts":[{"type":"text","text":"hi"}]}],"extra":1}"#;
+        let body =
+            r#"{"chatId":" c1 ","headStartMessages":[{"id":"u","role":"user","parts":[{"type":"text","text":"hi"}]}],"extra":1}"#;
         let parsed = parse_head_start(body.as_bytes(), 1024).unwrap();
         assert_eq!(parsed.request.chat_id, " c1 ");
         assert_eq!(parsed.model_messages.len(), 1);

@@ -37,15 +37,9 @@ pub fn run_node(script: &str, args: &[&str]) -> Value {
         .current_dir(&root)
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", node.display()));
-    assert!(
-        out.status.success(),
-        "tests/js/{script} failed ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("tests/js/{script} printed invalid JSON ({e}):\n{}", String::from_utf8_lossy(&out.stdout))
-    })
+    assert!(out.status.success(), "tests/js/{script} failed ({}):\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("tests/js/{script} printed invalid JSON ({e}):\n{}", String::from_utf8_lossy(&out.stdout)))
 }
 
 /// The `*.json` files of a directory, sorted, as (name without `.json`, path).

@@ -11,13 +11,26 @@
 //! and charsets other than UTF-8 (the caller decodes the bytes as UTF-8).
 
 const SKIPPED: [&str; 8] = ["script", "style", "noscript", "template", "svg", "iframe", "object", "canvas"];
-const PARAGRAPHS: [&str; 16] = [
-    "p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "blockquote", "pre", "section", "article", "header",
-    "footer",
-];
+const PARAGRAPHS: [&str; 16] =
+    ["p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "blockquote", "pre", "section", "article", "header", "footer"];
 const LINES: [&str; 17] = [
-    "br", "div", "tr", "title", "dd", "dt", "dl", "form", "main", "aside", "nav", "figure", "figcaption", "hr",
-    "address", "fieldset", "details",
+    "br",
+    "div",
+    "tr",
+    "title",
+    "dd",
+    "dt",
+    "dl",
+    "form",
+    "main",
+    "aside",
+    "nav",
+    "figure",
+    "figcaption",
+    "hr",
+    "address",
+    "fieldset",
+    "details",
 ];
 
 /// The readable text of an HTML document.

@@ -127,9 +127,7 @@ pub(super) async fn fetch_url(fetch: &impl Fetch, options: &ToolOptions, url: &s
     let mut response = fetch.fetch(&request).await.map_err(|e| ToolError::Fetch(e.0))?;
     let mime = mime(&response);
     let content_type = response.header("content-type").map(str::to_string);
-    let result = |text: String, truncated: bool| {
-        json!({ "url": href, "status": response.status, "contentType": content_type, "text": text, "truncated": truncated })
-    };
+    let result = |text: String, truncated: bool| json!({ "url": href, "status": response.status, "contentType": content_type, "text": text, "truncated": truncated });
     if !is_textual(&mime) {
         return Ok(result(format!("(not shown: the response is {mime}, not text)"), false));
     }
@@ -146,11 +144,7 @@ pub(super) async fn fetch_url(fetch: &impl Fetch, options: &ToolOptions, url: &s
     };
     let shown = cut(&text, options.fetch_text_limit);
     let truncated = cut_short || shown.len() < text.len();
-    let text = if truncated {
-        format!("{shown}\n[truncated: showing the first {} bytes]", shown.len())
-    } else {
-        text
-    };
+    let text = if truncated { format!("{shown}\n[truncated: showing the first {} bytes]", shown.len()) } else { text };
     Ok(result(text, truncated))
 }
 
@@ -162,10 +156,8 @@ pub(super) async fn call(
     config: &HttpToolConfig,
     input: &Value,
 ) -> Result<Value, ToolError> {
-    let mut headers: Vec<(String, String)> = vec![
-        ("content-type".into(), "application/json".into()),
-        ("accept".into(), "application/json, text/plain;q=0.9".into()),
-    ];
+    let mut headers: Vec<(String, String)> =
+        vec![("content-type".into(), "application/json".into()), ("accept".into(), "application/json, text/plain;q=0.9".into())];
     for (name, value) in &config.headers {
         headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
         headers.push((name.clone(), value.clone()));

@@ -134,8 +134,7 @@ impl ToolRegistry {
 
     /// Adds an HTTP tool after the others. Names are unique.
     pub fn add_http_tool(&mut self, name: &str, config: HttpToolConfig) -> Result<(), ToolConfigError> {
-        let valid = (1..=64).contains(&name.len())
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        let valid = (1..=64).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         if !valid {
             return Err(ToolConfigError::InvalidName(name.into()));
         }
@@ -143,11 +142,8 @@ impl ToolRegistry {
             return Err(ToolConfigError::Duplicate(name.into()));
         }
         let config = config.validated(name)?;
-        let spec = ToolSpec {
-            name: name.into(),
-            description: config.description.clone(),
-            input_schema: config.input_schema.clone(),
-        };
+        let spec =
+            ToolSpec { name: name.into(), description: config.description.clone(), input_schema: config.input_schema.clone() };
         self.tools.push((spec, Kind::Http(config)));
         Ok(())
     }
@@ -167,13 +163,7 @@ impl ToolRegistry {
 
     /// Runs one tool call to its result (the `output` of a
     /// `tool-output-available` chunk), within the call's timeout.
-    pub async fn execute(
-        &self,
-        fetch: &impl Fetch,
-        clock: &impl Clock,
-        name: &str,
-        input: &Value,
-    ) -> Result<Value, ToolError> {
+    pub async fn execute(&self, fetch: &impl Fetch, clock: &impl Clock, name: &str, input: &Value) -> Result<Value, ToolError> {
         let Some((_, kind)) = self.tools.iter().find(|(spec, _)| spec.name == name) else {
             return Err(ToolError::UnknownTool {
                 name: name.into(),

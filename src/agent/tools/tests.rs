@@ -211,7 +211,10 @@ const CONFIG: &str = r#"{
 fn http_tools_are_configured_by_json() {
     let registry = ToolRegistry::from_config(ToolOptions::default(), Some(CONFIG)).unwrap();
     let specs = registry.specs();
-    assert_eq!(specs.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["get_weather", "calculator", "fetch_url", "search", "ping"]);
+    assert_eq!(
+        specs.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        ["get_weather", "calculator", "fetch_url", "search", "ping"]
+    );
     assert_eq!(specs[3].description.as_deref(), Some("Search the docs."));
     assert_eq!(specs[3].input_schema["required"], json!(["q"]));
     assert_eq!((specs[4].description.as_ref(), &specs[4].input_schema), (None, &json!({ "type": "object" })));
@@ -256,11 +259,8 @@ fn http_tools_post_the_input_and_return_the_response() {
 fn http_tool_errors() {
     let registry = ToolRegistry::from_config(ToolOptions::default(), Some(CONFIG)).unwrap();
     let long = format!("  {}  ", "x".repeat(600));
-    let fetch = FakeFetch::new([
-        answer(503, "text/plain", " upstream down\n"),
-        answer(400, "application/json", &long),
-        Reply::Stall,
-    ]);
+    let fetch =
+        FakeFetch::new([answer(503, "text/plain", " upstream down\n"), answer(400, "application/json", &long), Reply::Stall]);
     let err = run(&registry, &fetch, "ping", json!({})).unwrap_err();
     assert_eq!(err.to_string(), "HTTP 503: upstream down");
     let err = run(&registry, &fetch, "ping", json!({})).unwrap_err();

@@ -27,9 +27,9 @@
 //!   `trigger:*` chunks, which never reach the SDK, are ignored too.
 
 mod partial_json;
-mod tool_parts;
 #[cfg(test)]
 mod tests;
+mod tool_parts;
 
 use std::collections::HashMap;
 
@@ -239,24 +239,17 @@ impl MessageBuilder {
                 }
                 parts.push(serde_json::from_value(Value::Object(map)).expect("a file part"));
             }
-            UiChunk::SourceUrl(c) => parts.push(UiPart::SourceUrl(crate::protocol::chunk::SourceUrl {
-                extra: Object::new(),
-                ..c.clone()
-            })),
+            UiChunk::SourceUrl(c) => {
+                parts.push(UiPart::SourceUrl(crate::protocol::chunk::SourceUrl { extra: Object::new(), ..c.clone() }))
+            }
             UiChunk::SourceDocument(c) => {
-                parts.push(UiPart::SourceDocument(crate::protocol::chunk::SourceDocument {
-                    extra: Object::new(),
-                    ..c.clone()
-                }))
+                parts.push(UiPart::SourceDocument(crate::protocol::chunk::SourceDocument { extra: Object::new(), ..c.clone() }))
             }
             UiChunk::Custom(c) => {
                 parts.push(UiPart::Custom(crate::protocol::chunk::Custom { extra: Object::new(), ..c.clone() }))
             }
             UiChunk::SteeringMessage(c) => {
-                parts.push(UiPart::SteeringMessage(crate::protocol::chunk::SteeringMessage {
-                    extra: Object::new(),
-                    ..c.clone()
-                }))
+                parts.push(UiPart::SteeringMessage(crate::protocol::chunk::SteeringMessage { extra: Object::new(), ..c.clone() }))
             }
             UiChunk::Data(c) => {
                 if c.transient == Some(true) {
@@ -275,7 +268,12 @@ impl MessageBuilder {
                         if let Some(t) = c.transient {
                             extra.insert("transient".into(), t.into());
                         }
-                        parts.push(UiPart::Data(DataPart { name: c.name.clone(), id: c.id.clone(), data: c.data.clone(), extra }));
+                        parts.push(UiPart::Data(DataPart {
+                            name: c.name.clone(),
+                            id: c.id.clone(),
+                            data: c.data.clone(),
+                            extra,
+                        }));
                     }
                 }
             }

@@ -59,7 +59,10 @@ fn the_head_start_splice_is_one_message() {
     assert_eq!(message.id, "m1");
     assert_eq!(part_types(&message), ["step-start", "text", "tool-get_weather", "step-start", "text"]);
     let tool = message.parts[2].as_tool().unwrap();
-    assert_eq!((&tool.state, &tool.raw_input, &tool.output), (&ToolState::OutputAvailable, &None, &Some(json!({ "temperatureC": 18 }))));
+    assert_eq!(
+        (&tool.state, &tool.raw_input, &tool.output),
+        (&ToolState::OutputAvailable, &None, &Some(json!({ "temperatureC": 18 })))
+    );
 }
 
 #[test]
@@ -92,7 +95,8 @@ fn another_message_id_starts_over() {
 
 #[test]
 fn an_existing_message_is_continued_only_if_it_is_the_assistants() {
-    let user: UiMessage = serde_json::from_value(json!({ "id": "u", "role": "user", "parts": [{ "type": "text", "text": "q" }] })).unwrap();
+    let user: UiMessage =
+        serde_json::from_value(json!({ "id": "u", "role": "user", "parts": [{ "type": "text", "text": "q" }] })).unwrap();
     let b = MessageBuilder::new(Some(user));
     assert_eq!((b.message().id.as_str(), b.message().role, b.message().parts.len()), ("u", Role::Assistant, 0));
 
@@ -102,14 +106,18 @@ fn an_existing_message_is_continued_only_if_it_is_the_assistants() {
     }))
     .unwrap();
     let mut b = MessageBuilder::new(Some(assistant));
-    build(&mut b, json!([{ "type": "start", "messageId": "m" }, { "type": "tool-input-delta", "toolCallId": "c", "inputTextDelta": "c" }]));
+    build(
+        &mut b,
+        json!([{ "type": "start", "messageId": "m" }, { "type": "tool-input-delta", "toolCallId": "c", "inputTextDelta": "c" }]),
+    );
     let tool = b.message().parts[0].as_tool().unwrap().clone();
     assert_eq!((tool.input, tool.raw_input, tool.input_encoding), (Some(json!("abc")), Some(json!("abc")), Some("text".into())));
 }
 
 #[test]
 fn metadata_merges_deeply() {
-    let merged = merge_objects(json!({ "a": { "b": 1, "c": [1] }, "d": 1 }), &json!({ "a": { "c": [2], "e": null }, "__proto__": 1 }));
+    let merged =
+        merge_objects(json!({ "a": { "b": 1, "c": [1] }, "d": 1 }), &json!({ "a": { "c": [2], "e": null }, "__proto__": 1 }));
     assert_eq!(merged, json!({ "a": { "b": 1, "c": [2], "e": null }, "d": 1 }));
     assert_eq!(merge_objects(json!({ "a": 1 }), &json!("s")), json!("s"));
     assert_eq!(merge_objects(json!(3), &json!({ "a": 1 })), json!({ "a": 1 }));

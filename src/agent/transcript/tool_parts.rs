@@ -174,7 +174,6 @@ fn input_update(c: &ToolInput) -> ToolUpdate {
     }
 }
 
-
 /// What one chunk sets on a tool part (the SDK's `options` of
 /// `updateToolPart`; `None` is `undefined`).
 #[derive(Debug, Default)]
@@ -205,29 +204,25 @@ pub(super) fn step_begin(parts: &[UiPart]) -> usize {
 pub(super) fn find_invocation(parts: &[UiPart], tool_call_id: &str) -> Result<usize, TranscriptError> {
     let begin = step_begin(parts);
     let matches = |p: &UiPart| p.as_tool().is_some_and(|t| t.tool_call_id == tool_call_id);
-    parts[begin..]
-        .iter()
-        .position(matches)
-        .map(|i| begin + i)
-        .or_else(|| parts.iter().rposition(matches))
-        .ok_or_else(|| TranscriptError {
+    parts[begin..].iter().position(matches).map(|i| begin + i).or_else(|| parts.iter().rposition(matches)).ok_or_else(|| {
+        TranscriptError {
             chunk_type: "tool-invocation".into(),
             chunk_id: tool_call_id.into(),
             message: format!("No tool invocation found for tool call ID \"{tool_call_id}\"."),
-        })
+        }
+    })
 }
 
 /// The SDK's `getToolInvocationByApprovalId`: the first tool part whose
 /// approval has this id.
 pub(super) fn find_by_approval(parts: &[UiPart], approval_id: &str) -> Result<usize, TranscriptError> {
-    parts
-        .iter()
-        .position(|p| p.as_tool().and_then(|t| t.approval.as_ref()).is_some_and(|a| a.id == approval_id))
-        .ok_or_else(|| TranscriptError {
+    parts.iter().position(|p| p.as_tool().and_then(|t| t.approval.as_ref()).is_some_and(|a| a.id == approval_id)).ok_or_else(
+        || TranscriptError {
             chunk_type: "tool-approval-response".into(),
             chunk_id: approval_id.into(),
             message: format!("No tool invocation found for approval ID \"{approval_id}\"."),
-        })
+        },
+    )
 }
 
 pub(super) fn tool_mut(part: &mut UiPart) -> &mut ToolPart {

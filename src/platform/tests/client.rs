@@ -47,8 +47,7 @@ fn debug_output_hides_secrets() {
 
 #[test]
 fn create_session_posts_the_body() {
-    let browser: HeadStartRequest =
-        serde_json::from_value(json!({ "chatId": "chat_7f3c2a", "headStartMessages": [] })).unwrap();
+    let browser: HeadStartRequest = serde_json::from_value(json!({ "chatId": "chat_7f3c2a", "headStartMessages": [] })).unwrap();
     let body = handover_prepare_request(&browser, &SessionOptions { agent_id: "my-chat".into(), ..Default::default() });
     let req = client().create_session(&body);
     assert_eq!(req.method, "POST");
@@ -96,9 +95,7 @@ fn subscribe_headers() {
     let fresh = client().subscribe("chat_7f3c2a", Io::Out, None);
     assert_eq!(pairs(&fresh.headers), want[..7]);
     for h in [&req.headers, &fresh.headers] {
-        assert!(!h
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case("timeout-seconds") || n.eq_ignore_ascii_case("x-peek-settled")));
+        assert!(!h.iter().any(|(n, _)| n.eq_ignore_ascii_case("timeout-seconds") || n.eq_ignore_ascii_case("x-peek-settled")));
     }
 }
 
@@ -173,10 +170,7 @@ fn create_errors_carry_status_message_and_retryability() {
         parse_created(413, &[], r#"{"error":"Request body too large"}"#).unwrap_err().message,
         "413 Request body too large"
     );
-    assert_eq!(
-        parse_created(502, &[], "<html>Bad gateway</html>\n").unwrap_err().message,
-        "502 <html>Bad gateway</html>"
-    );
+    assert_eq!(parse_created(502, &[], "<html>Bad gateway</html>\n").unwrap_err().message, "502 <html>Bad gateway</html>");
     assert_eq!(parse_created(503, &[], "").unwrap_err().message, "503 (no message)");
     assert_eq!(parse_created(401, &[], r#"{"message":"Invalid API key"}"#).unwrap_err().message, "401 Invalid API key");
     let long = "x".repeat(2000);
@@ -220,11 +214,8 @@ fn credentials_default_to_the_cloud_endpoint() {
 #[test]
 fn credentials_with_an_endpoint() {
     let parse = |extra: &[(&str, &str)]| parse_credentials(202, &creds_headers(extra), r#"{"version":"v2"}"#).unwrap();
-    let c = parse(&[
-        ("X-S2-Endpoint", "http://127.0.0.1:8787/s2/v1"),
-        ("X-S2-Flush-Interval-Ms", "50"),
-        ("X-S2-Max-Retries", "10"),
-    ]);
+    let c =
+        parse(&[("X-S2-Endpoint", "http://127.0.0.1:8787/s2/v1"), ("X-S2-Flush-Interval-Ms", "50"), ("X-S2-Max-Retries", "10")]);
     assert_eq!((c.endpoint.as_str(), c.endpoint_given), ("http://127.0.0.1:8787/s2/v1", true));
     assert_eq!((c.flush_interval_ms, c.max_retries), (50, Some(10)));
     let endpoint = |e: &str| parse(&[("x-s2-endpoint", e)]).endpoint;
@@ -249,17 +240,10 @@ fn missing_credentials_say_so() {
     }
     // An empty value is as good as none (the SDK tests truthiness).
     let empty = headers(&[("x-s2-access-token", ""), ("x-s2-basin", "trigger-sessions"), ("x-s2-stream-name", "s")]);
-    assert_eq!(
-        parse_credentials(202, &empty, r#"{"version":"v2"}"#).unwrap_err().kind,
-        PlatformErrorKind::MissingCredentials
-    );
+    assert_eq!(parse_credentials(202, &empty, r#"{"version":"v2"}"#).unwrap_err().kind, PlatformErrorKind::MissingCredentials);
     // A body without a string `version` fails the schema first.
     for body in ["", "{}", r#"{"version":2}"#, "[]"] {
-        assert_eq!(
-            parse_credentials(202, &creds_headers(&[]), body).unwrap_err().kind,
-            PlatformErrorKind::Schema,
-            "{body}"
-        );
+        assert_eq!(parse_credentials(202, &creds_headers(&[]), body).unwrap_err().kind, PlatformErrorKind::Schema, "{body}");
     }
     let err = parse_credentials(403, &[], r#"{"error":"Forbidden"}"#).unwrap_err();
     assert_eq!((err.kind, err.status, err.retryable), (PlatformErrorKind::Status, Some(403), false));
@@ -271,23 +255,12 @@ fn basin_names_are_validated() {
     for ok in ["headstart", "trigger-sessions", "a1234567", &"a".repeat(48), "0-------0"] {
         assert!(is_valid_basin(ok), "{ok}");
     }
-    for bad in [
-        "short",
-        "a123456",
-        &"a".repeat(49),
-        "-leading1",
-        "trailing-",
-        "Upper-case",
-        "under_score",
-        "dot.ted1",
-        "ünicode1",
-    ] {
+    for bad in
+        ["short", "a123456", &"a".repeat(49), "-leading1", "trailing-", "Upper-case", "under_score", "dot.ted1", "ünicode1"]
+    {
         assert!(!is_valid_basin(bad), "{bad}");
         let h = headers(&[("x-s2-access-token", "t"), ("x-s2-basin", bad), ("x-s2-stream-name", "s")]);
-        assert_eq!(
-            parse_credentials(202, &h, r#"{"version":"v2"}"#).unwrap_err().kind,
-            PlatformErrorKind::InvalidBasin
-        );
+        assert_eq!(parse_credentials(202, &h, r#"{"version":"v2"}"#).unwrap_err().kind, PlatformErrorKind::InvalidBasin);
     }
 }
 
@@ -335,8 +308,7 @@ fn acks_are_parsed_and_checked() {
     assert_eq!(parse_ack(200, &[], r#"{"start":{"seq_num":0}}"#).unwrap_err().kind, PlatformErrorKind::Schema);
     let err = parse_ack(503, &[], r#"{"message":"unavailable","code":"unavailable"}"#).unwrap_err();
     assert_eq!((err.message.as_str(), err.retryable), ("503 unavailable", true));
-    let err =
-        parse_ack(412, &[], r#"{"message":"fencing token mismatch","code":"fencing_token_mismatch"}"#).unwrap_err();
+    let err = parse_ack(412, &[], r#"{"message":"fencing token mismatch","code":"fencing_token_mismatch"}"#).unwrap_err();
     assert!(!err.retryable);
     // S2's policy ignores x-should-retry and does not retry a 409.
     assert!(!parse_ack(409, &headers(&[("x-should-retry", "true")]), "{}").unwrap_err().retryable);
@@ -356,13 +328,14 @@ fn in_appends_parse_ok_and_seq() {
 
 #[test]
 fn a_closed_session_is_its_own_error() {
-    let body = r#"{"ok":false,"error":"Cannot append to a closed session","code":"session_closed","closedReason":"user ended chat"}"#;
+    let body =
+        r#"{"ok":false,"error":"Cannot append to a closed session","code":"session_closed","closedReason":"user ended chat"}"#;
     let err = parse_append(409, &[], body).unwrap_err();
     assert_eq!(err.kind, PlatformErrorKind::SessionClosed { reason: Some("user ended chat".into()) });
     assert_eq!(err.message, "409 Cannot append to a closed session");
     assert!(!err.retryable, "never retried, whatever the headers say");
-    let err = parse_append(409, &headers(&[("x-should-retry", "true")]), &body.replace(r#""user ended chat""#, "null"))
-        .unwrap_err();
+    let err =
+        parse_append(409, &headers(&[("x-should-retry", "true")]), &body.replace(r#""user ended chat""#, "null")).unwrap_err();
     assert_eq!((err.kind, err.retryable), (PlatformErrorKind::SessionClosed { reason: None }, false));
     // The older platform's 400, or a 409 without the code, is a plain status.
     let err = parse_append(409, &[], r#"{"error":"conflict"}"#).unwrap_err();

@@ -43,8 +43,7 @@ fn data_is_forwarded_byte_for_byte() {
     let mut s = Splice::new();
     // Odd spacing, key order and escapes survive: nothing is re-serialized.
     let odd = r#"{ "delta":"\u00e9 \"q\"",  "type":"text-delta","id":"0" }"#;
-    let events =
-        s.feed(&batch(vec![data(0, "a000001", r#"{"type":"start","messageId":"m1"}"#), data(1, "a000002", odd)]));
+    let events = s.feed(&batch(vec![data(0, "a000001", r#"{"type":"start","messageId":"m1"}"#), data(1, "a000002", odd)]));
     assert_eq!(forwards(&events), [r#"{"type":"start","messageId":"m1"}"#, odd]);
     assert_eq!(events.len(), 2);
     assert_eq!((s.last_event_id(), s.cursor()), (Some(1), Some(1)));
@@ -164,9 +163,8 @@ fn malformed_batches_and_error_events_ask_for_a_reconnect() {
 fn done_pings_and_strangers() {
     let mut s = Splice::new();
     let mut dec = SseDecoder::new();
-    let evs = dec.feed(
-        b"event: ping\ndata: {\"timestamp\":1755856808000}\n\ndata: [DONE]\n\nevent: hello\ndata: x\n\ndata: hi\n\n",
-    );
+    let evs =
+        dec.feed(b"event: ping\ndata: {\"timestamp\":1755856808000}\n\ndata: [DONE]\n\nevent: hello\ndata: x\n\ndata: hi\n\n");
     assert_eq!(evs.len(), 4);
     let out: Vec<_> = evs.iter().flat_map(|e| s.feed(e)).collect();
     assert_eq!(out, [SpliceEvent::Done]);

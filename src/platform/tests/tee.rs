@@ -242,8 +242,7 @@ fn acks_without_a_flight_or_records_change_nothing() {
 fn trigger_pseudo_chunks_are_never_written() {
     let mut tee = Tee::new(0);
     let tc: UiChunk = serde_json::from_value(json!({ "type": "trigger:turn-complete" })).unwrap();
-    let state: UiChunk =
-        serde_json::from_value(json!({ "type": "trigger:session-state", "lastEventId": "3" })).unwrap();
+    let state: UiChunk = serde_json::from_value(json!({ "type": "trigger:session-state", "lastEventId": "3" })).unwrap();
     tee.push(&tc, id(0), 0).unwrap();
     tee.push(&state, id(1), 0).unwrap();
     assert!(tee.is_drained());

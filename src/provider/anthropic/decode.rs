@@ -127,7 +127,10 @@ impl AnthropicDecoder {
         let model = message.get("model").and_then(Value::as_str).map(str::to_string);
         self.emit(out, StreamPart::ResponseMetadata { id: id.clone(), model_id: model.clone() });
         let meta = json!({ "anthropic": { "id": id, "model": model, "usage": self.raw_usage } });
-        self.emit(out, StreamPart::Custom { kind: "anthropic.message_start".into(), provider_metadata: meta.as_object().cloned() });
+        self.emit(
+            out,
+            StreamPart::Custom { kind: "anthropic.message_start".into(), provider_metadata: meta.as_object().cloned() },
+        );
         // A message may arrive with tool calls already complete.
         for block in message.get("content").and_then(Value::as_array).into_iter().flatten() {
             if block.get("type").and_then(Value::as_str) == Some("tool_use") {
@@ -179,13 +182,18 @@ impl AnthropicDecoder {
     fn block_delta(&mut self, index: u64, delta: &Value, out: &mut Vec<StreamPart>) {
         let id = index.to_string();
         match delta.get("type").and_then(Value::as_str).unwrap_or("") {
-            "text_delta" => self.emit(out, StreamPart::TextDelta { id, delta: str_field(delta, "text"), provider_metadata: None }),
+            "text_delta" => {
+                self.emit(out, StreamPart::TextDelta { id, delta: str_field(delta, "text"), provider_metadata: None })
+            }
             "thinking_delta" => {
                 self.emit(out, StreamPart::ReasoningDelta { id, delta: str_field(delta, "thinking"), provider_metadata: None })
             }
             "signature_delta" if self.block_type.as_deref() == Some("thinking") => {
                 let meta = json!({ "anthropic": { "signature": str_field(delta, "signature") } });
-                self.emit(out, StreamPart::ReasoningDelta { id, delta: String::new(), provider_metadata: meta.as_object().cloned() });
+                self.emit(
+                    out,
+                    StreamPart::ReasoningDelta { id, delta: String::new(), provider_metadata: meta.as_object().cloned() },
+                );
             }
             "input_json_delta" => {
                 let piece = str_field(delta, "partial_json");
@@ -225,7 +233,9 @@ impl AnthropicDecoder {
                 self.last_finish = Some((*usage, provider_metadata.clone().unwrap_or_default()));
             }
             StreamPart::Error(_) => self.has_stream_error = true,
-            StreamPart::TextDelta { delta, .. } | StreamPart::ReasoningDelta { delta, .. } | StreamPart::ToolInputDelta { delta, .. } => {
+            StreamPart::TextDelta { delta, .. }
+            | StreamPart::ReasoningDelta { delta, .. }
+            | StreamPart::ToolInputDelta { delta, .. } => {
                 self.has_output |= !delta.is_empty();
             }
             StreamPart::ToolCall { .. } => self.has_output = true,

@@ -7,7 +7,11 @@ use super::*;
 use crate::provider::{CallOptions, HttpProviderConfig, ToolChoice, ToolSpec};
 
 fn config() -> HttpProviderConfig {
-    HttpProviderConfig { base_url: "https://api.anthropic.com/v1/".into(), api_key: "k".into(), model: "claude-sonnet-4-5".into() }
+    HttpProviderConfig {
+        base_url: "https://api.anthropic.com/v1/".into(),
+        api_key: "k".into(),
+        model: "claude-sonnet-4-5".into(),
+    }
 }
 
 fn body(options: &CallOptions) -> Value {
@@ -26,7 +30,8 @@ fn thinking_drops_temperature_and_adds_the_budget() {
     o.temperature = Some(0.2);
     o.max_output_tokens = Some(100);
     assert_eq!(body(&o)["temperature"], json!(0.2));
-    o.provider_options = json!({ "anthropic": { "thinking": { "type": "enabled", "budgetTokens": 2000 } } }).as_object().cloned().unwrap();
+    o.provider_options =
+        json!({ "anthropic": { "thinking": { "type": "enabled", "budgetTokens": 2000 } } }).as_object().cloned().unwrap();
     let b = body(&o);
     assert!(b.get("temperature").is_none());
     assert_eq!(b["max_tokens"], 2100);
@@ -58,10 +63,13 @@ fn tool_use_blocks_go_after_text_within_a_segment_and_prefill_is_trimmed() {
         ] }
     ]));
     let b = body(&o);
-    assert_eq!(b["messages"][1]["content"], json!([
-        { "type": "text", "text": "Checking." },
-        { "type": "tool_use", "id": "a", "name": "t", "input": { "rawInvalidInput": "not json" } }
-    ]));
+    assert_eq!(
+        b["messages"][1]["content"],
+        json!([
+            { "type": "text", "text": "Checking." },
+            { "type": "tool_use", "id": "a", "name": "t", "input": { "rawInvalidInput": "not json" } }
+        ])
+    );
 }
 
 #[test]
@@ -79,7 +87,13 @@ fn http_errors_carry_type_message_and_retry_after() {
     );
     assert_eq!(
         e,
-        ProviderError::Http { provider: "anthropic", status: 429, kind: Some("rate_limit_error".into()), message: "slow down".into(), retry_after_ms: Some(17_000) }
+        ProviderError::Http {
+            provider: "anthropic",
+            status: 429,
+            kind: Some("rate_limit_error".into()),
+            message: "slow down".into(),
+            retry_after_ms: Some(17_000)
+        }
     );
     assert_eq!(e.retry_delay_ms(1), Some(17_000));
     assert!(matches!(http_error(502, &[], "<html>"), ProviderError::Http { message, .. } if message == "HTTP 502"));

@@ -281,11 +281,7 @@ impl OpenAiDecoder {
                 self.finish_reason = FinishReason::Error;
                 self.raw_finish_reason = None;
                 let kind = error.kind.or(error.code).unwrap_or_else(|| "error".into());
-                parts.push(StreamPart::Error(ProviderError::Stream {
-                    provider: PROVIDER,
-                    kind,
-                    message: error.message,
-                }));
+                parts.push(StreamPart::Error(ProviderError::Stream { provider: PROVIDER, kind, message: error.message }));
                 true
             }
             Frame::Chunk(chunk) => {

@@ -89,11 +89,8 @@ pub(super) fn convert_messages(options: &CallOptions, mode: &str) -> Result<Vec<
                         continue;
                     }
                 }
-                let content = parts
-                    .iter()
-                    .enumerate()
-                    .map(|(index, part)| user_part(part, index))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let content =
+                    parts.iter().enumerate().map(|(index, part)| user_part(part, index)).collect::<Result<Vec<_>, _>>()?;
                 let mut msg = Map::new();
                 msg.insert("role".into(), json!("user"));
                 if let Some(n) = name {
@@ -331,9 +328,10 @@ fn user_part(part: &ModelPart, index: usize) -> Result<Value, ProviderError> {
     };
     let b64 = match data {
         FileData::Reference(reference) => {
-            let id = reference.get("openai").filter(|v| !v.is_null()).cloned().ok_or_else(|| {
-                config(format!("No provider reference found for provider 'openai'. Available: {reference}"))
-            })?;
+            let id =
+                reference.get("openai").filter(|v| !v.is_null()).cloned().ok_or_else(|| {
+                    config(format!("No provider reference found for provider 'openai'. Available: {reference}"))
+                })?;
             return Ok(with_breakpoint(obj(json!({ "type": "file", "file": { "file_id": id } }))));
         }
         FileData::Text => return Err(unsupported("text file parts")),
@@ -361,9 +359,7 @@ fn user_part(part: &ModelPart, index: usize) -> Result<Value, ProviderError> {
         }
         let top = TopLevel::parse(top_level_media_type(&media_type));
         top.and_then(|t| detect_media_type(&b64, Some(t))).map(str::to_string).ok_or_else(|| {
-            unsupported(format!(
-                "file of media type \"{media_type}\" must specify subtype since it could not be auto-detected"
-            ))
+            unsupported(format!("file of media type \"{media_type}\" must specify subtype since it could not be auto-detected"))
         })
     };
     match top_level_media_type(&media_type) {

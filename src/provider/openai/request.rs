@@ -128,8 +128,8 @@ impl ModelTraits {
         let reasoning = o_series.is_some() || (gpt5_or_later && !is_chat_variant);
         // The catalog's `configurableNonReasoning` entries.
         let configurable = matches!(model, "gpt-6.1-terra" | "gpt-6-luna" | "gpt-6-sol");
-        let sampling_with_effort_none = configurable
-            || (!gpt6 && gpt.as_ref().is_some_and(|g| g.major > 5 || (g.major == 5 && g.minor.unwrap_or(0) >= 1)));
+        let sampling_with_effort_none =
+            configurable || (!gpt6 && gpt.as_ref().is_some_and(|g| g.major > 5 || (g.major == 5 && g.minor.unwrap_or(0) >= 1)));
         Self {
             reasoning,
             sampling_with_effort_none,
@@ -188,8 +188,7 @@ pub(super) fn request_body(model: &str, options: &CallOptions) -> Result<Value, 
         !traits.function_tools_with_reasoning && opts.reasoning_effort.is_none() && !options.tools.is_empty();
     let effort = if requires_no_effort { Some("none".to_string()) } else { opts.reasoning_effort.clone() };
     let reasoning = opts.force_reasoning.unwrap_or(traits.reasoning);
-    let mode =
-        opts.system_message_mode.clone().unwrap_or_else(|| if reasoning { "developer" } else { "system" }.into());
+    let mode = opts.system_message_mode.clone().unwrap_or_else(|| if reasoning { "developer" } else { "system" }.into());
     let messages = convert_messages(options, &mode)?;
 
     let mut temperature = options.temperature;

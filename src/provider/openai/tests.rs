@@ -42,10 +42,7 @@ fn sse_fixtures() -> Vec<(String, Vec<u8>)> {
 
 fn is_cut_off(name: &str) -> bool {
     let sidecar = fixtures().join("openai").join(format!("{name}.json"));
-    std::fs::read(sidecar)
-        .ok()
-        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-        .is_some_and(|v| v["cutOff"] == json!(true))
+    std::fs::read(sidecar).ok().and_then(|b| serde_json::from_slice::<Value>(&b).ok()).is_some_and(|v| v["cutOff"] == json!(true))
 }
 
 /// Feeds `body` in pieces of the given sizes (the rest in one piece), then
@@ -134,19 +131,12 @@ fn text_fixture_parts() {
     assert_eq!(parts[2], text_delta(""));
     assert_eq!(parts[3], text_delta("I can't check live conditions,"));
     assert_eq!(parts[8], StreamPart::TextEnd { id: "0".into(), provider_metadata: None });
-    let StreamPart::Finish { reason, raw_reason, usage, provider_metadata } = &parts[9] else {
-        panic!("{:?}", parts[9])
-    };
+    let StreamPart::Finish { reason, raw_reason, usage, provider_metadata } = &parts[9] else { panic!("{:?}", parts[9]) };
     assert_eq!(*reason, FinishReason::Stop);
     assert_eq!(raw_reason.as_deref(), Some("stop"));
     assert_eq!(
         *usage,
-        Usage {
-            input_tokens: Some(187),
-            output_tokens: Some(58),
-            reasoning_tokens: Some(0),
-            cached_input_tokens: Some(0)
-        }
+        Usage { input_tokens: Some(187), output_tokens: Some(58), reasoning_tokens: Some(0), cached_input_tokens: Some(0) }
     );
     assert_eq!(
         provider_metadata.as_ref().map(|m| Value::Object(m.clone())),
@@ -245,9 +235,7 @@ fn ui_projection(parts: &[StreamPart]) -> Vec<Value> {
         match part {
             StreamPart::TextStart { id, .. } => out.push(json!({"type": "text-start", "id": id})),
             StreamPart::TextDelta { delta, .. } if delta.is_empty() => {}
-            StreamPart::TextDelta { id, delta, .. } => {
-                out.push(json!({"type": "text-delta", "id": id, "delta": delta}))
-            }
+            StreamPart::TextDelta { id, delta, .. } => out.push(json!({"type": "text-delta", "id": id, "delta": delta})),
             StreamPart::TextEnd { id, .. } => out.push(json!({"type": "text-end", "id": id})),
             StreamPart::ToolInputStart { id, tool_name, .. } => {
                 out.push(json!({"type": "tool-input-start", "toolCallId": id, "toolName": tool_name}))
@@ -298,12 +286,8 @@ fn http_error_fixtures() {
         let dir = fixtures().join("openai");
         let body = std::fs::read_to_string(dir.join(format!("{name}.body.json"))).unwrap();
         let sidecar = read_json(dir.join(format!("{name}.json")));
-        let headers: Vec<(String, String)> = sidecar["headers"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
-            .collect();
+        let headers: Vec<(String, String)> =
+            sidecar["headers"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())).collect();
         let status = sidecar["status"].as_u64().unwrap() as u16;
         let error = http_error(status, &headers, &body);
         let sdk = &reference[&format!("openai/{name}")]["errors"][0];
@@ -314,9 +298,7 @@ fn http_error_fixtures() {
     }
     let dir = fixtures().join("openai");
     let body = std::fs::read_to_string(dir.join("http-429-rate-limit.body.json")).unwrap();
-    let ProviderError::Http { kind, retry_after_ms, .. } =
-        http_error(429, &[("retry-after".into(), "2".into())], &body)
-    else {
+    let ProviderError::Http { kind, retry_after_ms, .. } = http_error(429, &[("retry-after".into(), "2".into())], &body) else {
         panic!()
     };
     assert_eq!((kind.as_deref(), retry_after_ms), (Some("tokens"), Some(2000)));
@@ -370,11 +352,7 @@ fn call_options(case: &Value, tools: &Value) -> CallOptions {
 }
 
 fn config(model: &str) -> HttpProviderConfig {
-    HttpProviderConfig {
-        base_url: "http://127.0.0.1:1/openai/text/v1/".into(),
-        api_key: "test-key".into(),
-        model: model.into(),
-    }
+    HttpProviderConfig { base_url: "http://127.0.0.1:1/openai/text/v1/".into(), api_key: "test-key".into(), model: model.into() }
 }
 
 #[test]
@@ -394,12 +372,8 @@ fn request_matches_the_reference_byte_for_byte() {
         // JSON.stringify (the reference runner records `rawBody` otherwise).
         assert!(sdk.get("rawBody").is_none(), "{name}");
         assert_eq!(request.body, serde_json::to_string(&sdk["body"]).unwrap(), "{name}: request body");
-        let headers: Vec<(String, String)> = sdk["headers"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
-            .collect();
+        let headers: Vec<(String, String)> =
+            sdk["headers"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())).collect();
         assert_eq!(request.headers, headers, "{name}: headers");
         checked += 1;
     }
@@ -533,8 +507,7 @@ fn decode_cases_match_the_sdk() {
 
 #[test]
 fn nothing_after_done_or_a_failed_call() {
-    let chunk =
-        |c: &str| format!("data: {{\"id\":\"x\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{c}\"}}}}]}}\n\n");
+    let chunk = |c: &str| format!("data: {{\"id\":\"x\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{c}\"}}}}]}}\n\n");
     let body = format!("{}data: [DONE]\n\n{}", chunk("a"), chunk("b"));
     let parts = decode(body.as_bytes(), &[], true);
     assert!(matches!(parts.last(), Some(StreamPart::Finish { .. })));
@@ -550,9 +523,7 @@ fn nothing_after_done_or_a_failed_call() {
 fn generated_tool_call_ids_default_to_the_response_id() {
     let body = "data: {\"id\":\"chatcmpl-9\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"name\":\"t\",\"arguments\":\"{}\"}}]}}]}\n\ndata: [DONE]\n\n";
     let parts = OpenAiDecoder::new().feed(body.as_bytes());
-    assert!(parts
-        .iter()
-        .any(|p| matches!(p, StreamPart::ToolCall { tool_call_id, .. } if tool_call_id == "chatcmpl-9-call-0")));
+    assert!(parts.iter().any(|p| matches!(p, StreamPart::ToolCall { tool_call_id, .. } if tool_call_id == "chatcmpl-9-call-0")));
 }
 
 #[test]

@@ -9,10 +9,7 @@ use crate::provider::tool::{ToolChoice, ToolSpec};
 /// `(tools, tool_choice)`, both absent without tools. A `None` choice with
 /// tools is `"auto"`: `streamText` always passes a tool choice, `auto` unless
 /// told otherwise, so this is what the SDK sends for an unset one.
-pub(super) fn prepare_tools(
-    tools: &[ToolSpec],
-    choice: Option<&ToolChoice>,
-) -> Result<Option<(Value, Value)>, ProviderError> {
+pub(super) fn prepare_tools(tools: &[ToolSpec], choice: Option<&ToolChoice>) -> Result<Option<(Value, Value)>, ProviderError> {
     if tools.is_empty() {
         return Ok(None);
     }

@@ -107,11 +107,7 @@ impl ToolCallTracker {
                     return Err(InvalidToolCall("Expected 'function.name' to be a string.".into()));
                 };
                 let id = self.create_id(wire_id, new_id);
-                out.push(StreamPart::ToolInputStart {
-                    id: id.clone(),
-                    tool_name: name.to_string(),
-                    provider_metadata: None,
-                });
+                out.push(StreamPart::ToolInputStart { id: id.clone(), tool_name: name.to_string(), provider_metadata: None });
                 let arguments = args.unwrap_or("").to_string();
                 let call = self.calls.len();
                 self.calls.push(ToolCall {

@@ -25,14 +25,23 @@ fn parts(plan: Plan) -> (Vec<TimedPart>, bool) {
 }
 
 fn text_of(parts: &[TimedPart]) -> String {
-    parts.iter().filter_map(|p| match &p.part { StreamPart::TextDelta { delta, .. } => Some(delta.as_str()), _ => None }).collect()
+    parts
+        .iter()
+        .filter_map(|p| match &p.part {
+            StreamPart::TextDelta { delta, .. } => Some(delta.as_str()),
+            _ => None,
+        })
+        .collect()
 }
 
 fn calls(parts: &[TimedPart]) -> Vec<(String, String)> {
-    parts.iter().filter_map(|p| match &p.part {
-        StreamPart::ToolCall { tool_name, input, .. } => Some((tool_name.clone(), input.clone())),
-        _ => None,
-    }).collect()
+    parts
+        .iter()
+        .filter_map(|p| match &p.part {
+            StreamPart::ToolCall { tool_name, input, .. } => Some((tool_name.clone(), input.clone())),
+            _ => None,
+        })
+        .collect()
 }
 
 fn finish(parts: &[TimedPart]) -> FinishReason {
@@ -66,10 +75,13 @@ fn weather_questions_call_the_tool_once_per_city() {
     let (p, _) = parts(plan(&ScriptedConfig::default(), &user("weather in Paris, Tokyo and New York")));
     let names: Vec<_> = calls(&p).into_iter().map(|(_, i)| i).collect();
     assert_eq!(names, [r#"{"city":"Paris"}"#, r#"{"city":"Tokyo"}"#, r#"{"city":"New York"}"#]);
-    let ids: std::collections::HashSet<_> = p.iter().filter_map(|t| match &t.part {
-        StreamPart::ToolCall { tool_call_id, .. } => Some(tool_call_id.clone()),
-        _ => None,
-    }).collect();
+    let ids: std::collections::HashSet<_> = p
+        .iter()
+        .filter_map(|t| match &t.part {
+            StreamPart::ToolCall { tool_call_id, .. } => Some(tool_call_id.clone()),
+            _ => None,
+        })
+        .collect();
     assert_eq!(ids.len(), 3);
 }
 

@@ -222,11 +222,7 @@ fn read_only_and_type_level_scopes() {
     assert!(authorize(&task, Op::CreateSession { task_identifier: "my-chat-2" }).is_err());
     assert!(authorize(&claims(&["read:all"]), Op::Read { key: "z", io: Io::In }).is_ok());
     assert!(authorize(&claims(&["admin"]), Op::CreateSession { task_identifier: "t" }).is_ok());
-    assert!(authorize(
-        &claims(&["read:runs:run_1", "write:inputStreams:run_1"]),
-        Op::Read { key: "run_1", io: Io::In }
-    )
-    .is_err());
+    assert!(authorize(&claims(&["read:runs:run_1", "write:inputStreams:run_1"]), Op::Read { key: "run_1", io: Io::In }).is_err());
 }
 
 #[test]

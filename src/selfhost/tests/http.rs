@@ -52,9 +52,7 @@ fn timeout_seconds_range() {
 fn peek_settled_stream_start_and_part_ids() {
     assert!(peek_settled(Some("1")) && peek_settled(Some("true")) && peek_settled(Some("TRUE")));
     assert!(!peek_settled(None) && !peek_settled(Some("0")) && !peek_settled(Some("yes")));
-    assert!(
-        stream_start_latest(Some("latest")) && !stream_start_latest(Some("earliest")) && !stream_start_latest(None)
-    );
+    assert!(stream_start_latest(Some("latest")) && !stream_start_latest(Some("earliest")) && !stream_start_latest(None));
 
     assert_eq!(part_id(None), Ok(None));
     assert_eq!(part_id(Some("  ")), Ok(None));
@@ -110,15 +108,9 @@ fn cors_preflight() {
     assert_eq!(header(&h, "Access-Control-Allow-Methods"), Some("GET, POST, PUT, OPTIONS"));
     assert_eq!(header(&h, "Access-Control-Max-Age"), Some("86400"));
     let allow: Vec<&str> = header(&h, "Access-Control-Allow-Headers").unwrap().split(", ").collect();
-    for name in [
-        "Authorization",
-        "Content-Type",
-        "X-Part-Id",
-        "x-trigger-source",
-        "Last-Event-ID",
-        "Timeout-Seconds",
-        "X-Peek-Settled",
-    ] {
+    for name in
+        ["Authorization", "Content-Type", "X-Part-Id", "x-trigger-source", "Last-Event-ID", "Timeout-Seconds", "X-Peek-Settled"]
+    {
         assert!(allow.contains(&name), "{name}");
     }
     assert_eq!(allow.iter().filter(|n| n.eq_ignore_ascii_case("x-my-app")).count(), 1, "extra header echoed once");

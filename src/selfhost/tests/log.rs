@@ -219,16 +219,8 @@ fn settled_peek_skips_commands() {
 #[test]
 fn records_view_drops_commands_and_unwraps_envelopes() {
     let recs = vec![
-        SequencedRecord {
-            seq_num: 0,
-            body: r#"{"data":{"type":"start"},"id":"Qw3rTy1"}"#.into(),
-            ..Default::default()
-        },
-        SequencedRecord {
-            seq_num: 1,
-            body: r#"{"data":"{\"kind\":\"stop\"}","id":"p1"}"#.into(),
-            ..Default::default()
-        },
+        SequencedRecord { seq_num: 0, body: r#"{"data":{"type":"start"},"id":"Qw3rTy1"}"#.into(), ..Default::default() },
+        SequencedRecord { seq_num: 1, body: r#"{"data":"{\"kind\":\"stop\"}","id":"p1"}"#.into(), ..Default::default() },
         SequencedRecord { seq_num: 2, headers: TurnComplete::default().headers(), ..Default::default() },
         SequencedRecord { seq_num: 3, headers: trim_command_headers(), body: "2".into(), ..Default::default() },
         SequencedRecord { seq_num: 4, body: "not json".into(), ..Default::default() },

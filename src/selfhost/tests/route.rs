@@ -21,11 +21,7 @@ fn every_route_parses() {
             Route::ReadRecords { key: ext("chat_1"), io: Io::Out },
         ),
         ("POST", "/s2/v1/streams/sessions%2Fchat_1%2Fout/records", Route::S2Append { key: ext("chat_1"), io: Io::Out }),
-        (
-            "POST",
-            "/s2/v1/streams/%2Fsessions%2Fchat_1%2Fin/records",
-            Route::S2Append { key: ext("chat_1"), io: Io::In },
-        ),
+        ("POST", "/s2/v1/streams/%2Fsessions%2Fchat_1%2Fin/records", Route::S2Append { key: ext("chat_1"), io: Io::In }),
         ("GET", "/api/chats/chat_1/messages", Route::ChatMessages { chat_id: ext("chat_1") }),
         ("OPTIONS", "/realtime/v1/sessions/chat_1/in/append", Route::Preflight),
         ("OPTIONS", "/anything/at/all", Route::Preflight),
