@@ -2,13 +2,14 @@
 // `(request: Request) => Promise<Response>` for any JS runtime with fetch,
 // Web streams and timers, plus an adapter for node:http servers. The work
 // is done by the wasm module in ./dist (built by scripts/build-pkg.sh).
-import init, * as wasm from "./dist/headstart.js";
+//
+// This entry is for Node, Deno and Bun; Cloudflare Workers take workerd.js
+// (the `workerd` export condition), which imports the wasm as a module.
+import init from "./dist/headstart.js";
 
-// Loading the wasm. When this module is a file (Node, Bun, Deno), the bytes
-// are read next to it with node:fs, which all three provide; otherwise (a
-// module served over http(s)) they are fetched. Runtimes that forbid both
-// at run time and want a precompiled `WebAssembly.Module` import instead
-// (Cloudflare Workers, Vercel Edge) are not covered by this entry yet.
+// When this module is a file, the wasm bytes are read next to it with
+// node:fs (Node, Bun and Deno all provide it); otherwise (a module served
+// over http(s)) they are fetched.
 async function wasmSource() {
   const url = new URL("./dist/headstart_bg.wasm", import.meta.url);
   if (url.protocol === "file:") {
@@ -20,21 +21,7 @@ async function wasmSource() {
 
 await init({ module_or_path: await wasmSource() });
 
-export const version = wasm.version;
-export const convertToModelMessages = wasm.convertToModelMessages;
-export const encodeUiMessageStream = wasm.encodeUiMessageStream;
-export const streamStep = wasm.streamStep;
-
-/**
- * The head-start routes as one handler. The options are checked here: a
- * bad one throws a TypeError that names it.
- * @param {import("./index.d.ts").HeadStartOptions} options
- * @returns {import("./index.d.ts").HeadStartHandler}
- */
-export function createHandler(options) {
-  const handler = new wasm.Handler(options);
-  return (request, ctx) => handler.handle(request, ctx);
-}
+export * from "./api.js";
 
 /**
  * A node:http request listener serving a Web handler: the request body is

@@ -29,6 +29,7 @@ export async function startWrangler(opts = {}) {
   const port = await freePort();
   const state = opts.persistTo ?? mkdtempSync(join(tmpdir(), "headstart-wrangler-"));
   const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--inspector-port", String(await freePort())];
+  if (opts.config) args.push("--config", opts.config);
   for (const [k, v] of Object.entries(opts.vars ?? {})) args.push("--var", `${k}:${v}`);
   const child = spawn(join(root, "node_modules/.bin/wrangler"), args, {
     cwd: root,
