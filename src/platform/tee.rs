@@ -32,9 +32,7 @@
 use std::collections::VecDeque;
 
 use crate::protocol::chunk::UiChunk;
-use crate::protocol::record::{
-    AppendAck, AppendInput, AppendRecord, OutEnvelope, BATCH_METERED_MAX, BATCH_RECORDS_MAX, OUT_RECORD_BODY_MAX,
-};
+use crate::protocol::record::{AppendAck, AppendInput, AppendRecord, BATCH_METERED_MAX, BATCH_RECORDS_MAX, OUT_RECORD_BODY_MAX};
 
 /// Why a chunk was not queued.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -100,14 +98,21 @@ impl Tee {
     /// Queues one chunk under the record id `record_id` (`nanoid(7)` in the
     /// SDK; readers dedupe on it).
     pub fn push(&mut self, chunk: &UiChunk, record_id: String, now_ms: u64) -> Result<(), TeeError> {
+        if chunk.is_trigger_control() {
+            return if self.state == State::Open { Ok(()) } else { Err(TeeError::Stopped) };
+        }
+        self.push_json(&chunk.to_json(), record_id, now_ms)
+    }
+
+    /// As [`push`](Self::push), for a chunk already serialized (the handler
+    /// has its JSON for the browser anyway): the envelope is written around
+    /// it, with no second serialization.
+    pub fn push_json(&mut self, chunk_json: &str, record_id: String, now_ms: u64) -> Result<(), TeeError> {
         if self.state != State::Open {
             return Err(TeeError::Stopped);
         }
-        if chunk.is_trigger_control() {
-            return Ok(());
-        }
-        let body =
-            serde_json::to_string(&OutEnvelope { data: chunk, id: record_id.clone() }).expect("an envelope always serializes");
+        let id = serde_json::to_string(&record_id).expect("a string serializes");
+        let body = format!(r#"{{"data":{chunk_json},"id":{id}}}"#);
         if body.len() > OUT_RECORD_BODY_MAX {
             self.state = State::Refused;
             return Err(TeeError::ChunkTooLarge { size: body.len() });

@@ -167,7 +167,7 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
                 first_chunk.set(Some(since(clock)));
             }
             let json = chunk.to_json();
-            if let Err(e) = shared.tee.borrow_mut().push(&chunk, record_id(), clock.now_ms() as u64) {
+            if let Err(e) = shared.tee.borrow_mut().push_json(&json, record_id(), clock.now_ms() as u64) {
                 log(&format!("headstart: tee refused a chunk: {e}"));
             }
             if shared.opened.get() {
