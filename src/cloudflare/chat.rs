@@ -8,7 +8,7 @@ use futures_util::{Stream, StreamExt};
 use worker::{Context, Env, Request, Response, Result};
 
 use super::config::{self, DEV_SECRET_KEY};
-use super::self_fetch::SelfFetch;
+use super::self_fetch::PlatformFetch;
 use super::session::nanoid;
 use crate::io::emitted_stream;
 use crate::platform::PlatformClient;
@@ -133,45 +133,25 @@ fn turn_frames(prepared: Prepared, env: Env, ctx: Option<Context>) -> Pin<Box<dy
         ctx.wait_until(async move {
             let input = crate::protocol::input::ChatInput::handover_skip();
             let req = skip_client.append_input(&chat_id, &input, &nanoid(21));
-            let result = if remote {
-                crate::io::Fetch::fetch(&WebFetch, &req).await.map(|r| r.status)
-            } else {
-                crate::io::Fetch::fetch(&SelfFetch { env: skip_env }, &req).await.map(|r| r.status)
-            };
+            let result = crate::io::Fetch::fetch(&PlatformFetch::new(remote, skip_env), &req).await.map(|r| r.status);
             worker::console_log!("headstart: client gone before the decision on {chat_id}; handover-skip sent ({result:?})");
         });
     });
     Box::pin(emitted_stream(move |out| async move {
-        let timing = if remote {
-            run_turn(
-                &WebFetch,
-                &WebFetch,
-                &WebClock,
-                &turn_config,
-                &request,
-                model_messages,
-                message_id,
-                &|| nanoid(7),
-                &out,
-                on_abandon,
-            )
-            .await
-        } else {
-            let platform = SelfFetch { env };
-            run_turn(
-                &platform,
-                &WebFetch,
-                &WebClock,
-                &turn_config,
-                &request,
-                model_messages,
-                message_id,
-                &|| nanoid(7),
-                &out,
-                on_abandon,
-            )
-            .await
-        };
+        let platform = PlatformFetch::new(remote, env);
+        let timing = run_turn(
+            &platform,
+            &WebFetch,
+            &WebClock,
+            &turn_config,
+            &request,
+            model_messages,
+            message_id,
+            &|| nanoid(7),
+            &out,
+            on_abandon,
+        )
+        .await;
         worker::console_log!(
             "{}",
             serde_json::json!({ "event": "headstart.turn", "chatId": request.chat_id, "decision": timing.decision,
@@ -223,11 +203,7 @@ pub async fn start(mut req: Request, env: Env) -> Result<Response> {
     let options = session_options(&env);
     let request = crate::protocol::session::preload_request(&chat_id, client_data, &options);
     let (client, remote) = platform_client(&req, &env)?;
-    let created = if remote {
-        crate::turn::create(&WebFetch, &WebClock, &client, &request).await
-    } else {
-        crate::turn::create(&SelfFetch { env }, &WebClock, &client, &request).await
-    };
+    let created = crate::turn::create(&PlatformFetch::new(remote, env), &WebClock, &client, &request).await;
     match created {
         Ok(s) => {
             let mut out = serde_json::json!({ "publicAccessToken": s.public_access_token, "runId": s.run_id, "sessionId": s.id });

@@ -47,3 +47,49 @@ impl Fetch for SelfFetch {
         Ok(HttpResponse { status: response.status_code(), headers, body: SelfBody(body) })
     }
 }
+
+/// The platform's transport: the network for a remote platform
+/// (`TRIGGER_API_URL`), in-process for this worker's own.
+pub enum PlatformFetch {
+    Remote(crate::web::fetch::WebFetch),
+    Local(SelfFetch),
+}
+
+impl PlatformFetch {
+    pub fn new(remote: bool, env: Env) -> Self {
+        if remote {
+            Self::Remote(crate::web::fetch::WebFetch)
+        } else {
+            Self::Local(SelfFetch { env })
+        }
+    }
+}
+
+pub enum PlatformBody {
+    Remote(crate::web::fetch::WebBody),
+    Local(SelfBody),
+}
+
+impl ResponseBody for PlatformBody {
+    async fn next_chunk(&mut self) -> Option<Result<Vec<u8>, FetchError>> {
+        match self {
+            Self::Remote(b) => b.next_chunk().await,
+            Self::Local(b) => b.next_chunk().await,
+        }
+    }
+}
+
+impl Fetch for PlatformFetch {
+    type Body = PlatformBody;
+
+    async fn fetch(&self, request: &HttpRequest) -> Result<HttpResponse<PlatformBody>, FetchError> {
+        Ok(match self {
+            Self::Remote(f) => wrap(f.fetch(request).await?, PlatformBody::Remote),
+            Self::Local(f) => wrap(f.fetch(request).await?, PlatformBody::Local),
+        })
+    }
+}
+
+fn wrap<B>(r: HttpResponse<B>, body: fn(B) -> PlatformBody) -> HttpResponse<PlatformBody> {
+    HttpResponse { status: r.status, headers: r.headers, body: body(r.body) }
+}
