@@ -6,21 +6,19 @@ use std::pin::pin;
 
 use futures_util::future::{join3, select};
 
-use crate::io::{timeout, Clock, Emitter, Fetch, Notify, ResponseBody};
-use crate::platform::client::{self, parse_append, parse_created, parse_credentials, PlatformClient, S2Credentials};
-use crate::platform::retry::{self, Outcome};
-use crate::platform::{Splice, SpliceEvent, Tee};
-use crate::protocol::chunk::{Marker, UiChunk};
+use super::calls::{self, append_batch, append_in, follow_out, init_out, log};
+use crate::io::{Clock, Emitter, Fetch, Notify};
+use crate::platform::client::{PlatformClient, S2Credentials};
+use crate::platform::{Splice, Tee};
+use crate::protocol::chunk::UiChunk;
 use crate::protocol::handover::reshape_for_handover;
 use crate::protocol::input::{ChatInput, Handover, HeadStartRequest};
 use crate::protocol::json::Object;
 use crate::protocol::session::{handover_prepare_request, CreatedSession, SessionOptions};
-use crate::protocol::sse::SseDecoder;
 use crate::protocol::ModelMessage;
 use crate::provider::config::ModelSettings;
 use crate::provider::run::run_step;
 use crate::provider::step::{Step, StepOutcome};
-use crate::selfhost::Io;
 
 /// What the browser response is made of.
 #[derive(Debug, Clone, PartialEq)]
@@ -139,7 +137,7 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
                 }
                 shared.opened.set(true);
                 let created_at = since(clock);
-                match init_out(fetch, clock, config, &chat_id).await {
+                match init_out(fetch, &config.platform, &chat_id).await {
                     Ok(creds) => *shared.creds.borrow_mut() = Some(creds),
                     // The browser still gets step 1 live; only the `.out`
                     // copy is missing (§9.4).
@@ -225,7 +223,7 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
     };
     let is_skip = matches!(input, ChatInput::HandoverSkip(_));
     guard.decided.set(true);
-    let appended = append_in(fetch, clock, config, &chat_id, &input, &record_id()).await;
+    let appended = append_in(fetch, clock, &config.platform, &chat_id, &input, &record_id()).await.map(|_| ());
     timing.handover = Some(since(clock));
     match (is_skip, appended) {
         (true, _) => {
@@ -234,7 +232,7 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
         }
         (false, Err(e)) => {
             log(&format!("headstart: handover for {chat_id} failed ({e}); sending handover-skip"));
-            let _ = append_in(fetch, clock, config, &chat_id, &ChatInput::handover_skip(), &record_id()).await;
+            let _ = append_in(fetch, clock, &config.platform, &chat_id, &ChatInput::handover_skip(), &record_id()).await;
             timing.decision = "skip";
             return timing;
         }
@@ -246,7 +244,9 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
         let tee = shared.tee.borrow();
         Splice::starting_after(tee.last_seq()).with_seen_ids(tee.record_ids().iter().cloned())
     };
-    follow_out(fetch, clock, config, &chat_id, &mut splice, out, &mut timing, t0).await;
+    let marks = follow_out(fetch, clock, &config.platform, &chat_id, &mut splice, &mut |json| out.emit(Frame::Chunk(json))).await;
+    timing.first_agent_chunk = marks.first_agent_chunk.map(|t| t - t0);
+    timing.turn_complete = marks.turn_complete.map(|t| t - t0);
     timing
 }
 
@@ -256,63 +256,7 @@ async fn create_session<F: Fetch, C: Clock>(
     config: &HeadStartConfig,
     request: &HeadStartRequest,
 ) -> Result<CreatedSession, crate::platform::PlatformError> {
-    create(fetch, clock, &config.platform, &handover_prepare_request(request, &config.session)).await
-}
-
-/// `POST /api/v1/sessions` with the SDK's retry policy.
-pub async fn create<F: Fetch, C: Clock>(
-    fetch: &F,
-    clock: &C,
-    platform: &PlatformClient,
-    body: &crate::protocol::session::CreateSessionRequest,
-) -> Result<CreatedSession, crate::platform::PlatformError> {
-    json_call(fetch, clock, &platform.create_session(body), parse_created).await
-}
-
-type Parse<T> = fn(u16, &[(String, String)], &str) -> Result<T, crate::platform::PlatformError>;
-
-/// A platform JSON call with the SDK's retry policy (§5.1): the same request
-/// again after the backoff, while the error is retryable.
-async fn json_call<F: Fetch, C: Clock, T>(
-    fetch: &F,
-    clock: &C,
-    req: &crate::io::HttpRequest,
-    parse: Parse<T>,
-) -> Result<T, crate::platform::PlatformError> {
-    let mut attempt = 1;
-    loop {
-        let (result, headers) = match fetch.fetch(req).await {
-            Ok(mut r) => {
-                let text = r.body.text().await.unwrap_or_default();
-                (parse(r.status, &r.headers, &text), r.headers)
-            }
-            Err(e) => (Err(crate::platform::PlatformError::network(&e)), Vec::new()),
-        };
-        let error = match result {
-            Ok(value) => return Ok(value),
-            Err(e) if e.retryable => e,
-            Err(e) => return Err(e),
-        };
-        let outcome = match error.status {
-            Some(status) => Outcome::Status { status, headers: &headers },
-            None => Outcome::Network,
-        };
-        let Some(delay) = retry::decide(attempt, &outcome, clock.now_ms() as u64, 0) else { return Err(error) };
-        clock.sleep(delay as u32).await;
-        attempt += 1;
-    }
-}
-
-async fn init_out<F: Fetch, C: Clock>(
-    fetch: &F,
-    _clock: &C,
-    config: &HeadStartConfig,
-    chat_id: &str,
-) -> Result<S2Credentials, crate::platform::PlatformError> {
-    let req = config.platform.init_stream(chat_id, Io::Out);
-    let mut r = fetch.fetch(&req).await.map_err(|e| crate::platform::PlatformError::network(&e))?;
-    let text = r.body.text().await.unwrap_or_default();
-    parse_credentials(r.status, &r.headers, &text)
+    calls::create(fetch, clock, &config.platform, &handover_prepare_request(request, &config.session)).await
 }
 
 /// Writes the tee's batches, one at a time, until step 1 is done and all
@@ -338,116 +282,14 @@ async fn pump_tee<F: Fetch, C: Clock>(fetch: &F, clock: &C, shared: &Shared) {
             }
             continue;
         };
-        let req = client::s2_append(&creds, &batch);
-        let mut attempt = 1;
-        loop {
-            let outcome = match fetch.fetch(&req).await {
-                Ok(mut r) => {
-                    let text = r.body.text().await.unwrap_or_default();
-                    match client::parse_ack(r.status, &r.headers, &text) {
-                        Ok(ack) => {
-                            shared.tee.borrow_mut().on_ack(&ack);
-                            break;
-                        }
-                        Err(e) => e.status,
-                    }
-                }
-                Err(_) => None,
-            };
-            let o = match outcome {
-                Some(status) => Outcome::Status { status, headers: &[] },
-                None => Outcome::Network,
-            };
-            match retry::decide_s2(attempt, &o) {
-                Some(delay) => clock.sleep(delay as u32).await,
-                None => {
-                    log("headstart: a .out write failed; the rest of step 1 is not teed");
-                    shared.tee.borrow_mut().on_error();
-                    break;
-                }
+        match append_batch(fetch, clock, &creds, &batch).await {
+            Ok(ack) => shared.tee.borrow_mut().on_ack(&ack),
+            Err(e) => {
+                log(&format!("headstart: a .out write failed ({e}); the rest of step 1 is not teed"));
+                shared.tee.borrow_mut().on_error();
             }
-            attempt += 1;
         }
         shared.changed.notify();
-    }
-}
-
-/// Appends to `.in`, retrying with the same part id.
-async fn append_in<F: Fetch, C: Clock>(
-    fetch: &F,
-    clock: &C,
-    config: &HeadStartConfig,
-    chat_id: &str,
-    input: &ChatInput,
-    part_id: &str,
-) -> Result<(), crate::platform::PlatformError> {
-    let req = config.platform.append_input(chat_id, input, part_id);
-    json_call(fetch, clock, &req, |status, headers, body| parse_append(status, headers, body).map(|_| ())).await
-}
-
-/// Phase 2: forwards the agent's chunks until its turn-complete (or the
-/// read ends), then the two Trigger pseudo-chunks.
-#[allow(clippy::too_many_arguments)]
-async fn follow_out<F: Fetch, C: Clock>(
-    fetch: &F,
-    clock: &C,
-    config: &HeadStartConfig,
-    chat_id: &str,
-    splice: &mut Splice,
-    out: &Emitter<Frame>,
-    timing: &mut TurnTiming,
-    t0: f64,
-) {
-    let mut attempt = 1;
-    'connect: loop {
-        let req = config.platform.subscribe(chat_id, Io::Out, splice.cursor());
-        let failure = match timeout(clock, 30_000, fetch.fetch(&req)).await {
-            Some(Ok(mut response)) => match client::check_subscription(response.status, &response.headers) {
-                Err(e) if !e.retryable => {
-                    log(&format!("headstart: cannot follow .out of {chat_id}: {e}"));
-                    break 'connect;
-                }
-                Err(_) => Outcome::Status { status: response.status, headers: &[] },
-                Ok(()) => {
-                    let mut sse = SseDecoder::new();
-                    loop {
-                        let Some(piece) = response.body.next_chunk().await else { break 'connect };
-                        let Ok(bytes) = piece else { break };
-                        for event in sse.feed(&bytes) {
-                            for e in splice.feed(&event) {
-                                match e {
-                                    SpliceEvent::Forward(json) => {
-                                        if timing.first_agent_chunk.is_none() {
-                                            timing.first_agent_chunk = Some(clock.now_ms() - t0);
-                                        }
-                                        attempt = 1;
-                                        out.emit(Frame::Chunk(json));
-                                    }
-                                    SpliceEvent::TurnComplete { .. } => {
-                                        timing.turn_complete = Some(clock.now_ms() - t0);
-                                        out.emit(Frame::Chunk(UiChunk::TriggerTurnComplete(Marker::new()).to_json()));
-                                        break 'connect;
-                                    }
-                                    // A clean end of the read ends phase 2 (§5.7).
-                                    SpliceEvent::Done => break 'connect,
-                                    SpliceEvent::Error(_) => {}
-                                }
-                            }
-                        }
-                    }
-                    Outcome::Network
-                }
-            },
-            _ => Outcome::Network,
-        };
-        match retry::subscribe_decide(attempt, &failure, 1.0) {
-            Some(delay) => clock.sleep(delay as u32).await,
-            None => break,
-        }
-        attempt += 1;
-    }
-    if let Some(state) = splice.session_state() {
-        out.emit(Frame::Chunk(state.to_json()));
     }
 }
 
@@ -459,19 +301,4 @@ async fn wait_for(changed: &Notify, ready: impl Fn() -> bool) {
         }
         changed.changed_since(seen).await;
     }
-}
-
-fn log(message: &str) {
-    #[cfg(target_arch = "wasm32")]
-    web_sys_log(message);
-    #[cfg(not(target_arch = "wasm32"))]
-    eprintln!("{message}");
-}
-
-#[cfg(target_arch = "wasm32")]
-fn web_sys_log(message: &str) {
-    js_sys::Reflect::get(&js_sys::global(), &"console".into())
-        .ok()
-        .and_then(|console| js_sys::Reflect::get(&console, &"warn".into()).ok().map(|f| (console, f)))
-        .and_then(|(console, f)| js_sys::Function::from(f).call1(&console, &message.into()).ok());
 }

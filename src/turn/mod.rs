@@ -21,7 +21,9 @@
 //! [`crate::platform::tee`] (the tee), [`crate::platform::splice`] (phase 2),
 //! [`crate::protocol::handover`] (the reshape). This module only drives them.
 
+pub mod calls;
 mod drive;
 pub mod request;
 
-pub use drive::{create, head_start, Frame, HeadStartConfig, TurnTiming};
+pub use calls::create;
+pub use drive::{head_start, Frame, HeadStartConfig, TurnTiming};

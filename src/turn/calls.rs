@@ -1,0 +1,236 @@
+//! The platform calls of a head start, each with the SDK's retry policy,
+//! over the IO seams: create the session, get the `.out` credentials, append
+//! one S2 batch, write whole chunk lists to `.out`, append to `.in`, and
+//! follow `.out` for the splice. The turn driver ([`super::drive`]) and the
+//! JS package's `SessionClient` (for servers that run step 1 themselves)
+//! are built from these.
+
+use crate::io::{timeout, Clock, Fetch, HttpRequest, ResponseBody};
+use crate::platform::client::{self, parse_append, parse_created, parse_credentials, PlatformClient, S2Credentials};
+use crate::platform::retry::{self, Outcome};
+use crate::platform::{PlatformError, Splice, SpliceEvent, Tee, TeeError};
+use crate::protocol::chunk::{Marker, UiChunk};
+use crate::protocol::input::ChatInput;
+use crate::protocol::record::{AppendAck, AppendInput, AppendResponse};
+use crate::protocol::session::{CreateSessionRequest, CreatedSession};
+use crate::protocol::sse::SseDecoder;
+use crate::selfhost::Io;
+
+/// The headers wait of one `.out` subscription attempt (the SDK's 30 s).
+const SUBSCRIBE_HEADERS_MS: u32 = 30_000;
+
+/// `POST /api/v1/sessions` with the SDK's retry policy.
+pub async fn create<F: Fetch, C: Clock>(
+    fetch: &F,
+    clock: &C,
+    platform: &PlatformClient,
+    body: &CreateSessionRequest,
+) -> Result<CreatedSession, PlatformError> {
+    json_call(fetch, clock, &platform.create_session(body), parse_created).await
+}
+
+type Parse<T> = fn(u16, &[(String, String)], &str) -> Result<T, PlatformError>;
+
+/// A platform JSON call with the SDK's retry policy (§5.1): the same request
+/// again after the backoff, while the error is retryable.
+async fn json_call<F: Fetch, C: Clock, T>(fetch: &F, clock: &C, req: &HttpRequest, parse: Parse<T>) -> Result<T, PlatformError> {
+    let mut attempt = 1;
+    loop {
+        let (result, headers) = match fetch.fetch(req).await {
+            Ok(mut r) => {
+                let text = r.body.text().await.unwrap_or_default();
+                (parse(r.status, &r.headers, &text), r.headers)
+            }
+            Err(e) => (Err(PlatformError::network(&e)), Vec::new()),
+        };
+        let error = match result {
+            Ok(value) => return Ok(value),
+            Err(e) if e.retryable => e,
+            Err(e) => return Err(e),
+        };
+        let outcome = match error.status {
+            Some(status) => Outcome::Status { status, headers: &headers },
+            None => Outcome::Network,
+        };
+        let Some(delay) = retry::decide(attempt, &outcome, clock.now_ms() as u64, 0) else { return Err(error) };
+        clock.sleep(delay as u32).await;
+        attempt += 1;
+    }
+}
+
+/// `PUT /realtime/v1/sessions/{key}/out`: the S2 credentials of `.out`.
+pub async fn init_out<F: Fetch>(fetch: &F, platform: &PlatformClient, chat_id: &str) -> Result<S2Credentials, PlatformError> {
+    let req = platform.init_stream(chat_id, Io::Out);
+    let mut r = fetch.fetch(&req).await.map_err(|e| PlatformError::network(&e))?;
+    let text = r.body.text().await.unwrap_or_default();
+    parse_credentials(r.status, &r.headers, &text)
+}
+
+/// One S2 append, retried under the S2 policy (the same batch again: readers
+/// dedupe on the envelope ids). `Err` once the policy gives up.
+pub async fn append_batch<F: Fetch, C: Clock>(
+    fetch: &F,
+    clock: &C,
+    credentials: &S2Credentials,
+    batch: &AppendInput,
+) -> Result<AppendAck, PlatformError> {
+    let req = client::s2_append(credentials, batch);
+    let mut attempt = 1;
+    loop {
+        let error = match fetch.fetch(&req).await {
+            Ok(mut r) => {
+                let text = r.body.text().await.unwrap_or_default();
+                match client::parse_ack(r.status, &r.headers, &text) {
+                    Ok(ack) => return Ok(ack),
+                    Err(e) => e,
+                }
+            }
+            Err(e) => PlatformError::network(&e),
+        };
+        let outcome = match error.status {
+            Some(status) => Outcome::Status { status, headers: &[] },
+            None => Outcome::Network,
+        };
+        match retry::decide_s2(attempt, &outcome) {
+            Some(delay) => clock.sleep(delay as u32).await,
+            None => return Err(error),
+        }
+        attempt += 1;
+    }
+}
+
+/// Writes UI chunks (as JSON) to `.out` under the given record ids, in as
+/// few S2 appends as the batch limits allow. Returns the seq of the last
+/// record written (`None` for no chunks): the `Last-Event-ID` to splice
+/// after.
+pub async fn write_out<F: Fetch, C: Clock>(
+    fetch: &F,
+    clock: &C,
+    platform: &PlatformClient,
+    chat_id: &str,
+    chunks: &[(String, String)],
+) -> Result<Option<u64>, WriteOutError> {
+    let mut tee = Tee::new(0);
+    for (json, id) in chunks {
+        tee.push_json(json, id.clone(), 0)?;
+    }
+    if chunks.is_empty() {
+        return Ok(None);
+    }
+    let credentials = init_out(fetch, platform, chat_id).await?;
+    tee.flush();
+    while let Some(batch) = tee.poll_batch(clock.now_ms() as u64) {
+        let ack = append_batch(fetch, clock, &credentials, &batch).await?;
+        tee.on_ack(&ack);
+    }
+    Ok(tee.last_seq())
+}
+
+/// Why [`write_out`] wrote nothing (or not everything).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WriteOutError {
+    /// A chunk was refused before anything was sent.
+    #[error(transparent)]
+    Chunk(#[from] TeeError),
+    #[error(transparent)]
+    Platform(#[from] PlatformError),
+}
+
+/// Appends to `.in`, retrying with the same part id.
+pub async fn append_in<F: Fetch, C: Clock>(
+    fetch: &F,
+    clock: &C,
+    platform: &PlatformClient,
+    chat_id: &str,
+    input: &ChatInput,
+    part_id: &str,
+) -> Result<AppendResponse, PlatformError> {
+    json_call(fetch, clock, &platform.append_input(chat_id, input, part_id), parse_append).await
+}
+
+/// When the splice saw the agent's first chunk and its turn-complete, on
+/// the clock's time line.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SpliceMarks {
+    pub first_agent_chunk: Option<f64>,
+    pub turn_complete: Option<f64>,
+}
+
+/// Phase 2: forwards the agent's chunks (as JSON) until its turn-complete
+/// (or the read ends), then the two Trigger pseudo-chunks. Reconnects from
+/// the splice's cursor on transient failures (§5.7).
+pub async fn follow_out<F: Fetch, C: Clock>(
+    fetch: &F,
+    clock: &C,
+    platform: &PlatformClient,
+    chat_id: &str,
+    splice: &mut Splice,
+    emit: &mut dyn FnMut(String),
+) -> SpliceMarks {
+    let mut marks = SpliceMarks::default();
+    let mut attempt = 1;
+    'connect: loop {
+        let req = platform.subscribe(chat_id, Io::Out, splice.cursor());
+        let failure = match timeout(clock, SUBSCRIBE_HEADERS_MS, fetch.fetch(&req)).await {
+            Some(Ok(mut response)) => match client::check_subscription(response.status, &response.headers) {
+                Err(e) if !e.retryable => {
+                    log(&format!("headstart: cannot follow .out of {chat_id}: {e}"));
+                    break 'connect;
+                }
+                Err(_) => Outcome::Status { status: response.status, headers: &[] },
+                Ok(()) => {
+                    let mut sse = SseDecoder::new();
+                    loop {
+                        let Some(piece) = response.body.next_chunk().await else { break 'connect };
+                        let Ok(bytes) = piece else { break };
+                        for event in sse.feed(&bytes) {
+                            for e in splice.feed(&event) {
+                                match e {
+                                    SpliceEvent::Forward(json) => {
+                                        marks.first_agent_chunk.get_or_insert_with(|| clock.now_ms());
+                                        attempt = 1;
+                                        emit(json);
+                                    }
+                                    SpliceEvent::TurnComplete { .. } => {
+                                        marks.turn_complete = Some(clock.now_ms());
+                                        emit(UiChunk::TriggerTurnComplete(Marker::new()).to_json());
+                                        break 'connect;
+                                    }
+                                    // A clean end of the read ends phase 2 (§5.7).
+                                    SpliceEvent::Done => break 'connect,
+                                    SpliceEvent::Error(_) => {}
+                                }
+                            }
+                        }
+                    }
+                    Outcome::Network
+                }
+            },
+            _ => Outcome::Network,
+        };
+        match retry::subscribe_decide(attempt, &failure, 1.0) {
+            Some(delay) => clock.sleep(delay as u32).await,
+            None => break,
+        }
+        attempt += 1;
+    }
+    if let Some(state) = splice.session_state() {
+        emit(state.to_json());
+    }
+    marks
+}
+
+pub(crate) fn log(message: &str) {
+    #[cfg(target_arch = "wasm32")]
+    web_sys_log(message);
+    #[cfg(not(target_arch = "wasm32"))]
+    eprintln!("{message}");
+}
+
+#[cfg(target_arch = "wasm32")]
+fn web_sys_log(message: &str) {
+    js_sys::Reflect::get(&js_sys::global(), &"console".into())
+        .ok()
+        .and_then(|console| js_sys::Reflect::get(&console, &"warn".into()).ok().map(|f| (console, f)))
+        .and_then(|(console, f)| js_sys::Function::from(f).call1(&console, &message.into()).ok());
+}
