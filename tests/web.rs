@@ -72,6 +72,23 @@ async fn sleep_waits_on_the_runtime_timer() {
     assert!(waited >= 29.0, "slept only {waited} ms");
 }
 
+/// Node's count of armed timers (`None` elsewhere: browsers do not say).
+fn armed_timers() -> Option<usize> {
+    use wasm_bindgen::JsCast;
+    let process = js_sys::Reflect::get(&js_sys::global(), &"process".into()).ok().filter(JsValue::is_object)?;
+    let info: js_sys::Function = js_sys::Reflect::get(&process, &"getActiveResourcesInfo".into()).ok()?.dyn_into().ok()?;
+    let list: js_sys::Array = info.call0(&process).ok()?.dyn_into().ok()?;
+    Some(list.iter().filter(|v| v.as_string().as_deref() == Some("Timeout")).count())
+}
+
+#[wasm_bindgen_test]
+async fn a_sleep_that_loses_a_race_clears_its_timer() {
+    let before = armed_timers();
+    // As `io::timeout` races a request against its limit.
+    futures_util::future::select(Box::pin(sleep(60_000)), Box::pin(sleep(5))).await;
+    assert_eq!(armed_timers(), before, "the 60 s timer is still armed");
+}
+
 #[wasm_bindgen_test]
 async fn web_fetch_reads_a_body_in_pieces() {
     use headstart::io::{Fetch, HttpRequest, ResponseBody};
