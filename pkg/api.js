@@ -1,6 +1,6 @@
 // The runtime-neutral API of headstart over the wasm module in ./dist. The
 // entries (index.js for Node, Deno and Bun; workerd.js for Cloudflare
-// Workers) load the wasm first, then re-export this.
+// Workers; edge.js for Vercel Edge) load the wasm first, then re-export this.
 import * as wasm from "./dist/headstart.js";
 
 export const version = wasm.version;
@@ -17,4 +17,96 @@ export const streamStep = wasm.streamStep;
 export function createHandler(options) {
   const handler = new wasm.Handler(options);
   return (request, ctx) => handler.handle(request, ctx);
+}
+
+/**
+ * The session platform's side of a head start, for servers that run step 1
+ * with their own model code (e.g. the AI SDK's `streamText`) and want the
+ * rest: open the session, tee step 1 to `.out`, hand over or skip, splice
+ * the agent's stream.
+ * @param {import("./index.d.ts").SessionClientOptions} options
+ * @returns {import("./index.d.ts").SessionClient}
+ */
+export function createSessionClient(options) {
+  const client = new wasm.SessionClient(options);
+  return {
+    openSession: (request) => client.openSession(request),
+    appendOut: (chatId, chunks) => client.appendOut(chatId, chunks),
+    handOver: (chatId, step) => client.handOver(chatId, step),
+    skip: (chatId) => client.skip(chatId),
+    splice: (chatId, options = {}) => client.splice(chatId, options),
+  };
+}
+
+// The worker's variables (README "The head start", "Models") and the option
+// each one sets. Numbers and JSON are parsed here; createHandler checks the
+// values.
+const STRINGS = {
+  TRIGGER_API_URL: "platformUrl",
+  TRIGGER_SECRET_KEY: "secretKey",
+  HEADSTART_AGENT_ID: "agentId",
+  HEADSTART_PROVIDER: "provider",
+  HEADSTART_MODEL: "model",
+  HEADSTART_SYSTEM: "system",
+  HEADSTART_ALLOWED_ORIGINS: "allowedOrigins",
+};
+const NUMBERS = {
+  HEADSTART_MAX_TOKENS: "maxTokens",
+  HEADSTART_TEMPERATURE: "temperature",
+  HEADSTART_IDLE_TIMEOUT_SECS: "idleTimeoutSeconds",
+  HEADSTART_MAX_BODY_BYTES: "maxBodyBytes",
+  HEADSTART_STALL_TIMEOUT_MS: "stallTimeoutMs",
+  HEADSTART_MAX_ATTEMPTS: "maxAttempts",
+  HEADSTART_TEE_LINGER_MS: "teeLingerMs",
+};
+const JSONS = { HEADSTART_TOOLS: "tools", HEADSTART_PROVIDER_OPTIONS: "providerOptions" };
+const SCRIPTED = { HEADSTART_SCRIPTED_TTFB_MS: "ttfbMs", HEADSTART_SCRIPTED_TOKEN_MS: "tokenMs" };
+
+/**
+ * Handler options from the same variables the Cloudflare worker reads, so
+ * one configuration serves every runtime:
+ * `createHandler(optionsFromEnv(process.env))`, `optionsFromEnv(Deno.env.toObject())`.
+ * The provider is `HEADSTART_PROVIDER`, else the one whose key is set
+ * (`ANTHROPIC_API_KEY`, `OPENAI_API_KEY`), else the offline scripted model.
+ * Empty variables count as unset; `overrides` win.
+ * @param {{ [name: string]: string | undefined }} env
+ * @param {Partial<import("./index.d.ts").HeadStartOptions>} [overrides]
+ * @returns {import("./index.d.ts").HeadStartOptions}
+ */
+export function optionsFromEnv(env, overrides = {}) {
+  if (env === null || typeof env !== "object") throw new TypeError("headstart optionsFromEnv: env must be an object of strings");
+  const get = (name) => {
+    const value = env[name];
+    return typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
+  };
+  const options = {};
+  for (const [name, key] of Object.entries(STRINGS)) if (get(name) !== undefined) options[key] = get(name);
+  for (const [name, key] of Object.entries(NUMBERS)) if (get(name) !== undefined) options[key] = number(name, get(name));
+  for (const [name, key] of Object.entries(JSONS)) {
+    if (get(name) === undefined) continue;
+    try {
+      options[key] = JSON.parse(get(name));
+    } catch (e) {
+      throw new TypeError(`headstart optionsFromEnv: ${name} is not JSON: ${e.message}`);
+    }
+  }
+  const provider = options.provider ?? (get("ANTHROPIC_API_KEY") ? "anthropic" : get("OPENAI_API_KEY") ? "openai" : "scripted");
+  options.provider = provider;
+  if (provider === "anthropic" || provider === "openai") {
+    const prefix = provider === "anthropic" ? "ANTHROPIC" : "OPENAI";
+    if (get(`${prefix}_API_KEY`) !== undefined) options.apiKey = get(`${prefix}_API_KEY`);
+    if (get(`${prefix}_BASE_URL`) !== undefined) options.baseURL = get(`${prefix}_BASE_URL`);
+  } else if (provider === "scripted") {
+    const scripted = {};
+    for (const [name, key] of Object.entries(SCRIPTED)) if (get(name) !== undefined) scripted[key] = number(name, get(name));
+    if (get("HEADSTART_SCRIPTED_FAULT") !== undefined) scripted.fault = get("HEADSTART_SCRIPTED_FAULT");
+    if (Object.keys(scripted).length) options.scripted = scripted;
+  }
+  return { ...options, ...overrides };
+}
+
+function number(name, text) {
+  const n = Number(text);
+  if (!Number.isFinite(n)) throw new TypeError(`headstart optionsFromEnv: ${name} must be a number, got ${JSON.stringify(text)}`);
+  return n;
 }

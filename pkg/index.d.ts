@@ -114,11 +114,95 @@ export interface HandlerContext {
  * paths. The head start's response opens as soon as the session exists and
  * streams the turn; cancelling its body (or aborting `request.signal`) drops
  * the turn and aborts the model call.
+ *
+ * `context` is the runtime's second argument, whatever it is (`ctx` on
+ * Workers, `info` on Deno, the server on Bun): when it has `waitUntil`,
+ * work that outlives the response is handed to it.
  */
-export type HeadStartHandler = (request: Request, ctx?: HandlerContext) => Promise<Response>;
+export type HeadStartHandler = (request: Request, context?: HandlerContext | object) => Promise<Response>;
 
 /** Builds the handler; throws a `TypeError` naming a bad option. */
 export function createHandler(options: HeadStartOptions): HeadStartHandler;
+
+/**
+ * Handler options from the variables the Cloudflare worker reads
+ * (`TRIGGER_API_URL`, `TRIGGER_SECRET_KEY`, `HEADSTART_AGENT_ID`,
+ * `HEADSTART_PROVIDER`, `HEADSTART_MODEL`, `ANTHROPIC_API_KEY`,
+ * `ANTHROPIC_BASE_URL`, `OPENAI_API_KEY`, `OPENAI_BASE_URL`,
+ * `HEADSTART_SYSTEM`, `HEADSTART_MAX_TOKENS`, `HEADSTART_TEMPERATURE`,
+ * `HEADSTART_TOOLS`, `HEADSTART_PROVIDER_OPTIONS`,
+ * `HEADSTART_IDLE_TIMEOUT_SECS`, `HEADSTART_MAX_BODY_BYTES`,
+ * `HEADSTART_ALLOWED_ORIGINS`, `HEADSTART_TEE_LINGER_MS`,
+ * `HEADSTART_STALL_TIMEOUT_MS`, `HEADSTART_MAX_ATTEMPTS`,
+ * `HEADSTART_SCRIPTED_TTFB_MS`, `HEADSTART_SCRIPTED_TOKEN_MS`,
+ * `HEADSTART_SCRIPTED_FAULT`), e.g. `createHandler(optionsFromEnv(process.env))`.
+ * The provider is `HEADSTART_PROVIDER`, else the one whose key is set, else
+ * the scripted model. Empty variables count as unset; `overrides` win.
+ * Throws a `TypeError` naming a variable that is not a number or not JSON.
+ */
+export function optionsFromEnv(
+  env: { [name: string]: string | undefined },
+  overrides?: Partial<HeadStartOptions>,
+): HeadStartOptions;
+
+/** The options of {@link createSessionClient} (as {@link HeadStartOptions}). */
+export interface SessionClientOptions {
+  platformUrl: string;
+  secretKey: string;
+  agentId?: string;
+  idleTimeoutSeconds?: number;
+  tags?: string[];
+  basePayload?: { [key: string]: unknown };
+}
+
+/** A UI message chunk of the AI SDK (`UIMessageChunk`), as JSON. */
+export type UiMessageChunk = { type: string; [key: string]: unknown };
+
+/** An AI SDK model message (`ModelMessage`), as JSON. */
+export type ModelMessage = { role: "system" | "user" | "assistant" | "tool"; content: unknown; [key: string]: unknown };
+
+/** A session opened for a head start. */
+export interface OpenedSession {
+  /** The browser's token: send it as the `X-Trigger-Chat-Access-Token` response header. */
+  publicAccessToken: string;
+  runId: string;
+  sessionId: string;
+  isCached: boolean;
+  /** Send `X-Trigger-Chat-Pending-Version: 1` when true. */
+  pendingVersion?: true;
+}
+
+/**
+ * The session platform's side of a head start, for servers that run step 1
+ * with their own model code (e.g. the AI SDK's `streamText`). The ordering
+ * rules stay the caller's: open the session, write step 1's chunks to
+ * `.out` before the handover, splice after the last seq written. Each call
+ * retries as the Trigger.dev SDK does and rejects with an `Error` that has
+ * `status` (when the platform answered) and `code`.
+ */
+export interface SessionClient {
+  /** `POST /api/v1/sessions` with the agent run in `handover-prepare`; `body` is the browser's head-start body. */
+  openSession(body: { chatId: string; headStartMessages: unknown[]; metadata?: unknown; [key: string]: unknown }): Promise<OpenedSession>;
+  /** Step 1's UI chunks onto `.out`, in order; `lastSeq` is the seq to splice after (`null` for none). */
+  appendOut(chatId: string, chunks: UiMessageChunk[]): Promise<{ lastSeq: number | null }>;
+  /**
+   * The handover on `.in`: `tool-calls` hands the calls over for the agent to
+   * run (as an approved round); any other finish is final and the agent only
+   * persists the turn.
+   */
+  handOver(chatId: string, step: { messageId: string; responseMessages: ModelMessage[]; finishReason: string }): Promise<{ seq?: number }>;
+  /** `handover-skip` on `.in`: step 1 will not come; the agent exits. */
+  skip(chatId: string): Promise<{ seq?: number }>;
+  /**
+   * The agent's chunks from `.out` after `afterSeq`, then
+   * `trigger:turn-complete` and `trigger:session-state`, as an SSE body to
+   * append to the browser's response. Cancel it to stop following.
+   */
+  splice(chatId: string, options?: { afterSeq?: number | null }): ReadableStream<Uint8Array>;
+}
+
+/** Builds a {@link SessionClient}; throws a `TypeError` naming a bad option. */
+export function createSessionClient(options: SessionClientOptions): SessionClient;
 
 /** The parts of node:http's `IncomingMessage` the adapter reads. */
 export interface NodeIncomingMessage extends AsyncIterable<Uint8Array | string> {

@@ -32,6 +32,7 @@ use wasm_bindgen_futures::future_to_promise;
 use web_sys::{AbortSignal, Headers, Request, Response, ResponseInit};
 
 use super::options::{self, HandlerConfig};
+use super::{message_id, nanoid};
 use crate::io::{emitted_stream, Fetch};
 use crate::protocol::input::ChatInput;
 use crate::protocol::session::preload_request;
@@ -485,18 +486,6 @@ fn describe(e: &JsValue) -> String {
         .map(|err| String::from(err.message()))
         .or_else(|| e.as_string())
         .unwrap_or_else(|| format!("{e:?}"))
-}
-
-/// The turn's message id: 16 alphanumerics, as the AI SDK's `generateId`.
-fn message_id() -> String {
-    const ALNUM: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    (0..16).map(|_| ALNUM[(js_sys::Math::random() * 62.0) as usize % 62] as char).collect()
-}
-
-/// Record and part ids (nanoid's alphabet).
-fn nanoid(n: usize) -> String {
-    const ALPHABET: &[u8] = b"useandom-26T198340PX75pxJACKVERYMINDBUSHWOLF_GQZbfghjklqvwyzrict";
-    (0..n).map(|_| ALPHABET[(js_sys::Math::random() * 64.0) as usize % 64] as char).collect()
 }
 
 fn log(message: &str) {

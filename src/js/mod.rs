@@ -7,6 +7,8 @@
 //!   routes over Web `Request`/`Response` (the `createHandler` of
 //!   `pkg/index.js` wraps it);
 //! - [`options`]: the options object, checked eagerly;
+//! - [`session`]: `new SessionClient(options)`, the platform side of a head
+//!   start for servers that run step 1 themselves;
 //! - [`lowlevel`]: `version`, `convertToModelMessages`,
 //!   `encodeUiMessageStream`, `streamStep`.
 
@@ -15,6 +17,7 @@ use wasm_bindgen::prelude::*;
 pub mod handler;
 pub mod lowlevel;
 pub mod options;
+pub mod session;
 
 pub(crate) fn to_js_error(message: impl std::fmt::Display) -> JsValue {
     js_sys::Error::new(&message.to_string()).into()
@@ -28,4 +31,16 @@ pub(crate) fn from_js<T: serde::de::DeserializeOwned>(value: &JsValue, what: &st
 pub(crate) fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue, JsValue> {
     let text = serde_json::to_string(value).map_err(to_js_error)?;
     js_sys::JSON::parse(&text)
+}
+
+/// The turn's message id: 16 alphanumerics, as the AI SDK's `generateId`.
+pub(crate) fn message_id() -> String {
+    const ALNUM: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    (0..16).map(|_| ALNUM[(js_sys::Math::random() * 62.0) as usize % 62] as char).collect()
+}
+
+/// Record and part ids (nanoid's alphabet).
+pub(crate) fn nanoid(n: usize) -> String {
+    const ALPHABET: &[u8] = b"useandom-26T198340PX75pxJACKVERYMINDBUSHWOLF_GQZbfghjklqvwyzrict";
+    (0..n).map(|_| ALPHABET[(js_sys::Math::random() * 64.0) as usize % 64] as char).collect()
 }

@@ -75,7 +75,36 @@ const KNOWN: &[&str] = &[
 ];
 
 fn error(message: String) -> JsValue {
-    js_sys::TypeError::new(&format!("headstart createHandler: {message}")).into()
+    error_in("createHandler", message)
+}
+
+fn error_in(what: &str, message: String) -> JsValue {
+    js_sys::TypeError::new(&format!("headstart {what}: {message}")).into()
+}
+
+/// The options object as JSON, refusing keys not in `known` and functions.
+fn options_map(options: &JsValue, known: &[&str], what: &str) -> Result<Map<String, Value>, JsValue> {
+    let error = |m: String| error_in(what, m);
+    if !options.is_object() || js_sys::Array::is_array(options) {
+        return Err(error("options must be an object with at least platformUrl and secretKey".into()));
+    }
+    for key in js_sys::Object::keys(options.unchecked_ref::<js_sys::Object>()).iter() {
+        let key = key.as_string().unwrap_or_default();
+        if !known.contains(&key.as_str()) {
+            return Err(error(format!("unknown option `{key}` (known: {})", known.join(", "))));
+        }
+        if key != "onTurn" && js_sys::Reflect::get(options, &key.as_str().into())?.is_function() {
+            return Err(error(format!("`{key}` must not be a function")));
+        }
+    }
+    let text: String = js_sys::JSON::stringify(options).map_err(|_| error("options must be JSON-serializable".into()))?.into();
+    serde_json::from_str(&text).map_err(|e| error(format!("options: {e}")))
+}
+
+/// Reads and checks the options of `createSessionClient`.
+pub fn parse_session(options: &JsValue) -> Result<(PlatformClient, SessionOptions), JsValue> {
+    let map = options_map(options, SESSION_KNOWN, "createSessionClient")?;
+    session_from_json(&map).map_err(|m| error_in("createSessionClient", m))
 }
 
 /// Reads and checks the options object.
@@ -87,17 +116,7 @@ pub fn parse(options: &JsValue) -> Result<HandlerConfig, JsValue> {
         v if v.is_undefined() || v.is_null() => None,
         v => Some(v.dyn_into::<js_sys::Function>().map_err(|_| error("`onTurn` must be a function".into()))?),
     };
-    for key in js_sys::Object::keys(options.unchecked_ref::<js_sys::Object>()).iter() {
-        let key = key.as_string().unwrap_or_default();
-        if !KNOWN.contains(&key.as_str()) {
-            return Err(error(format!("unknown option `{key}` (known: {})", KNOWN.join(", "))));
-        }
-        if key != "onTurn" && js_sys::Reflect::get(options, &key.as_str().into())?.is_function() {
-            return Err(error(format!("`{key}` must not be a function")));
-        }
-    }
-    let text: String = js_sys::JSON::stringify(options).map_err(|_| error("options must be JSON-serializable".into()))?.into();
-    let map: Map<String, Value> = serde_json::from_str(&text).map_err(|e| error(format!("options: {e}")))?;
+    let map = options_map(options, KNOWN, "createHandler")?;
     let mut config = from_json(&map).map_err(error)?;
     config.on_turn = on_turn;
     Ok(config)
@@ -184,8 +203,13 @@ fn option_name(var: &str) -> &'static str {
     }
 }
 
-/// The checked options (without `onTurn`, which is not JSON).
-pub fn from_json(map: &Map<String, Value>) -> Result<HandlerConfig, String> {
+/// The options of `createSessionClient`: the platform and how sessions are
+/// opened (a subset of `createHandler`'s, checked the same way).
+pub const SESSION_KNOWN: &[&str] = &["platformUrl", "secretKey", "agentId", "idleTimeoutSeconds", "tags", "basePayload"];
+
+/// The platform client and session options, from the options shared by
+/// `createHandler` and `createSessionClient`.
+pub fn session_from_json(map: &Map<String, Value>) -> Result<(PlatformClient, SessionOptions), String> {
     let f = Fields(map);
     let platform_url = f
         .string("platformUrl")?
@@ -197,6 +221,24 @@ pub fn from_json(map: &Map<String, Value>) -> Result<HandlerConfig, String> {
     if agent_id.chars().count() > 128 {
         return Err("`agentId` must be at most 128 characters".into());
     }
+    let idle_secs = f.int("idleTimeoutSeconds", 1, 3600)?.map(|n| n as u32);
+    let tags = f.strings("tags")?.unwrap_or_default();
+    if tags.len() > TAGS_MAX - 1 || tags.iter().any(|t| t.chars().count() > TAG_CHARS_MAX) {
+        return Err(format!("`tags`: at most {} tags of at most {TAG_CHARS_MAX} characters each", TAGS_MAX - 1));
+    }
+    let session = SessionOptions {
+        agent_id,
+        idle_timeout_secs: idle_secs,
+        tags,
+        base_payload: f.object("basePayload")?.unwrap_or_default(),
+    };
+    Ok((PlatformClient::new(&platform_url, &secret_key), session))
+}
+
+/// The checked options (without `onTurn`, which is not JSON).
+pub fn from_json(map: &Map<String, Value>) -> Result<HandlerConfig, String> {
+    let f = Fields(map);
+    let (platform, session) = session_from_json(map)?;
 
     // The model, as the worker's variables.
     let mut vars: HashMap<&'static str, String> = HashMap::new();
@@ -294,17 +336,6 @@ pub fn from_json(map: &Map<String, Value>) -> Result<HandlerConfig, String> {
         ConfigError::MissingKey { provider, .. } => format!("`apiKey` is required for provider {provider:?}"),
     })?;
 
-    let idle_secs = f.int("idleTimeoutSeconds", 1, 3600)?.map(|n| n as u32);
-    let tags = f.strings("tags")?.unwrap_or_default();
-    if tags.len() > TAGS_MAX - 1 || tags.iter().any(|t| t.chars().count() > TAG_CHARS_MAX) {
-        return Err(format!("`tags`: at most {} tags of at most {TAG_CHARS_MAX} characters each", TAGS_MAX - 1));
-    }
-    let session = SessionOptions {
-        agent_id,
-        idle_timeout_secs: idle_secs,
-        tags,
-        base_payload: f.object("basePayload")?.unwrap_or_default(),
-    };
     let max_body_bytes = f.int("maxBodyBytes", 1, 64 * 1024 * 1024)?.map(|n| n as usize).unwrap_or(CREATE_BODY_MAX);
     let allowed_origins = match f.get("allowedOrigins") {
         None => Vec::new(),
@@ -345,10 +376,10 @@ pub fn from_json(map: &Map<String, Value>) -> Result<HandlerConfig, String> {
         return Err("`paths`: the routes must have different paths".into());
     }
     let turn = HeadStartConfig {
-        platform: PlatformClient::new(&platform_url, &secret_key),
+        platform,
+        idle_timeout_ms: session.idle_timeout_secs.unwrap_or(DEFAULT_IDLE_TIMEOUT_SECS) * 1000,
         session,
         model,
-        idle_timeout_ms: idle_secs.unwrap_or(DEFAULT_IDLE_TIMEOUT_SECS) * 1000,
         tee_linger_ms: f.int("teeLingerMs", 0, 10_000)?.unwrap_or(0),
         sequential: false,
     };
