@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 cargo build --release --target wasm32-unknown-unknown --no-default-features --features js >&2
-wasm-bindgen --target web --out-dir pkg/dist --out-name headstart \
+wasm-bindgen --target web --omit-default-module-path --out-dir pkg/dist --out-name headstart \
   target/wasm32-unknown-unknown/release/headstart.wasm
 wasm-opt pkg/dist/headstart_bg.wasm -o pkg/dist/headstart_bg.wasm -Oz --strip-debug --strip-producers \
   --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \

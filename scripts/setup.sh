@@ -45,6 +45,16 @@ if [ ! -f node_modules/.headstart-installed ] || [ "$(cat node_modules/.headstar
   echo "$lock_hash" > node_modules/.headstart-installed
 fi
 
+# Node 20 (the package's oldest supported Node) for the runtime tests, in its
+# own folder: its `node` binary would shadow Node 22's in node_modules/.bin.
+node20=tests/runtimes/node20
+node20_hash=$(sha256sum $node20/package-lock.json $node20/package.json | sha256sum | cut -c1-16)
+if [ ! -f $node20/node_modules/.headstart-installed ] || [ "$(cat $node20/node_modules/.headstart-installed)" != "$node20_hash" ]; then
+  log "npm ci ($node20)"
+  npm ci --prefix $node20 --no-audit --no-fund --loglevel=error
+  echo "$node20_hash" > $node20/node_modules/.headstart-installed
+fi
+
 # Debian's Chromium for the browser tests (the browser downloads of test
 # tools cannot reach their hosts from these machines).
 if [ "${HEADSTART_NEED_CHROMIUM:-0}" = 1 ] && ! { command -v chromium && command -v chromedriver; } >/dev/null; then

@@ -1,19 +1,18 @@
-// A Cloudflare Worker that serves the head start with the headstart
-// package (its `workerd` entry). The platform is any Trigger.dev-compatible
-// one: Trigger.dev's, or headstart's own worker (set PLATFORM_URL).
-import { createHandler } from "headstart";
+// Cloudflare Workers: the head start from the headstart package (its
+// `workerd` entry, which imports the wasm as a module; no compatibility
+// flags). Variables are the worker's own: TRIGGER_API_URL and
+// TRIGGER_SECRET_KEY for the session platform (Trigger.dev's, or a
+// self-hosted headstart worker), ANTHROPIC_API_KEY for a real model.
+//   npx wrangler dev --config examples/cloudflare/wrangler.toml
+import { createHandler, optionsFromEnv, type HeadStartHandler } from "headstart";
 
-let handler;
+let handler: HeadStartHandler | undefined;
 
 export default {
   async fetch(request, env, ctx) {
     if (new URL(request.url).pathname === "/healthz") return Response.json({ ok: true });
-    handler ??= createHandler({
-      platformUrl: env.PLATFORM_URL,
-      secretKey: env.TRIGGER_SECRET_KEY,
-      // Offline by default; set ANTHROPIC_API_KEY (and provider: "anthropic") for a real model.
-      ...(env.ANTHROPIC_API_KEY ? { provider: "anthropic", apiKey: env.ANTHROPIC_API_KEY } : { scripted: { ttfbMs: 20, tokenMs: 2 } }),
-    });
+    // Built on the first request: env is per-request on Workers.
+    handler ??= createHandler(optionsFromEnv(env as Record<string, string>));
     return handler(request, ctx);
   },
-};
+} satisfies ExportedHandler<Record<string, string>>;

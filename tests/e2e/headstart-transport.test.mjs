@@ -19,7 +19,7 @@ after(async () => {
 
 const post = async (path, body) => {
   const res = await fetch(`${worker.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-  assert.equal(res.status, 200, await res.clone().text());
+  if (res.status !== 200) assert.fail(`${res.status}: ${await res.text()}`);
   return res.json();
 };
 

@@ -1,10 +1,12 @@
 // The head-start route end to end under `wrangler dev`, on the scripted
 // model and the self-hosted platform: every response body is read by the AI
-// SDK's own parser, and `.out` must hold exactly what the browser got.
+// SDK's own parser, and `.out` must hold exactly what the browser got. The
+// shared scenarios (tests/js/scenarios.mjs) first, then the worker's own.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWrangler } from "./wrangler.mjs";
 import { readUiStream } from "../js/ui-stream.mjs";
+import { scenarios } from "../js/scenarios.mjs";
 
 const SECRET = "tr_dev_headstart_local";
 let worker;
@@ -37,7 +39,7 @@ function post(path, body, init = {}) {
 
 async function headStart(id, text) {
   const res = await post("/api/chat", { headStartMessages: [user("u1", text)], chatId: id, trigger: "submit-message" });
-  assert.equal(res.status, 200, await res.clone().text());
+  if (res.status !== 200) assert.fail(`${res.status}: ${await res.text()}`);
   assert.equal(res.headers.get("x-vercel-ai-ui-message-stream"), "v1");
   assert.match(res.headers.get("content-type"), /text\/event-stream/);
   assert.ok(res.headers.get("x-trigger-chat-access-token")?.split(".").length === 3, "a JWT access token header");
@@ -64,35 +66,13 @@ async function assertOutMatches(id, chunks) {
   assert.equal(chunks.at(-2).type, "trigger:turn-complete");
 }
 
-const texts = (message) => message.parts.filter((p) => p.type === "text").map((p) => p.text).join("|");
 
-test("pure text turn: step 1 is the answer, the agent persists it", async () => {
-  const id = chatId("text");
-  const { message, chunks } = await headStart(id, "hello there");
-  assert.equal(texts(message), "Hello! I am the scripted model. Ask me about the weather in a city, or for a calculation.");
-  assert.equal(chunks.filter((c) => c.type === "start").length, 1);
-  await assertOutMatches(id, chunks);
-  const handover = JSON.parse((await records(id, "in"))[0].data);
-  assert.equal(handover.kind, "handover");
-  assert.equal(handover.isFinal, true);
-  assert.equal(handover.messageId, message.id);
+test("pure text turn: step 1 is the answer, the agent persists it; it streams", async () => {
+  await scenarios({ url: worker.url, platformUrl: worker.url, name: "hs" }).text({ minSpreadMs: 20 });
 });
 
 test("one tool call: the agent runs it and step 2 is spliced under the same message id", async () => {
-  const id = chatId("tool");
-  const { message, chunks } = await headStart(id, "What's the weather in Paris?");
-  const starts = chunks.filter((c) => c.type === "start");
-  assert.equal(starts.length, 2);
-  assert.equal(starts[0].messageId, starts[1].messageId);
-  assert.equal(message.id, starts[0].messageId);
-  const tool = message.parts.find((p) => p.type === "tool-get_weather");
-  assert.equal(tool.state, "output-available");
-  assert.equal(tool.output.city, "Paris");
-  assert.match(texts(message), /^Let me check the weather in Paris\.\|It is -?\d+ °C and [a-z ]+ in Paris\.$/);
-  await assertOutMatches(id, chunks);
-  const handover = JSON.parse((await records(id, "in"))[0].data);
-  assert.equal(handover.isFinal, false);
-  assert.equal(handover.partialAssistantMessage.at(-1).content[0].approvalId, "handover-approval-1");
+  const { id, message } = await scenarios({ url: worker.url, platformUrl: worker.url, name: "hs" }).tool();
   const transcript = await (await fetch(`${worker.url}/api/chats/${id}/messages`, { headers: { authorization: `Bearer ${SECRET}` } })).json();
   assert.deepEqual(transcript.map((m) => m.role), ["user", "assistant"]);
   assert.equal(transcript[1].id, message.id);
@@ -129,22 +109,7 @@ test("a stalled step 1 ends the response without a turn and the agent gets hando
 });
 
 test("a client that disconnects mid-step makes the agent get handover-skip", async () => {
-  const id = chatId("disconnect");
-  const controller = new AbortController();
-  const res = await post("/api/chat", { headStartMessages: [user("u1", "Tell me a very long story about the sea [fault:stall]")], chatId: id }, { signal: controller.signal });
-  assert.equal(res.status, 200);
-  const reader = res.body.getReader();
-  let seen = "";
-  while (!seen.includes("text-delta")) seen += new TextDecoder().decode((await reader.read()).value);
-  controller.abort();
-  const deadline = Date.now() + 5000;
-  let ins = [];
-  while (Date.now() < deadline) {
-    ins = (await records(id, "in")).map((r) => JSON.parse(r.data).kind);
-    if (ins.length) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.deepEqual(ins, ["handover-skip"]);
+  await scenarios({ url: worker.url, platformUrl: worker.url, name: "hs" }).disconnect();
 });
 
 test("bad input gets a 4xx JSON error and no session", async () => {

@@ -23,7 +23,7 @@ export function freePort() {
 
 /**
  * @param {{ vars?: Record<string,string>, readyTimeoutMs?: number, persistTo?: string }} [opts]
- * @returns {Promise<{ url: string, log: () => string, stop: () => Promise<void> }>}
+ * @returns {Promise<{ url: string, pid: number, log: () => string, stop: () => Promise<void> }>}
  */
 export async function startWrangler(opts = {}) {
   const port = await freePort();
@@ -60,7 +60,7 @@ export async function startWrangler(opts = {}) {
     if (child.exitCode !== null) break;
     try {
       const res = await fetch(`${url}/healthz`);
-      if (res.ok) return { url, log: () => output, stop };
+      if (res.ok) return { url, pid: child.pid, log: () => output, stop };
     } catch {}
     await new Promise((r) => setTimeout(r, 250));
   }

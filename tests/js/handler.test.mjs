@@ -9,13 +9,14 @@ import { once } from "node:events";
 import { createHandler, toNodeListener, version } from "../../pkg/index.js";
 import { startWrangler } from "../e2e/wrangler.mjs";
 import { startReplayServer } from "./provider-server.mjs";
-import { readUiStream } from "./ui-stream.mjs";
+import { scenarios } from "./scenarios.mjs";
 
 const SECRET = "tr_dev_headstart_local";
 const ORIGIN = "https://app.example";
 let worker;
 let fast; // scripted model at 20 ms to first token, 2 ms a token
 let slow; // 20 ms a token: a turn long enough to see it stream
+let s; // the shared scenarios, on `fast`
 const timings = [];
 
 async function serve(handler) {
@@ -41,6 +42,7 @@ before(async () => {
     createHandler({ ...base, scripted: { ttfbMs: 20, tokenMs: 2 }, allowedOrigins: [ORIGIN], onTurn: (t) => timings.push(t) }),
   );
   slow = await serve(createHandler({ ...base, scripted: { ttfbMs: 20, tokenMs: 20 } }));
+  s = scenarios({ url: fast.url, platformUrl: worker.url, name: "js" });
 });
 after(async () => {
   await fast?.close();
@@ -51,7 +53,6 @@ after(async () => {
 const user = (id, text) => ({ id, role: "user", parts: [{ type: "text", text }] });
 let n = 0;
 const chatId = (name) => `js_${name}_${process.pid}_${++n}`;
-const texts = (message) => message.parts.filter((p) => p.type === "text").map((p) => p.text).join("|");
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function post(server, path, body, init = {}) {
@@ -64,16 +65,6 @@ function post(server, path, body, init = {}) {
   });
 }
 
-async function headStart(id, text) {
-  const res = await post(fast, "/api/chat", { headStartMessages: [user("u1", text)], chatId: id, trigger: "submit-message" });
-  assert.equal(res.status, 200, await res.clone().text());
-  assert.equal(res.headers.get("x-vercel-ai-ui-message-stream"), "v1");
-  assert.match(res.headers.get("content-type"), /text\/event-stream/);
-  assert.equal(res.headers.get("x-trigger-chat-access-token")?.split(".").length, 3, "a JWT access token header");
-  assert.match(res.headers.get("server-timing"), /^session;desc="session create";dur=\d+(\.\d)?$/);
-  return { res, ...(await readUiStream(res.body, { terminateOnError: false })) };
-}
-
 async function records(id, io) {
   const res = await fetch(`${worker.url}/realtime/v1/sessions/${encodeURIComponent(id)}/${io}/records`, {
     headers: { authorization: `Bearer ${SECRET}` },
@@ -84,46 +75,16 @@ async function records(id, io) {
 
 const isControl = (r) => (r.headers ?? []).some(([name]) => name === "trigger-control");
 
-/** `.out` must hold exactly the chunks the browser got, and the turn must end with the two Trigger chunks. */
-async function assertTurnEnd(id, chunks) {
-  assert.deepEqual(chunks.slice(-2).map((c) => c.type), ["trigger:turn-complete", "trigger:session-state"]);
-  const out = await records(id, "out");
-  assert.deepEqual(out.filter((r) => !isControl(r)).map((r) => r.data), chunks.filter((c) => !c.type.startsWith("trigger:")));
-  assert.equal(chunks.at(-1).lastEventId, String(out.at(-1).seqNum), "the session state points at the turn-complete");
-}
-
 test("the package loads its wasm and says its version", () => {
   assert.match(version(), /^\d+\.\d+\.\d+/);
 });
 
-test("pure text turn: step 1 is the answer, the agent persists it", async () => {
-  const id = chatId("text");
-  const { message, chunks } = await headStart(id, "hello there");
-  assert.equal(texts(message), "Hello! I am the scripted model. Ask me about the weather in a city, or for a calculation.");
-  assert.equal(chunks.filter((c) => c.type === "start").length, 1);
-  await assertTurnEnd(id, chunks);
-  const handover = JSON.parse((await records(id, "in"))[0].data);
-  assert.equal(handover.kind, "handover");
-  assert.equal(handover.isFinal, true);
-  assert.equal(handover.messageId, message.id);
+test("pure text, streamed as it is made (20 ms a token)", async () => {
+  await scenarios({ url: slow.url, platformUrl: worker.url, name: "js" }).text({ minSpreadMs: 150 });
 });
 
-test("one tool call: the agent runs it and step 2 is spliced under the same message id", async () => {
-  const id = chatId("tool");
-  const { message, chunks } = await headStart(id, "What's the weather in Paris?");
-  const starts = chunks.filter((c) => c.type === "start");
-  assert.equal(starts.length, 2);
-  assert.equal(starts[0].messageId, starts[1].messageId);
-  assert.equal(message.id, starts[0].messageId);
-  const tool = message.parts.find((p) => p.type === "tool-get_weather");
-  assert.equal(tool.state, "output-available");
-  assert.equal(tool.output.city, "Paris");
-  assert.match(texts(message), /^Let me check the weather in Paris\.\|It is -?\d+ °C and [a-z ]+ in Paris\.$/);
-  await assertTurnEnd(id, chunks);
-  const handover = JSON.parse((await records(id, "in"))[0].data);
-  assert.equal(handover.isFinal, false);
-  assert.equal(handover.partialAssistantMessage.at(-1).content[0].approvalId, "handover-approval-1");
-  // onTurn got the turn's timings.
+test("one tool call: the agent's part is spliced in, and onTurn gets the turn's timings", async () => {
+  const { id } = await s.tool();
   const timing = timings.find((t) => t.chatId === id);
   assert.equal(timing?.decision, "handover");
   for (const key of ["sessionCreatedMs", "providerTtfbMs", "firstChunkOutMs", "stepEndMs", "handoverMs", "firstAgentChunkMs", "turnCompleteMs"]) {
@@ -131,46 +92,8 @@ test("one tool call: the agent runs it and step 2 is spliced under the same mess
   }
 });
 
-test("the response streams: headers at once, the first text long before the end", async () => {
-  const id = chatId("stream");
-  const t0 = performance.now();
-  const res = await post(slow, "/api/chat", { headStartMessages: [user("u1", "hello there")], chatId: id });
-  assert.equal(res.status, 200);
-  const headersAt = performance.now() - t0;
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder();
-  const arrivals = []; // [ms, text] per chunk as node's fetch hands it over
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    arrivals.push([performance.now() - t0, decoder.decode(value, { stream: true })]);
-  }
-  const endAt = performance.now() - t0;
-  const firstText = arrivals.find(([, text]) => text.includes('"type":"text-delta"'));
-  assert.ok(firstText, "a text-delta arrived");
-  assert.ok(arrivals.length > 5, `many chunks, not one buffered body (got ${arrivals.length})`);
-  assert.ok(headersAt <= firstText[0], "headers before the first text");
-  assert.ok(firstText[0] < endAt - 100, `first text at ${firstText[0].toFixed(0)} ms, end at ${endAt.toFixed(0)} ms`);
-  assert.match(arrivals.map(([, t]) => t).join(""), /"type":"trigger:turn-complete"/);
-});
-
 test("a client that disconnects mid-step drops the turn and the agent gets handover-skip", async () => {
-  const id = chatId("disconnect");
-  const controller = new AbortController();
-  const res = await post(fast, "/api/chat", { headStartMessages: [user("u1", "Tell me a very long story about the sea [fault:stall]")], chatId: id }, { signal: controller.signal });
-  assert.equal(res.status, 200);
-  const reader = res.body.getReader();
-  let seen = "";
-  while (!seen.includes("text-delta")) seen += new TextDecoder().decode((await reader.read()).value);
-  controller.abort();
-  const deadline = Date.now() + 5000;
-  let ins = [];
-  while (Date.now() < deadline) {
-    ins = (await records(id, "in")).map((r) => JSON.parse(r.data).kind);
-    if (ins.length) break;
-    await sleep(50);
-  }
-  assert.deepEqual(ins, ["handover-skip"]);
+  const { id } = await s.disconnect();
   // The turn was dropped, not finished: no timings for it.
   await sleep(100);
   assert.equal(timings.find((t) => t.chatId === id), undefined);

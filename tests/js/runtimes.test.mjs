@@ -1,41 +1,43 @@
-// The JS package served by each runtime's own HTTP server — Deno.serve,
-// Bun.serve, node:http through toNodeListener — against the self-hosted
-// platform under `wrangler dev`: a tool turn with its splice, a client
-// disconnect that reaches the agent as handover-skip, and bad input.
-import { test, before, after } from "node:test";
-import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { fileURLToPath } from "node:url";
+// The JS package served by every runtime the seed lists, each through its
+// example in examples/ (tests/runtimes/servers.mjs): workerd (wrangler dev),
+// Deno, Bun, Hono on Bun, Vercel's Edge runtime (a Next.js edge route) and
+// Node 20 (Express), all against the self-hosted platform under another
+// `wrangler dev`. Each passes the same scenarios (tests/js/scenarios.mjs):
+// pure text, one tool call with its splice, a client disconnect, bad input,
+// with chunks arriving as they are made.
+import { describe, test, before, after } from "node:test";
 import { startWrangler } from "../e2e/wrangler.mjs";
+import { RUNTIMES, startRuntime } from "../runtimes/servers.mjs";
+import { SECRET, scenarios } from "./scenarios.mjs";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
-const smoke = fileURLToPath(new URL("./runtimes/smoke.mjs", import.meta.url));
-let worker;
+let platform;
 before(async () => {
-  worker = await startWrangler({ vars: { HEADSTART_SCRIPTED_TTFB_MS: "20", HEADSTART_SCRIPTED_TOKEN_MS: "2" } });
+  platform = await startWrangler({ vars: { HEADSTART_SCRIPTED_TTFB_MS: "20", HEADSTART_SCRIPTED_TOKEN_MS: "2" } });
 });
 after(async () => {
-  await worker?.stop();
+  await platform?.stop();
 });
 
-const runtimes = {
-  node: [process.execPath, [smoke]],
-  deno: [`${root}node_modules/.bin/deno`, ["run", "--allow-net", "--allow-env", "--allow-read", smoke]],
-  bun: [`${root}node_modules/.bin/bun`, [smoke]],
-};
-
-for (const [name, [bin, args]] of Object.entries(runtimes)) {
-  test(`${name}: head start served by the runtime's own server`, async () => {
-    const stdout = await new Promise((resolve, reject) =>
-      execFile(bin, args, { env: { ...process.env, HEADSTART_PLATFORM_URL: worker.url, NO_COLOR: "1" }, timeout: 60_000 }, (err, out, errOut) =>
-        err ? reject(new Error(`${name} failed: ${err.message}\n${errOut}`)) : resolve(out),
-      ),
-    );
-    const result = JSON.parse(stdout.trim().split("\n").at(-1));
-    assert.equal(result.error, undefined, result.error);
-    assert.deepEqual(
-      { runtime: result.runtime, status: result.status, starts: result.starts, turnComplete: result.turnComplete, handover: result.handover, disconnect: result.disconnect, badInput: result.badInput },
-      { runtime: name, status: 200, starts: 2, turnComplete: true, handover: "handover", disconnect: "handover-skip", badInput: 400 },
-    );
+for (const name of RUNTIMES) {
+  describe(`${name}: the package through its example`, () => {
+    let server;
+    let s;
+    before(async () => {
+      server = await startRuntime(name, {
+        TRIGGER_API_URL: platform.url,
+        TRIGGER_SECRET_KEY: SECRET,
+        // 10 ms a token: a text turn spreads over ~150 ms, to see it stream.
+        HEADSTART_SCRIPTED_TTFB_MS: "20",
+        HEADSTART_SCRIPTED_TOKEN_MS: "10",
+      });
+      s = scenarios({ url: server.url, platformUrl: platform.url, name: name.replace(/\W/g, "") });
+    });
+    after(async () => {
+      await server?.stop();
+    });
+    test("pure text, streamed as it is made", () => s.text({ minSpreadMs: 60 }));
+    test("one tool call, the agent's part spliced in", () => s.tool());
+    test("a client disconnect reaches the agent as handover-skip", () => s.disconnect());
+    test("bad input gets a 4xx JSON error and opens nothing", () => s.badInput());
   });
 }
