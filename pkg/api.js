@@ -68,7 +68,8 @@ const SCRIPTED = { HEADSTART_SCRIPTED_TTFB_MS: "ttfbMs", HEADSTART_SCRIPTED_TOKE
  * `createHandler(optionsFromEnv(process.env))`, `optionsFromEnv(Deno.env.toObject())`.
  * The provider is `HEADSTART_PROVIDER`, else the one whose key is set
  * (`ANTHROPIC_API_KEY`, `OPENAI_API_KEY`), else the offline scripted model.
- * Empty variables count as unset; `overrides` win.
+ * `TRIGGER_API_URL` defaults to https://api.trigger.dev, as in the Trigger.dev
+ * SDK. Empty variables count as unset; `overrides` win.
  * @param {{ [name: string]: string | undefined }} env
  * @param {Partial<import("./index.d.ts").HeadStartOptions>} [overrides]
  * @returns {import("./index.d.ts").HeadStartOptions}
@@ -90,6 +91,8 @@ export function optionsFromEnv(env, overrides = {}) {
       throw new TypeError(`headstart optionsFromEnv: ${name} is not JSON: ${e.message}`);
     }
   }
+  // As the Trigger.dev SDK: the hosted platform unless told otherwise.
+  options.platformUrl ??= "https://api.trigger.dev";
   const provider = options.provider ?? (get("ANTHROPIC_API_KEY") ? "anthropic" : get("OPENAI_API_KEY") ? "openai" : "scripted");
   options.provider = provider;
   if (provider === "anthropic" || provider === "openai") {

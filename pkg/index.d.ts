@@ -137,7 +137,8 @@ export function createHandler(options: HeadStartOptions): HeadStartHandler;
  * `HEADSTART_SCRIPTED_TTFB_MS`, `HEADSTART_SCRIPTED_TOKEN_MS`,
  * `HEADSTART_SCRIPTED_FAULT`), e.g. `createHandler(optionsFromEnv(process.env))`.
  * The provider is `HEADSTART_PROVIDER`, else the one whose key is set, else
- * the scripted model. Empty variables count as unset; `overrides` win.
+ * the scripted model; `TRIGGER_API_URL` defaults to https://api.trigger.dev.
+ * Empty variables count as unset; `overrides` win.
  * Throws a `TypeError` naming a variable that is not a number or not JSON.
  */
 export function optionsFromEnv(

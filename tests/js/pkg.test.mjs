@@ -58,3 +58,36 @@ test("encodeUiMessageStream output is read back by the AI SDK", async () => {
   assert.equal(message.id, "m1");
   assert.deepEqual(message.parts.filter((p) => p.type === "text").map((p) => p.text), ["Hello, world"]);
 });
+
+test("optionsFromEnv reads the worker's variables, and createHandler accepts what it makes", async () => {
+  const { optionsFromEnv, createHandler } = await import("../../pkg/index.js");
+  const base = { TRIGGER_API_URL: "https://platform.example", TRIGGER_SECRET_KEY: "tr_dev_x" };
+  assert.deepEqual(optionsFromEnv({ ...base, HEADSTART_SCRIPTED_TTFB_MS: "20", HEADSTART_SCRIPTED_FAULT: "stall", HEADSTART_MODEL: "" }), {
+    platformUrl: "https://platform.example",
+    secretKey: "tr_dev_x",
+    provider: "scripted",
+    scripted: { ttfbMs: 20, fault: "stall" },
+  });
+  const anthropic = optionsFromEnv({
+    ...base,
+    ANTHROPIC_API_KEY: "sk-ant",
+    ANTHROPIC_BASE_URL: "http://127.0.0.1:9/v1",
+    OPENAI_API_KEY: "sk-oai",
+    HEADSTART_TOOLS: '[{"name":"t","inputSchema":{"type":"object"}}]',
+    HEADSTART_MAX_TOKENS: "256",
+    HEADSTART_ALLOWED_ORIGINS: "https://a.example,https://b.example",
+    HEADSTART_SCRIPTED_TTFB_MS: "20",
+  });
+  assert.equal(anthropic.provider, "anthropic", "the provider whose key is set, Anthropic first, as the worker");
+  assert.equal(anthropic.apiKey, "sk-ant");
+  assert.equal(anthropic.baseURL, "http://127.0.0.1:9/v1");
+  assert.equal(anthropic.maxTokens, 256);
+  assert.equal(anthropic.scripted, undefined, "scripted settings only for the scripted model");
+  assert.equal(optionsFromEnv({ ...base, OPENAI_API_KEY: "sk-oai" }).provider, "openai");
+  assert.equal(optionsFromEnv(base, { agentId: "mine" }).agentId, "mine");
+  for (const options of [optionsFromEnv(base), anthropic]) assert.equal(typeof createHandler(options), "function");
+  assert.throws(() => optionsFromEnv({ ...base, HEADSTART_MAX_TOKENS: "lots" }), /HEADSTART_MAX_TOKENS must be a number/);
+  assert.throws(() => optionsFromEnv({ ...base, HEADSTART_TOOLS: "[" }), /HEADSTART_TOOLS is not JSON/);
+  assert.throws(() => createHandler(optionsFromEnv({ TRIGGER_API_URL: "https://p.example" })), /`secretKey` is required/);
+  assert.equal(optionsFromEnv({ TRIGGER_SECRET_KEY: "tr_prod_x" }).platformUrl, "https://api.trigger.dev");
+});
