@@ -93,7 +93,7 @@ export interface HeadStartOptions {
   stallTimeoutMs?: number;
   /** Attempts of a model call that fails before streaming, 1 to 10 (default 3). */
   maxAttempts?: number;
-  /** Linger of the `.out` batches, ms (default 0). */
+  /** Linger of the `.out` batches, ms (default: the platform's `X-S2-Flush-Interval-Ms`, 200 when it sends none, as the Trigger.dev SDK). */
   teeLingerMs?: number;
   /** Extra run tags (after `chat:<id>`), at most 9. */
   tags?: string[];

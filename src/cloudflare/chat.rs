@@ -184,7 +184,7 @@ async fn prepare(mut req: Request, env: &Env) -> Result<std::result::Result<Prep
         session: session_options(&env),
         idle_timeout_ms: config::var(&env, "HEADSTART_IDLE_TIMEOUT_SECS").and_then(|v| v.parse::<u32>().ok()).unwrap_or(60)
             * 1000,
-        tee_linger_ms: config::var(&env, "HEADSTART_TEE_LINGER_MS").and_then(|v| v.parse().ok()).unwrap_or(0),
+        tee_linger_ms: config::var(&env, "HEADSTART_TEE_LINGER_MS").and_then(|v| v.parse().ok()),
         sequential: req.headers().get("x-headstart-sequential")?.is_some() && config::var(&env, "HEADSTART_BENCH").is_some(),
         model,
     };

@@ -380,7 +380,7 @@ pub fn from_json(map: &Map<String, Value>) -> Result<HandlerConfig, String> {
         idle_timeout_ms: session.idle_timeout_secs.unwrap_or(DEFAULT_IDLE_TIMEOUT_SECS) * 1000,
         session,
         model,
-        tee_linger_ms: f.int("teeLingerMs", 0, 10_000)?.unwrap_or(0),
+        tee_linger_ms: f.int("teeLingerMs", 0, 10_000)?,
         sequential: false,
     };
     Ok(HandlerConfig { turn, max_body_bytes, allowed_origins, paths, on_turn: None })

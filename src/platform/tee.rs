@@ -125,6 +125,13 @@ impl Tee {
         Ok(())
     }
 
+    /// The linger from now on, for pending records too: the platform says
+    /// its `X-S2-Flush-Interval-Ms` only once the credentials arrive, after
+    /// the first chunks may have been pushed.
+    pub fn set_linger(&mut self, linger_ms: u64) {
+        self.linger_ms = linger_ms;
+    }
+
     /// Sends what is pending as soon as possible, lingering no more (also
     /// for chunks pushed later). Call it when step 1 has ended.
     pub fn flush(&mut self) {

@@ -14,6 +14,7 @@ use crate::protocol::chunk::UiChunk;
 use crate::protocol::handover::reshape_for_handover;
 use crate::protocol::input::{ChatInput, Handover, HeadStartRequest};
 use crate::protocol::json::Object;
+use crate::protocol::record::DEFAULT_FLUSH_INTERVAL_MS;
 use crate::protocol::session::{handover_prepare_request, CreatedSession, SessionOptions};
 use crate::protocol::ModelMessage;
 use crate::provider::config::ModelSettings;
@@ -39,8 +40,12 @@ pub struct HeadStartConfig {
     pub model: ModelSettings,
     /// Until the handover decision (default 60 s).
     pub idle_timeout_ms: u32,
-    /// Linger of the tee's batches: 0 writes as soon as the last write is acked.
-    pub tee_linger_ms: u64,
+    /// Linger of the tee's batches: 0 writes as soon as the last write is
+    /// acked; `None` follows the platform's `X-S2-Flush-Interval-Ms` (200 ms
+    /// when it sends none), as the SDK's writer does. Batching costs the
+    /// browser nothing (it gets chunks live, and the tee is flushed before
+    /// the handover) and saves an S2 append, and its CPU, per chunk.
+    pub tee_linger_ms: Option<u64>,
     /// Start step 1 only once the session exists, as the TypeScript handler
     /// does (for side-by-side measurements; off by default).
     pub sequential: bool,
@@ -112,7 +117,7 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
     let shared = Shared {
         opened: Cell::new(false),
         buffer: RefCell::new(Vec::new()),
-        tee: RefCell::new(Tee::new(config.tee_linger_ms)),
+        tee: RefCell::new(Tee::new(config.tee_linger_ms.unwrap_or(u64::from(DEFAULT_FLUSH_INTERVAL_MS)))),
         creds: RefCell::new(None),
         session_failed: Cell::new(false),
         step_done: Cell::new(false),
@@ -138,7 +143,12 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
                 shared.opened.set(true);
                 let created_at = since(clock);
                 match init_out(fetch, &config.platform, &chat_id).await {
-                    Ok(creds) => *shared.creds.borrow_mut() = Some(creds),
+                    Ok(creds) => {
+                        if config.tee_linger_ms.is_none() {
+                            shared.tee.borrow_mut().set_linger(creds.flush_interval_ms);
+                        }
+                        *shared.creds.borrow_mut() = Some(creds);
+                    }
                     // The browser still gets step 1 live; only the `.out`
                     // copy is missing (§9.4).
                     Err(e) => {

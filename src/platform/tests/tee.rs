@@ -74,6 +74,16 @@ fn a_batch_lingers_from_its_first_record() {
 }
 
 #[test]
+fn the_linger_can_change_while_records_wait() {
+    let mut tee = Tee::new(0);
+    tee.push(&delta("a"), id(0), 1000).unwrap();
+    tee.set_linger(200);
+    assert_eq!(tee.poll_timeout(), Some(1200), "due 200 ms after the first record, not at once");
+    assert!(tee.poll_batch(1199).is_none());
+    assert_eq!(tee.poll_batch(1200).map(|b| b.records.len()), Some(1));
+}
+
+#[test]
 fn zero_linger_sends_at_once() {
     let mut tee = Tee::new(0);
     tee.push(&delta("a"), id(0), 42).unwrap();
