@@ -14,6 +14,7 @@
 // the model's own latency.
 import http from "node:http";
 import { once } from "node:events";
+import { fileURLToPath } from "node:url";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -138,7 +139,7 @@ export async function startAnthropicServer({ ttfbMs = 389, tokenMs = 10, words =
 }
 
 // `node tests/js/anthropic-server.mjs [--ttfb 389] [--token 10] [--port 0]`: serve until killed.
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (fileURLToPath(import.meta.url) === process.argv[1]) {
   const arg = (name, d) => (process.argv.includes(name) ? Number(process.argv[process.argv.indexOf(name) + 1]) : d);
   const s = await startAnthropicServer({ ttfbMs: arg("--ttfb", 389), tokenMs: arg("--token", 10), port: arg("--port", 0) });
   console.log(`listening ${s.baseURL}`);
