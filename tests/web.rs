@@ -108,3 +108,104 @@ async fn web_fetch_reports_a_bad_url() {
     let request = HttpRequest { method: "GET", url: "http://[not-a-host/".into(), headers: vec![], body: String::new() };
     assert!(WebFetch.fetch(&request).await.is_err());
 }
+
+/// Replaces the global `fetch` with one that records its request in
+/// `globalThis.__fakeFetch` and answers with `body` (JS source of a
+/// `ReadableStream`), or never answers (`body` = None), until dropped.
+struct FakeFetch {
+    original: JsValue,
+}
+
+impl FakeFetch {
+    fn install(body: Option<&str>) -> Self {
+        let global = js_sys::global();
+        let original = js_sys::Reflect::get(&global, &"fetch".into()).unwrap();
+        let answer = match body {
+            Some(stream) => format!("Promise.resolve(new Response({stream}))"),
+            None => "new Promise((_, reject) => req.signal.addEventListener('abort', () => reject(req.signal.reason)))".into(),
+        };
+        let fake = js_sys::Function::new_with_args(
+            "req",
+            &format!("globalThis.__fakeFetch = {{ req, cancelled: false }}; return {answer};"),
+        );
+        js_sys::Reflect::set(&global, &"fetch".into(), &fake).unwrap();
+        Self { original }
+    }
+
+    fn field(path: &str) -> JsValue {
+        js_sys::Function::new_no_args(&format!("return globalThis.__fakeFetch?.{path};")).call0(&JsValue::NULL).unwrap()
+    }
+}
+
+impl Drop for FakeFetch {
+    fn drop(&mut self) {
+        js_sys::Reflect::set(&js_sys::global(), &"fetch".into(), &self.original).unwrap();
+    }
+}
+
+fn get(url: &str) -> headstart::io::HttpRequest {
+    headstart::io::HttpRequest { method: "GET", url: url.into(), headers: vec![], body: String::new() }
+}
+
+#[wasm_bindgen_test]
+async fn dropping_a_response_body_aborts_its_request() {
+    use headstart::io::{Fetch, ResponseBody};
+    use headstart::web::fetch::WebFetch;
+    // One chunk, then a body that never ends (a model that went quiet).
+    let _fake = FakeFetch::install(Some(
+        "new ReadableStream({ start(c) { c.enqueue(new Uint8Array([104, 105])); }, \
+         cancel() { globalThis.__fakeFetch.cancelled = true; } })",
+    ));
+    let mut response = WebFetch.fetch(&get("https://model.example/v1/messages")).await.unwrap();
+    assert_eq!(response.body.next_chunk().await.unwrap().unwrap(), b"hi");
+    assert_eq!(FakeFetch::field("req.signal.aborted"), JsValue::FALSE);
+    drop(response);
+    assert_eq!(FakeFetch::field("req.signal.aborted"), JsValue::TRUE, "the request's signal aborts");
+    sleep(0).await;
+    assert_eq!(FakeFetch::field("cancelled"), JsValue::TRUE, "the body stream is cancelled");
+}
+
+#[wasm_bindgen_test]
+async fn dropping_a_pending_fetch_aborts_it() {
+    use headstart::io::Fetch;
+    use headstart::web::fetch::WebFetch;
+    let _fake = FakeFetch::install(None);
+    let request = get("https://platform.example/api/v1/sessions");
+    // As `io::timeout` gives up on a request that has not answered.
+    let pending = Box::pin(WebFetch.fetch(&request));
+    let raced = futures_util::future::select(pending, Box::pin(sleep(10))).await;
+    assert!(matches!(raced, futures_util::future::Either::Right(_)), "the fake never answers");
+    drop(raced);
+    assert_eq!(FakeFetch::field("req.signal.aborted"), JsValue::TRUE);
+}
+
+#[wasm_bindgen_test]
+async fn cancelling_a_bridged_body_drops_the_rust_stream() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    // Dropped with the stream: how a handler learns that its client left.
+    struct Guard(Rc<Cell<bool>>);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            self.0.set(true);
+        }
+    }
+    let dropped = Rc::new(Cell::new(false));
+    let guard = Guard(dropped.clone());
+    let chunks = stream::unfold((0u8, guard), |(n, guard)| async move {
+        if n > 0 {
+            sleep(60_000).await; // a turn still running
+        }
+        Some((Ok::<_, JsValue>(vec![n]), (n + 1, guard)))
+    });
+    let body = byte_stream(chunks);
+    let call = |target: &JsValue, method: &str| -> JsValue {
+        let f: js_sys::Function = js_sys::Reflect::get(target, &method.into()).unwrap().into();
+        f.call0(target).unwrap()
+    };
+    let reader = call(&body, "getReader");
+    JsFuture::from(js_sys::Promise::from(call(&reader, "read"))).await.unwrap();
+    assert!(!dropped.get());
+    JsFuture::from(js_sys::Promise::from(call(&reader, "cancel"))).await.unwrap();
+    assert!(dropped.get(), "cancel reached the Rust stream");
+}
