@@ -14,9 +14,9 @@ import { cpus, totalmem, release } from "node:os";
 import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import * as esbuild from "esbuild";
 import { startWrangler } from "../tests/e2e/wrangler.mjs";
 import { startAnthropicServer } from "../tests/js/anthropic-server.mjs";
+import { buildAnchor } from "./anchor/build.mjs";
 import { coldStarts } from "./coldstart.mjs";
 import { cpuMs, memoryKiB, stats } from "./proc.mjs";
 import { markdown, svg } from "./report.mjs";
@@ -57,29 +57,13 @@ function sizeOf(files) {
   return { files, raw, gzip };
 }
 
-/** The TypeScript anchor, bundled with esbuild for workerd (nodejs_compat). */
-async function bundleAnchor() {
-  await esbuild.build({
-    entryPoints: [join(root, "bench/anchor/worker.ts")],
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2022",
-    conditions: ["workerd", "worker"],
-    external: ["node:*"],
-    minify: true,
-    outfile: join(root, "build/anchor/worker.mjs"),
-    logLevel: "silent",
-  });
-}
-
 async function main() {
   const opts = options(process.argv.slice(2));
   const setups = SETUPS.filter((s) => !opts.only || opts.only.includes(s.id) || (s.shares && opts.only.includes(s.id)));
   const machine = { cpus: cpus().length, model: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version };
   log(`machine: ${machine.cpus} × ${machine.model}, ${machine.memGiB} GiB`);
 
-  await bundleAnchor();
+  await buildAnchor();
   const bundles = {
     anchor: sizeOf(["build/anchor/worker.mjs"]),
     worker: sizeOf(["build/index_bg.wasm", "build/index.js"]),

@@ -5,7 +5,9 @@
 //
 // - the last user turn holds tool results → a final text built from them;
 // - "weather in <City>" → a short text, then one `get_weather` tool call;
-// - anything else → a text of `words` words.
+// - anything else → a text of `words` words;
+// - "[fault:stall]" in the last user text → half of that text, then
+//   nothing, with the connection held open (a model gone quiet).
 //
 // Time to first byte (`ttfbMs`, default 389 ms, the seed's measured LLM
 // TTFB) is the wait before the first event; then one delta every `tokenMs`.
@@ -43,9 +45,10 @@ function resultText(block) {
   return `The tool said: ${text.slice(0, 200)}`;
 }
 
-/** What the model says to a request body: text, and maybe tool calls. */
+/** What the model says to a request body: text, maybe tool calls, maybe a stall. */
 export function answer(body, { words = 40 } = {}) {
   const { text, results } = lastUser(body.messages ?? []);
+  if (text.includes("[fault:stall]")) return { text: "Once upon a time there was a sea so wide that", calls: [], stallAfter: 4 };
   if (results.length) return { text: results.map(resultText).join(" "), calls: [] };
   const city = text.match(/weather in ([A-Z][\p{L}-]+)/u)?.[1];
   const hasWeather = (body.tools ?? []).some((t) => t.name === "get_weather");
@@ -100,6 +103,7 @@ export async function startAnthropicServer({ ttfbMs = 389, tokenMs = 10, words =
       for (let i = 0; i < pieces.length; i++) {
         if (i > 0) await sleep(tokenMs);
         if (gone) return;
+        if (i === reply.stallAfter) return; // held open until the client leaves
         send("content_block_delta", { index, delta: { type: "text_delta", text: pieces[i] } });
       }
       send("content_block_stop", { index });

@@ -16,11 +16,16 @@ const user = (text) => [{ id: "u1", role: "user", parts: [{ type: "text", text }
 const texts = (message) => message.parts.filter((p) => p.type === "text").map((p) => p.text).join("|");
 let n = 0;
 
+const TOOL_TEXT = /^Let me check the weather in Paris\.\|It is -?\d+ °C and [a-z ]+ in Paris\.$/;
+
 /**
- * @param {{ url: string, platformUrl: string, name?: string, path?: string, secret?: string }} target
- *   `url`: the handler's base URL; `name` goes into the chat ids.
+ * @param {{ url: string, platformUrl: string, name?: string, path?: string, secret?: string,
+ *           expect?: { text?: string, toolText?: RegExp } }} target
+ *   `url`: the handler's base URL; `name` goes into the chat ids; `expect`:
+ *   the model's answers (default: the scripted model's).
  */
-export function scenarios({ url, platformUrl, name = "s", path = "/api/chat", secret = SECRET }) {
+export function scenarios({ url, platformUrl, name = "s", path = "/api/chat", secret = SECRET, expect = {} }) {
+  const expected = { text: HELLO_TEXT, toolText: TOOL_TEXT, ...expect };
   const chatId = (kind) => `${name}_${kind}_${process.pid}_${Date.now()}_${++n}`;
   const post = (body, init = {}) =>
     fetch(`${url}${path}`, {
@@ -91,7 +96,7 @@ export function scenarios({ url, platformUrl, name = "s", path = "/api/chat", se
     async text({ minSpreadMs = 40 } = {}) {
       const id = chatId("text");
       const { message, chunks, reads } = await headStart(id, "hello there");
-      assert.equal(texts(message), HELLO_TEXT);
+      assert.equal(texts(message), expected.text);
       assert.equal(chunks.filter((c) => c.type === "start").length, 1);
       await assertTurnEnd(id, chunks);
       const handover = JSON.parse((await records(id, "in"))[0].data);
@@ -111,7 +116,7 @@ export function scenarios({ url, platformUrl, name = "s", path = "/api/chat", se
       const tool = message.parts.find((p) => p.type === "tool-get_weather");
       assert.equal(tool?.state, "output-available");
       assert.equal(tool.output.city, "Paris");
-      assert.match(texts(message), /^Let me check the weather in Paris\.\|It is -?\d+ °C and [a-z ]+ in Paris\.$/);
+      assert.match(texts(message), expected.toolText);
       await assertTurnEnd(id, chunks);
       const handover = JSON.parse((await records(id, "in"))[0].data);
       assert.equal(handover.isFinal, false);
