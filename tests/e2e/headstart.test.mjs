@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWrangler } from "./wrangler.mjs";
 import { readUiStream } from "../js/ui-stream.mjs";
-import { scenarios } from "../js/scenarios.mjs";
+import { postJson, scenarios } from "../js/scenarios.mjs";
 
 const SECRET = "tr_dev_headstart_local";
 let worker;
@@ -27,15 +27,7 @@ const user = (id, text) => ({ id, role: "user", parts: [{ type: "text", text }] 
 let n = 0;
 const chatId = (name) => `hs_${name}_${process.pid}_${++n}`;
 
-function post(path, body, init = {}) {
-  return fetch(`${worker.url}${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: typeof body === "string" ? body : JSON.stringify(body),
-    signal: AbortSignal.timeout(20_000),
-    ...init,
-  });
-}
+const post = (path, body, init) => postJson(`${worker.url}${path}`, body, init);
 
 async function headStart(id, text) {
   const res = await post("/api/chat", { headStartMessages: [user("u1", text)], chatId: id, trigger: "submit-message" });

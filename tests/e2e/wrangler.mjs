@@ -10,6 +10,31 @@ import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
+/**
+ * A child process with its output kept and a `stop()` that sends SIGTERM,
+ * then SIGKILL after 5 s, to the process (or, with `group`, its whole
+ * process group: wrangler's workerd children too).
+ */
+export function startProcess(file, args, { env, group = false } = {}) {
+  const child = spawn(file, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"], detached: group });
+  let output = "";
+  child.stdout.on("data", (d) => (output += d));
+  child.stderr.on("data", (d) => (output += d));
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  const signal = (name) => {
+    try {
+      process.kill(group ? -child.pid : child.pid, name);
+    } catch {}
+  };
+  const stop = async () => {
+    signal("SIGTERM");
+    const timer = setTimeout(() => signal("SIGKILL"), 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+  return { child, output: () => output, stop };
+}
+
 export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -31,28 +56,13 @@ export async function startWrangler(opts = {}) {
   const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--inspector-port", String(await freePort())];
   if (opts.config) args.push("--config", opts.config);
   for (const [k, v] of Object.entries(opts.vars ?? {})) args.push("--var", `${k}:${v}`);
-  const child = spawn(join(root, "node_modules/.bin/wrangler"), args, {
-    cwd: root,
+  const { child, output: log, stop: stopProcess } = startProcess(join(root, "node_modules/.bin/wrangler"), args, {
     env: { ...process.env, PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH}`, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1", HEADSTART_SKIP_BUILD: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
+    group: true,
   });
-  let output = "";
-  child.stdout.on("data", (d) => (output += d));
-  child.stderr.on("data", (d) => (output += d));
-  const exited = new Promise((resolve) => child.once("exit", resolve));
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
-    try {
-      process.kill(-child.pid, "SIGTERM");
-    } catch {}
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid, "SIGKILL");
-      } catch {}
-    }, 5000);
-    await exited;
-    clearTimeout(timer);
+    await stopProcess();
     if (!opts.persistTo) rmSync(state, { recursive: true, force: true });
   };
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 240_000);
@@ -60,10 +70,10 @@ export async function startWrangler(opts = {}) {
     if (child.exitCode !== null) break;
     try {
       const res = await fetch(`${url}/healthz`);
-      if (res.ok) return { url, pid: child.pid, log: () => output, stop };
+      if (res.ok) return { url, pid: child.pid, log, stop };
     } catch {}
     await new Promise((r) => setTimeout(r, 250));
   }
   await stop();
-  throw new Error(`wrangler dev did not become ready on ${url}:\n${output}`);
+  throw new Error(`wrangler dev did not become ready on ${url}:\n${log()}`);
 }

@@ -9,7 +9,7 @@ import { once } from "node:events";
 import { createHandler, toNodeListener, version } from "../../pkg/index.js";
 import { startWrangler } from "../e2e/wrangler.mjs";
 import { startReplayServer } from "./provider-server.mjs";
-import { scenarios } from "./scenarios.mjs";
+import { postJson, scenarios } from "./scenarios.mjs";
 
 const SECRET = "tr_dev_headstart_local";
 const ORIGIN = "https://app.example";
@@ -55,15 +55,7 @@ let n = 0;
 const chatId = (name) => `js_${name}_${process.pid}_${++n}`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function post(server, path, body, init = {}) {
-  return fetch(`${server.url}${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: typeof body === "string" ? body : JSON.stringify(body),
-    signal: AbortSignal.timeout(20_000),
-    ...init,
-  });
-}
+const post = (server, path, body, init) => postJson(`${server.url}${path}`, body, init);
 
 async function records(id, io) {
   const res = await fetch(`${worker.url}/realtime/v1/sessions/${encodeURIComponent(id)}/${io}/records`, {

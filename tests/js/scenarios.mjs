@@ -12,6 +12,17 @@ import { readUiStream } from "./ui-stream.mjs";
 export const SECRET = "tr_dev_headstart_local";
 export const HELLO_TEXT = "Hello! I am the scripted model. Ask me about the weather in a city, or for a calculation.";
 
+/** A JSON (or raw string) POST with a 30 s bound; `init` overrides. */
+export function postJson(url, body, init = {}) {
+  return fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+    ...init,
+  });
+}
+
 const user = (text) => [{ id: "u1", role: "user", parts: [{ type: "text", text }] }];
 const texts = (message) => message.parts.filter((p) => p.type === "text").map((p) => p.text).join("|");
 let n = 0;
@@ -27,14 +38,7 @@ const TOOL_TEXT = /^Let me check the weather in Paris\.\|It is -?\d+ °C and [a-
 export function scenarios({ url, platformUrl, name = "s", path = "/api/chat", secret = SECRET, expect = {} }) {
   const expected = { text: HELLO_TEXT, toolText: TOOL_TEXT, ...expect };
   const chatId = (kind) => `${name}_${kind}_${process.pid}_${Date.now()}_${++n}`;
-  const post = (body, init = {}) =>
-    fetch(`${url}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: typeof body === "string" ? body : JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
-      ...init,
-    });
+  const post = (body, init = {}) => postJson(`${url}${path}`, body, init);
 
   async function records(id, io) {
     const res = await fetch(`${platformUrl}/realtime/v1/sessions/${encodeURIComponent(id)}/${io}/records`, {

@@ -12,10 +12,9 @@
 //
 // `startRuntime(name, env)` starts one on a free loopback port with the
 // worker's variables in `env` and resolves when it answers HTTP.
-import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort, startWrangler } from "../e2e/wrangler.mjs";
+import { freePort, startProcess, startWrangler } from "../e2e/wrangler.mjs";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const bin = (name) => join(root, "node_modules/.bin", name);
@@ -45,31 +44,19 @@ export async function startRuntime(name, env) {
   if (!command) throw new Error(`unknown runtime ${name} (known: ${RUNTIMES.join(", ")})`);
   const [file, args] = command();
   const port = await freePort();
-  const child = spawn(file, args, {
-    cwd: root,
+  const { child, output, stop } = startProcess(file, args, {
     env: { ...process.env, ...env, HOST: "127.0.0.1", PORT: String(port), NO_COLOR: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
   });
-  let output = "";
-  child.stdout.on("data", (d) => (output += d));
-  child.stderr.on("data", (d) => (output += d));
-  const exited = new Promise((resolve) => child.once("exit", resolve));
   const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
-    await exited;
-    clearTimeout(timer);
-  };
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline && child.exitCode === null) {
     try {
       // Any HTTP answer means the server is up (GET on a POST route is a 405).
       await fetch(`${url}/api/chat`, { signal: AbortSignal.timeout(2000) });
-      return { name, url, pid: child.pid, log: () => output, stop };
+      return { name, url, pid: child.pid, log: output, stop };
     } catch {}
     await new Promise((r) => setTimeout(r, 100));
   }
   await stop();
-  throw new Error(`${name} did not start on ${url}:\n${output}`);
+  throw new Error(`${name} did not start on ${url}:\n${output()}`);
 }
