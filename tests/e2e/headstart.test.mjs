@@ -105,21 +105,7 @@ test("a client that disconnects mid-step makes the agent get handover-skip", asy
 });
 
 test("bad input gets a 4xx JSON error and no session", async () => {
-  const cases = [
-    ["not json", 400, "invalid_json"],
-    [{ headStartMessages: [] }, 400, "invalid_request"],
-    [{ headStartMessages: [], chatId: "session_abc" }, 400, "invalid_chat_id"],
-    [{ headStartMessages: [], chatId: "   " }, 400, "invalid_chat_id"],
-    [{ headStartMessages: [{ id: "u", role: "user", parts: [{ type: "file", mediaType: "image/png", url: "nope" }] }], chatId: "x1" }, 400, "invalid_messages"],
-    [{ headStartMessages: [user("u", "x".repeat(40_000))], chatId: "x2" }, 413, "body_too_large"],
-  ];
-  for (const [body, status, code] of cases) {
-    const res = await post("/api/chat", body);
-    assert.equal(res.status, status, JSON.stringify(body).slice(0, 60));
-    assert.equal((await res.json()).code, code);
-  }
-  const res = await fetch(`${worker.url}/realtime/v1/sessions/x1/in/records`, { headers: { authorization: `Bearer ${SECRET}` } });
-  assert.deepEqual((await res.json()).records, []);
+  await scenarios({ url: worker.url, platformUrl: worker.url, name: "hs" }).badInput();
 });
 
 test("start and token routes give the transport its session and tokens", async () => {

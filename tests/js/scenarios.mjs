@@ -155,18 +155,26 @@ export function scenarios({ url, platformUrl, name = "s", path = "/api/chat", se
       return { id };
     },
 
-    /** Bad input: a 4xx JSON error, and no session opened. */
+    /** Bad input: a 4xx JSON error naming what is wrong, and no session opened. */
     async badInput() {
-      const empty = await post({ chatId: "" });
-      assert.equal(empty.status, 400);
-      assert.equal((await empty.json()).code, "invalid_chat_id");
-      const notJson = await post("{not json");
-      assert.equal(notJson.status, 400);
-      assert.equal((await notJson.json()).code, "invalid_json");
-      const id = chatId("bad");
-      const badMessages = await post({ chatId: id, headStartMessages: [{ id: "u1", role: "user" }] });
-      assert.equal(badMessages.status, 400);
-      assert.deepEqual(await records(id, "in"), []);
+      const bad = chatId("bad");
+      const big = chatId("big");
+      const cases = [
+        ["{not json", 400, "invalid_json"],
+        [{ headStartMessages: [] }, 400, "invalid_request"],
+        [{ headStartMessages: [], chatId: "session_abc" }, 400, "invalid_chat_id"],
+        [{ headStartMessages: [], chatId: "   " }, 400, "invalid_chat_id"],
+        [{ headStartMessages: [{ id: "u", role: "user", parts: [{ type: "file", mediaType: "image/png", url: "nope" }] }], chatId: bad }, 400, "invalid_messages"],
+        // Over the default 32 KiB cap: the platform's own limit on a session create.
+        [{ headStartMessages: user("x".repeat(40_000)), chatId: big }, 413, "body_too_large"],
+      ];
+      for (const [body, status, code] of cases) {
+        const res = await post(body);
+        assert.equal(res.status, status, JSON.stringify(body).slice(0, 60));
+        assert.match(res.headers.get("content-type") ?? "", /application\/json/);
+        assert.equal((await res.json()).code, code);
+      }
+      for (const id of [bad, big]) assert.deepEqual(await records(id, "in"), [], "nothing reached the agent");
     },
   };
 }
