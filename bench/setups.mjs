@@ -11,11 +11,14 @@
 // | workerd, deno, bun, edge-runtime, node20 | the headstart JS package, through its examples |
 //
 // `start(env)` brings a handler up; `pid` is the process whose CPU and
-// memory are the handler's (for workerd, the worker's own workerd).
+// memory are the handler's (for workerd, the worker's own workerd). `turn`
+// runs one first turn; a head start (`headStartTurn`) unless given.
 import { startWrangler } from "../tests/e2e/wrangler.mjs";
 import { startRuntime } from "../tests/runtimes/servers.mjs";
 import { workerdOf } from "./proc.mjs";
 import { directTurn, headStartTurn } from "./turns.mjs";
+
+const headStart = (ctx, args) => headStartTurn(ctx.url, args);
 
 const viaWrangler = async (opts) => {
   const w = await startWrangler(opts);
@@ -27,7 +30,7 @@ const viaRuntime = (name) => async (env) => {
   return { url: r.url, pid: name === "workerd" ? workerdOf(r.pid) : r.pid, stop: r.stop, log: r.log };
 };
 
-export const SETUPS = [
+const SETUP_LIST = [
   {
     id: "direct",
     label: "no head start",
@@ -50,7 +53,6 @@ export const SETUPS = [
     runtime: "workerd",
     bundle: "anchor",
     start: (env) => viaWrangler({ config: "bench/anchor/wrangler.toml", vars: env }),
-    turn: (ctx, args) => headStartTurn(ctx.url, args),
   },
   {
     id: "worker",
@@ -58,7 +60,6 @@ export const SETUPS = [
     runtime: "workerd",
     bundle: "worker",
     start: (env) => viaWrangler({ vars: { ...env, HEADSTART_BENCH: "1" } }),
-    turn: (ctx, args) => headStartTurn(ctx.url, args),
   },
   {
     id: "worker-seq",
@@ -68,16 +69,17 @@ export const SETUPS = [
     shares: "worker",
     turn: (ctx, args) => headStartTurn(ctx.url, { ...args, headers: { "x-headstart-sequential": "1" } }),
   },
-  { id: "workerd", label: "headstart package", runtime: "workerd", bundle: "pkg", start: viaRuntime("workerd"), turn: (ctx, args) => headStartTurn(ctx.url, args) },
-  { id: "deno", label: "headstart package", runtime: "Deno 2", bundle: "pkg", start: viaRuntime("deno"), turn: (ctx, args) => headStartTurn(ctx.url, args) },
-  { id: "bun", label: "headstart package", runtime: "Bun 1", bundle: "pkg", start: viaRuntime("bun"), turn: (ctx, args) => headStartTurn(ctx.url, args) },
+  { id: "workerd", label: "headstart package", runtime: "workerd", bundle: "pkg", start: viaRuntime("workerd") },
+  { id: "deno", label: "headstart package", runtime: "Deno 2", bundle: "pkg", start: viaRuntime("deno") },
+  { id: "bun", label: "headstart package", runtime: "Bun 1", bundle: "pkg", start: viaRuntime("bun") },
   {
     id: "edge-runtime",
     label: "headstart package, Next.js route",
     runtime: "edge-runtime",
     bundle: "pkg",
     start: viaRuntime("edge-runtime"),
-    turn: (ctx, args) => headStartTurn(ctx.url, args),
   },
-  { id: "node20", label: "headstart package, Express", runtime: "Node 20", bundle: "pkg", start: viaRuntime("node20"), turn: (ctx, args) => headStartTurn(ctx.url, args) },
+  { id: "node20", label: "headstart package, Express", runtime: "Node 20", bundle: "pkg", start: viaRuntime("node20") },
 ];
+
+export const SETUPS = SETUP_LIST.map((s) => ({ turn: headStart, ...s }));

@@ -37,6 +37,7 @@ use crate::io::{emitted_stream, Fetch};
 use crate::protocol::input::ChatInput;
 use crate::protocol::session::preload_request;
 use crate::protocol::sse::write_data;
+use crate::turn::calls::log;
 use crate::turn::request::{
     self as validate, check_declared_length, parse_chat_body, parse_head_start, ParsedHeadStart, RequestError,
 };
@@ -486,13 +487,4 @@ fn describe(e: &JsValue) -> String {
         .map(|err| String::from(err.message()))
         .or_else(|| e.as_string())
         .unwrap_or_else(|| format!("{e:?}"))
-}
-
-fn log(message: &str) {
-    let console = Reflect::get(&js_sys::global(), &"console".into()).ok();
-    if let Some(console) = console {
-        if let Some(warn) = Reflect::get(&console, &"warn".into()).ok().and_then(|f| f.dyn_into::<Function>().ok()) {
-            let _ = warn.call1(&console, &message.into());
-        }
-    }
 }

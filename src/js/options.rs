@@ -109,14 +109,11 @@ pub fn parse_session(options: &JsValue) -> Result<(PlatformClient, SessionOption
 
 /// Reads and checks the options object.
 pub fn parse(options: &JsValue) -> Result<HandlerConfig, JsValue> {
-    if !options.is_object() || js_sys::Array::is_array(options) {
-        return Err(error("options must be an object with at least platformUrl and secretKey".into()));
-    }
+    let map = options_map(options, KNOWN, "createHandler")?;
     let on_turn = match js_sys::Reflect::get(options, &"onTurn".into())? {
         v if v.is_undefined() || v.is_null() => None,
         v => Some(v.dyn_into::<js_sys::Function>().map_err(|_| error("`onTurn` must be a function".into()))?),
     };
-    let map = options_map(options, KNOWN, "createHandler")?;
     let mut config = from_json(&map).map_err(error)?;
     config.on_turn = on_turn;
     Ok(config)

@@ -110,12 +110,12 @@ pub async fn write_out<F: Fetch, C: Clock>(
     chat_id: &str,
     chunks: &[(String, String)],
 ) -> Result<Option<u64>, WriteOutError> {
+    if chunks.is_empty() {
+        return Ok(None);
+    }
     let mut tee = Tee::new(0);
     for (json, id) in chunks {
         tee.push_json(json, id.clone(), 0)?;
-    }
-    if chunks.is_empty() {
-        return Ok(None);
     }
     let credentials = init_out(fetch, platform, chat_id).await?;
     tee.flush();
