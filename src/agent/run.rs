@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use super::tools::ToolRegistry;
 use super::transcript::MessageBuilder;
 use crate::io::{Clock, Fetch};
-use crate::protocol::chunk::{Abort, Finish, Start, ToolOutputAvailable, ToolOutputError};
+use crate::protocol::chunk::{Abort, ErrorChunk, Finish, Start, ToolOutputAvailable, ToolOutputError};
 use crate::protocol::convert::{convert_to_model_messages, ConvertOptions};
 use crate::protocol::input::{ChatInput, Handover};
 use crate::protocol::json::Object;
@@ -85,11 +85,27 @@ pub struct AgentConfig {
     pub turn_timeout_ms: u32,
     /// Model steps per turn at most.
     pub max_steps: u32,
+    /// How long a `handover-prepare` run waits for the head start's handover
+    /// (or skip). Past it the turn is recorded as failed on `.out` and the
+    /// run waits for messages as usual: the edge's own limits (its idle
+    /// timeout plus the append's retries) end well before this.
+    pub handover_timeout_ms: u32,
 }
+
+/// The `error` chunk a run writes when no handover came in time.
+pub const HANDOVER_TIMED_OUT: &str = "the head start never handed the turn over";
 
 impl AgentConfig {
     pub fn new(model: ModelSettings, tools: ToolRegistry) -> Self {
-        Self { model, tools, boot_delay_ms: 0, idle_timeout_ms: 30_000, turn_timeout_ms: 3_600_000, max_steps: 8 }
+        Self {
+            model,
+            tools,
+            boot_delay_ms: 0,
+            idle_timeout_ms: 30_000,
+            turn_timeout_ms: 3_600_000,
+            max_steps: 8,
+            handover_timeout_ms: 300_000,
+        }
     }
 }
 
@@ -165,9 +181,14 @@ impl<S: Session, F: Fetch, C: Clock> Agent<'_, S, F, C> {
                 if history.is_empty() {
                     history = self.payload.head_start_messages.clone();
                 }
+                let deadline = self.clock.now_ms() + f64::from(self.config.handover_timeout_ms);
                 loop {
-                    let Wait::Record(rec) = self.wait(cursor).await else { return };
-                    let rec = *rec;
+                    let left = (deadline - self.clock.now_ms()).max(0.0) as u32;
+                    let next = if left == 0 { None } else { self.session.next_input(cursor, left).await };
+                    let Some(rec) = next else {
+                        self.handover_timed_out(&history, cursor);
+                        break;
+                    };
                     cursor = Some(rec.seq);
                     match rec.input {
                         ChatInput::Handover(h) => {
@@ -213,6 +234,14 @@ impl<S: Session, F: Fetch, C: Clock> Agent<'_, S, F, C> {
             }
             // Stops outside a turn and late handovers have nothing to act on.
         }
+    }
+
+    /// Closes what step 1 teed to `.out` with an error and a turn-complete,
+    /// so no reader waits on it, and keeps the user's message.
+    fn handover_timed_out(&self, history: &[UiMessage], cursor: Option<u64>) {
+        self.session.write(&UiChunk::Error(ErrorChunk { error_text: HANDOVER_TIMED_OUT.into(), extra: Object::new() }));
+        self.session.control(TurnComplete { session_in_event_id: cursor, ..TurnComplete::default() }.headers());
+        self.session.save(history, cursor);
     }
 
     async fn hook_chat_start(&self, preloaded: bool) {

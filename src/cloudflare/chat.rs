@@ -128,13 +128,17 @@ fn turn_frames(prepared: Prepared, env: Env, ctx: Option<Context>) -> Pin<Box<dy
     // response's future is dropped.
     let skip_env = env.clone();
     let skip_client = turn_config.platform.clone();
-    let on_abandon: Box<dyn FnOnce()> = Box::new(move || {
+    let on_abandon: Box<dyn FnOnce(crate::turn::Abandoned)> = Box::new(move |owed| {
         let Some(ctx) = ctx else { return };
         ctx.wait_until(async move {
-            let input = crate::protocol::input::ChatInput::handover_skip();
-            let req = skip_client.append_input(&chat_id, &input, &nanoid(21));
-            let result = crate::io::Fetch::fetch(&PlatformFetch::new(remote, skip_env), &req).await.map(|r| r.status);
-            worker::console_log!("headstart: client gone before the decision on {chat_id}; handover-skip sent ({result:?})");
+            let fetch = PlatformFetch::new(remote, skip_env);
+            let result =
+                crate::turn::calls::append_in(&fetch, &WebClock, &skip_client, &chat_id, &owed.input, &owed.part_id).await;
+            worker::console_log!(
+                "headstart: turn on {chat_id} ended before the agent was told; {} sent ({:?})",
+                owed.input.type_name(),
+                result.map(|_| ())
+            );
         });
     });
     Box::pin(emitted_stream(move |out| async move {

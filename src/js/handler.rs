@@ -33,8 +33,7 @@ use web_sys::{AbortSignal, Headers, Request, Response, ResponseInit};
 
 use super::options::{self, HandlerConfig};
 use super::{message_id, nanoid};
-use crate::io::{emitted_stream, Fetch};
-use crate::protocol::input::ChatInput;
+use crate::io::emitted_stream;
 use crate::protocol::session::preload_request;
 use crate::protocol::sse::write_data;
 use crate::turn::calls::log;
@@ -240,11 +239,15 @@ fn turn_frames(config: Rc<HandlerConfig>, parsed: ParsedHeadStart, bg: Backgroun
     let skip_client = config.turn.platform.clone();
     // A client gone before the decision: tell the agent, after the turn's
     // future is dropped.
-    let on_abandon: Box<dyn FnOnce()> = Box::new(move || {
+    let on_abandon: Box<dyn FnOnce(crate::turn::Abandoned)> = Box::new(move |owed| {
         bg.spawn(async move {
-            let req = skip_client.append_input(&chat_id, &ChatInput::handover_skip(), &nanoid(21));
-            let result = WebFetch.fetch(&req).await.map(|r| r.status);
-            log(&format!("headstart: client gone before the decision on {chat_id}; handover-skip sent ({result:?})"));
+            let result =
+                crate::turn::calls::append_in(&WebFetch, &WebClock, &skip_client, &chat_id, &owed.input, &owed.part_id).await;
+            log(&format!(
+                "headstart: turn on {chat_id} ended before the agent was told; {} sent ({:?})",
+                owed.input.type_name(),
+                result.map(|_| ())
+            ));
         });
     });
     Box::pin(emitted_stream(move |out| async move {

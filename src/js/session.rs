@@ -35,6 +35,10 @@ use crate::turn::calls::{self, WriteOutError};
 use crate::turn::request::{parse_head_start, RequestError};
 use crate::web::fetch::{WebClock, WebFetch};
 
+/// How long `splice` waits with nothing from the agent before it ends the
+/// stream with an `error` chunk (the head start's default idle limit).
+const SPLICE_IDLE_MS: u32 = 60_000;
+
 /// A platform and how its sessions are opened.
 #[wasm_bindgen]
 pub struct SessionClient {
@@ -151,7 +155,10 @@ impl SessionClient {
         let platform = self.platform.clone();
         let payloads = emitted_stream(move |emitter| async move {
             let mut splice = Splice::starting_after(after_seq);
-            calls::follow_out(&WebFetch, &WebClock, &platform, &chat_id, &mut splice, &mut |json| emitter.emit(json)).await;
+            calls::follow_out(&WebFetch, &WebClock, &platform, &chat_id, &mut splice, SPLICE_IDLE_MS, &mut |json| {
+                emitter.emit(json)
+            })
+            .await;
         });
         Ok(crate::web::stream::sse_stream(payloads))
     }

@@ -9,7 +9,7 @@ use crate::io::{timeout, Clock, Fetch, HttpRequest, ResponseBody};
 use crate::platform::client::{self, parse_append, parse_created, parse_credentials, PlatformClient, S2Credentials};
 use crate::platform::retry::{self, Outcome};
 use crate::platform::{PlatformError, Splice, SpliceEvent, Tee, TeeError};
-use crate::protocol::chunk::{Marker, UiChunk};
+use crate::protocol::chunk::{ErrorChunk, Marker, UiChunk};
 use crate::protocol::input::ChatInput;
 use crate::protocol::record::{AppendAck, AppendInput, AppendResponse};
 use crate::protocol::session::{CreateSessionRequest, CreatedSession};
@@ -18,6 +18,14 @@ use crate::selfhost::Io;
 
 /// The headers wait of one `.out` subscription attempt (the SDK's 30 s).
 const SUBSCRIBE_HEADERS_MS: u32 = 30_000;
+/// One attempt of a platform JSON call, answer and body: a platform that
+/// accepts the connection and then says nothing must not hold the turn.
+pub const ATTEMPT_MS: u32 = 10_000;
+/// One S2 append attempt (the S2 SDK's request timeout).
+pub const S2_ATTEMPT_MS: u32 = 5_000;
+/// The longest wait between two attempts, whatever a `retry-after` or an
+/// `x-ratelimit-reset` asks for.
+pub const MAX_RETRY_DELAY_MS: u64 = 30_000;
 
 /// `POST /api/v1/sessions` with the SDK's retry policy.
 pub async fn create<F: Fetch, C: Clock>(
@@ -32,17 +40,22 @@ pub async fn create<F: Fetch, C: Clock>(
 type Parse<T> = fn(u16, &[(String, String)], &str) -> Result<T, PlatformError>;
 
 /// A platform JSON call with the SDK's retry policy (§5.1): the same request
-/// again after the backoff, while the error is retryable.
+/// again after the backoff, while the error is retryable. Each attempt has
+/// [`ATTEMPT_MS`]; a silent platform is a network error like any other.
 async fn json_call<F: Fetch, C: Clock, T>(fetch: &F, clock: &C, req: &HttpRequest, parse: Parse<T>) -> Result<T, PlatformError> {
     let mut attempt = 1;
     loop {
-        let (result, headers) = match fetch.fetch(req).await {
-            Ok(mut r) => {
-                let text = r.body.text().await.unwrap_or_default();
-                (parse(r.status, &r.headers, &text), r.headers)
+        let answer = timeout(clock, ATTEMPT_MS, async {
+            match fetch.fetch(req).await {
+                Ok(mut r) => match r.body.text().await {
+                    Ok(text) => (parse(r.status, &r.headers, &text), r.headers),
+                    Err(e) => (Err(PlatformError::network(&e)), Vec::new()),
+                },
+                Err(e) => (Err(PlatformError::network(&e)), Vec::new()),
             }
-            Err(e) => (Err(PlatformError::network(&e)), Vec::new()),
-        };
+        })
+        .await;
+        let (result, headers) = answer.unwrap_or_else(|| (Err(timed_out()), Vec::new()));
         let error = match result {
             Ok(value) => return Ok(value),
             Err(e) if e.retryable => e,
@@ -53,17 +66,24 @@ async fn json_call<F: Fetch, C: Clock, T>(fetch: &F, clock: &C, req: &HttpReques
             None => Outcome::Network,
         };
         let Some(delay) = retry::decide(attempt, &outcome, clock.now_ms() as u64, 0) else { return Err(error) };
-        clock.sleep(delay as u32).await;
+        clock.sleep(delay.min(MAX_RETRY_DELAY_MS) as u32).await;
         attempt += 1;
     }
 }
 
-/// `PUT /realtime/v1/sessions/{key}/out`: the S2 credentials of `.out`.
-pub async fn init_out<F: Fetch>(fetch: &F, platform: &PlatformClient, chat_id: &str) -> Result<S2Credentials, PlatformError> {
-    let req = platform.init_stream(chat_id, Io::Out);
-    let mut r = fetch.fetch(&req).await.map_err(|e| PlatformError::network(&e))?;
-    let text = r.body.text().await.unwrap_or_default();
-    parse_credentials(r.status, &r.headers, &text)
+fn timed_out() -> PlatformError {
+    PlatformError::network(&crate::io::FetchError("the platform did not answer in time".into()))
+}
+
+/// `PUT /realtime/v1/sessions/{key}/out`: the S2 credentials of `.out`,
+/// with the JSON calls' retry policy.
+pub async fn init_out<F: Fetch, C: Clock>(
+    fetch: &F,
+    clock: &C,
+    platform: &PlatformClient,
+    chat_id: &str,
+) -> Result<S2Credentials, PlatformError> {
+    json_call(fetch, clock, &platform.init_stream(chat_id, Io::Out), parse_credentials).await
 }
 
 /// One S2 append, retried under the S2 policy (the same batch again: readers
@@ -77,15 +97,19 @@ pub async fn append_batch<F: Fetch, C: Clock>(
     let req = client::s2_append(credentials, batch);
     let mut attempt = 1;
     loop {
-        let error = match fetch.fetch(&req).await {
-            Ok(mut r) => {
-                let text = r.body.text().await.unwrap_or_default();
-                match client::parse_ack(r.status, &r.headers, &text) {
-                    Ok(ack) => return Ok(ack),
-                    Err(e) => e,
-                }
+        let answer = timeout(clock, S2_ATTEMPT_MS, async {
+            match fetch.fetch(&req).await {
+                Ok(mut r) => match r.body.text().await {
+                    Ok(text) => client::parse_ack(r.status, &r.headers, &text),
+                    Err(e) => Err(PlatformError::network(&e)),
+                },
+                Err(e) => Err(PlatformError::network(&e)),
             }
-            Err(e) => PlatformError::network(&e),
+        })
+        .await;
+        let error = match answer.unwrap_or_else(|| Err(timed_out())) {
+            Ok(ack) => return Ok(ack),
+            Err(e) => e,
         };
         let outcome = match error.status {
             Some(status) => Outcome::Status { status, headers: &[] },
@@ -117,7 +141,7 @@ pub async fn write_out<F: Fetch, C: Clock>(
     for (json, id) in chunks {
         tee.push_json(json, id.clone(), 0)?;
     }
-    let credentials = init_out(fetch, platform, chat_id).await?;
+    let credentials = init_out(fetch, clock, platform, chat_id).await?;
     tee.flush();
     while let Some(batch) = tee.poll_batch(clock.now_ms() as u64) {
         let ack = append_batch(fetch, clock, &credentials, &batch).await?;
@@ -156,48 +180,67 @@ pub struct SpliceMarks {
     pub turn_complete: Option<f64>,
 }
 
+/// The chunk a splice ends with when the agent's part did not come whole:
+/// the browser shows an error instead of waiting on a message that stopped.
+pub const AGENT_SILENT: &str = "the agent did not finish the turn in time";
+/// The same, when the platform refused the subscription for good.
+pub const AGENT_UNREACHABLE: &str = "the agent's stream could not be read";
+
 /// Phase 2: forwards the agent's chunks (as JSON) until its turn-complete
 /// (or the read ends), then the two Trigger pseudo-chunks. Reconnects from
-/// the splice's cursor on transient failures (§5.7).
+/// the splice's cursor on transient failures (§5.7), but only while the
+/// agent makes progress: after `idle_ms` with no record of its own (pings
+/// are not progress) the splice gives up and ends the stream with an
+/// `error` chunk, so a stuck platform or a dead agent never holds the
+/// response open.
 pub async fn follow_out<F: Fetch, C: Clock>(
     fetch: &F,
     clock: &C,
     platform: &PlatformClient,
     chat_id: &str,
     splice: &mut Splice,
+    idle_ms: u32,
     emit: &mut dyn FnMut(String),
 ) -> SpliceMarks {
     let mut marks = SpliceMarks::default();
     let mut attempt = 1;
-    'connect: loop {
+    let mut progress_at = clock.now_ms();
+    let left = |progress_at: f64| (progress_at + f64::from(idle_ms) - clock.now_ms()).max(0.0) as u32;
+    let ended: Result<(), &str> = 'connect: loop {
         let req = platform.subscribe(chat_id, Io::Out, splice.cursor());
-        let failure = match timeout(clock, SUBSCRIBE_HEADERS_MS, fetch.fetch(&req)).await {
+        let wait = left(progress_at).min(SUBSCRIBE_HEADERS_MS);
+        let failure = match timeout(clock, wait, fetch.fetch(&req)).await {
             Some(Ok(mut response)) => match client::check_subscription(response.status, &response.headers) {
                 Err(e) if !e.retryable => {
                     log(&format!("headstart: cannot follow .out of {chat_id}: {e}"));
-                    break 'connect;
+                    break 'connect Err(AGENT_UNREACHABLE);
                 }
                 Err(_) => Outcome::Status { status: response.status, headers: &[] },
                 Ok(()) => {
                     let mut sse = SseDecoder::new();
                     loop {
-                        let Some(piece) = response.body.next_chunk().await else { break 'connect };
-                        let Ok(bytes) = piece else { break };
-                        for event in sse.feed(&bytes) {
+                        let piece = match timeout(clock, left(progress_at), response.body.next_chunk()).await {
+                            None => break 'connect Err(AGENT_SILENT),
+                            Some(None) => break 'connect Ok(()),
+                            Some(Some(Err(_))) => break,
+                            Some(Some(Ok(bytes))) => bytes,
+                        };
+                        for event in sse.feed(&piece) {
                             for e in splice.feed(&event) {
                                 match e {
                                     SpliceEvent::Forward(json) => {
                                         marks.first_agent_chunk.get_or_insert_with(|| clock.now_ms());
+                                        progress_at = clock.now_ms();
                                         attempt = 1;
                                         emit(json);
                                     }
                                     SpliceEvent::TurnComplete { .. } => {
                                         marks.turn_complete = Some(clock.now_ms());
                                         emit(UiChunk::TriggerTurnComplete(Marker::new()).to_json());
-                                        break 'connect;
+                                        break 'connect Ok(());
                                     }
                                     // A clean end of the read ends phase 2 (§5.7).
-                                    SpliceEvent::Done => break 'connect,
+                                    SpliceEvent::Done => break 'connect Ok(()),
                                     SpliceEvent::Error(_) => {}
                                 }
                             }
@@ -208,11 +251,16 @@ pub async fn follow_out<F: Fetch, C: Clock>(
             },
             _ => Outcome::Network,
         };
-        match retry::subscribe_decide(attempt, &failure, 1.0) {
-            Some(delay) => clock.sleep(delay as u32).await,
-            None => break,
+        let Some(delay) = retry::subscribe_decide(attempt, &failure, 1.0) else { break Err(AGENT_UNREACHABLE) };
+        if u64::from(left(progress_at)) <= delay {
+            break Err(AGENT_SILENT);
         }
+        clock.sleep(delay as u32).await;
         attempt += 1;
+    };
+    if let Err(message) = ended {
+        log(&format!("headstart: splice of {chat_id} ended early: {message}"));
+        emit(UiChunk::Error(ErrorChunk { error_text: message.into(), extra: Default::default() }).to_json());
     }
     if let Some(state) = splice.session_state() {
         emit(state.to_json());

@@ -7,10 +7,11 @@ use std::pin::pin;
 use futures_util::future::{join3, select};
 
 use super::calls::{self, append_batch, append_in, follow_out, init_out, log};
-use crate::io::{Clock, Emitter, Fetch, Notify};
+use crate::io::{timeout, Clock, Emitter, Fetch, FetchError, Notify};
 use crate::platform::client::{PlatformClient, S2Credentials};
+use crate::platform::PlatformError;
 use crate::platform::{Splice, Tee};
-use crate::protocol::chunk::UiChunk;
+use crate::protocol::chunk::{ErrorChunk, UiChunk};
 use crate::protocol::handover::reshape_for_handover;
 use crate::protocol::input::{ChatInput, Handover, HeadStartRequest};
 use crate::protocol::json::Object;
@@ -20,6 +21,9 @@ use crate::protocol::ModelMessage;
 use crate::provider::config::ModelSettings;
 use crate::provider::run::run_step;
 use crate::provider::step::{Step, StepOutcome};
+
+/// The chunk after step 1 when the agent could not be handed the turn.
+pub const HANDOVER_FAILED: &str = "the agent could not be handed the turn";
 
 /// What the browser response is made of.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,19 +70,35 @@ pub struct TurnTiming {
     pub decision: &'static str,
 }
 
-/// Calls `on_abandon` if dropped before the turn decided: a client that
-/// went away mid-step 1 must not leave the agent waiting (the caller sends
-/// `handover-skip` from there, outside the dropped future).
+/// What the agent is still owed when a turn is dropped (the client went
+/// away) or ends before its decision reached `.in`: the caller appends it in
+/// the background, outside the dropped future, with
+/// [`calls::append_in`] (the part id makes a repeat harmless).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Abandoned {
+    pub input: ChatInput,
+    pub part_id: String,
+}
+
+/// Hands [`Abandoned`] to `on_abandon` if the turn ends while something is
+/// owed: `handover-skip` before the decision, the handover itself while its
+/// append is in flight (its retries may be cut off with the client).
 struct DecisionGuard<'a> {
-    decided: Cell<bool>,
-    on_abandon: Cell<Option<Box<dyn FnOnce() + 'a>>>,
+    owed: RefCell<Option<Abandoned>>,
+    on_abandon: Cell<Option<Box<dyn FnOnce(Abandoned) + 'a>>>,
+}
+
+impl DecisionGuard<'_> {
+    fn owe(&self, what: Option<Abandoned>) {
+        *self.owed.borrow_mut() = what;
+    }
 }
 
 impl Drop for DecisionGuard<'_> {
     fn drop(&mut self) {
-        if !self.decided.get() {
+        if let Some(owed) = self.owed.borrow_mut().take() {
             if let Some(f) = self.on_abandon.take() {
-                f();
+                f(owed);
             }
         }
     }
@@ -107,9 +127,10 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
     message_id: String,
     record_id: &dyn Fn() -> String,
     out: &Emitter<Frame>,
-    on_abandon: Box<dyn FnOnce() + '_>,
+    on_abandon: Box<dyn FnOnce(Abandoned) + '_>,
 ) -> TurnTiming {
-    let guard = DecisionGuard { decided: Cell::new(false), on_abandon: Cell::new(Some(on_abandon)) };
+    let skip = || Abandoned { input: ChatInput::handover_skip(), part_id: record_id() };
+    let guard = DecisionGuard { owed: RefCell::new(Some(skip())), on_abandon: Cell::new(Some(on_abandon)) };
     let t0 = clock.now_ms();
     let since = |c: &C| c.now_ms() - t0;
     let mut timing = TurnTiming::default();
@@ -129,7 +150,11 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
 
     // 1-3: session, step 1 and the tee, together.
     let session = async {
-        let created = create_session(fetch, clock, config, request).await;
+        // The create retries on its own; the idle limit bounds it all.
+        let created =
+            timeout(clock, config.idle_timeout_ms, create_session(fetch, clock, config, request)).await.unwrap_or_else(|| {
+                Err(PlatformError::network(&FetchError("the platform did not create the session in time".into())))
+            });
         match created {
             Ok(session) => {
                 out.emit(Frame::Open {
@@ -142,7 +167,7 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
                 }
                 shared.opened.set(true);
                 let created_at = since(clock);
-                match init_out(fetch, &config.platform, &chat_id).await {
+                match init_out(fetch, clock, &config.platform, &chat_id).await {
                     Ok(creds) => {
                         if config.tee_linger_ms.is_none() {
                             shared.tee.borrow_mut().set_linger(creds.flush_interval_ms);
@@ -160,6 +185,12 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
                 Some((session, created_at))
             }
             Err(e) => {
+                // A create that failed by the platform's own definite answer
+                // started no run; one that timed out or was cut off may have,
+                // and that run waits for a handover: it is still owed a skip.
+                if !e.retryable {
+                    guard.owe(None);
+                }
                 shared.session_failed.set(true);
                 shared.changed.notify();
                 out.emit(Frame::Failed { status: e.status.filter(|s| *s >= 400).unwrap_or(502), message: e.message });
@@ -203,7 +234,6 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
     timing.step_end = Some(since(clock));
 
     let Some((_, created_at)) = created else {
-        guard.decided.set(true);
         timing.decision = "no-session";
         return timing;
     };
@@ -232,21 +262,39 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
         }
     };
     let is_skip = matches!(input, ChatInput::HandoverSkip(_));
-    guard.decided.set(true);
-    let appended = append_in(fetch, clock, &config.platform, &chat_id, &input, &record_id()).await.map(|_| ());
+    // Owed until its append resolves: a client gone in the middle of the
+    // append's retries must not leave the agent with neither record.
+    let owed = Abandoned { input, part_id: record_id() };
+    guard.owe(Some(owed.clone()));
+    let appended = append_in(fetch, clock, &config.platform, &chat_id, &owed.input, &owed.part_id).await.map(|_| ());
     timing.handover = Some(since(clock));
     match (is_skip, appended) {
-        (true, _) => {
+        (true, result) => {
+            guard.owe(None);
+            if let Err(e) = result {
+                log(&format!("headstart: handover-skip for {chat_id} failed ({e}); the agent's own timeout ends its wait"));
+            }
             timing.decision = "skip";
             return timing;
         }
         (false, Err(e)) => {
             log(&format!("headstart: handover for {chat_id} failed ({e}); sending handover-skip"));
-            let _ = append_in(fetch, clock, &config.platform, &chat_id, &ChatInput::handover_skip(), &record_id()).await;
+            let fallback = skip();
+            guard.owe(Some(fallback.clone()));
+            if append_in(fetch, clock, &config.platform, &chat_id, &fallback.input, &fallback.part_id).await.is_err() {
+                log(&format!("headstart: handover-skip for {chat_id} failed too; the agent's own timeout ends its wait"));
+            }
+            guard.owe(None);
+            out.emit(Frame::Chunk(
+                UiChunk::Error(ErrorChunk { error_text: HANDOVER_FAILED.into(), extra: Object::new() }).to_json(),
+            ));
             timing.decision = "skip";
             return timing;
         }
-        (false, Ok(())) => timing.decision = "handover",
+        (false, Ok(())) => {
+            guard.owe(None);
+            timing.decision = "handover";
+        }
     }
 
     // 6: the splice.
@@ -254,7 +302,10 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
         let tee = shared.tee.borrow();
         Splice::starting_after(tee.last_seq()).with_seen_ids(tee.record_ids().iter().cloned())
     };
-    let marks = follow_out(fetch, clock, &config.platform, &chat_id, &mut splice, &mut |json| out.emit(Frame::Chunk(json))).await;
+    let marks = follow_out(fetch, clock, &config.platform, &chat_id, &mut splice, config.idle_timeout_ms, &mut |json| {
+        out.emit(Frame::Chunk(json))
+    })
+    .await;
     timing.first_agent_chunk = marks.first_agent_chunk.map(|t| t - t0);
     timing.turn_complete = marks.turn_complete.map(|t| t - t0);
     timing

@@ -26,4 +26,4 @@ mod drive;
 pub mod request;
 
 pub use calls::create;
-pub use drive::{head_start, Frame, HeadStartConfig, TurnTiming};
+pub use drive::{head_start, Abandoned, Frame, HeadStartConfig, TurnTiming, HANDOVER_FAILED};
