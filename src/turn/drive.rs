@@ -4,7 +4,7 @@
 use std::cell::{Cell, RefCell};
 use std::pin::pin;
 
-use futures_util::future::{join3, select};
+use futures_util::future::{join3, select, Either};
 
 use super::calls::{self, append_batch, append_in, follow_out, init_out, log};
 use crate::io::{timeout, Clock, Emitter, Fetch, FetchError, Notify};
@@ -219,11 +219,19 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
         if config.sequential {
             wait_for(&shared.changed, || shared.opened.get() || shared.session_failed.get()).await;
         }
-        let run = pin!(run_step(model_fetch, clock, &config.model, &options, &mut step, &mut emit));
-        let failed = pin!(wait_for(&shared.changed, || shared.session_failed.get()));
-        let idle = pin!(clock.sleep(config.idle_timeout_ms));
-        // A failed session create or the idle timeout drops the model call.
-        let _ = select(run, select(failed, idle)).await;
+        let idle_ended = {
+            let run = pin!(run_step(model_fetch, clock, &config.model, &options, &mut step, &mut emit));
+            let failed = pin!(wait_for(&shared.changed, || shared.session_failed.get()));
+            let idle = pin!(clock.sleep(config.idle_timeout_ms));
+            // A failed session create or the idle timeout drops the model call.
+            matches!(select(run, select(failed, idle)).await, Either::Right((Either::Right(_), _)))
+        };
+        if idle_ended && !step.is_done() {
+            // Close step 1's message, on the browser and in `.out` alike.
+            for chunk in step.abort(Some("idle timeout".into())) {
+                emit(chunk);
+            }
+        }
         shared.step_done.set(true);
         shared.tee.borrow_mut().flush();
         shared.changed.notify();
@@ -251,15 +259,7 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
                 extra: Object::new(),
             })
         }
-        _ => {
-            if !step.is_done() {
-                // The idle timeout ended step 1: close its message.
-                for chunk in step.abort(Some("idle timeout".into())) {
-                    out.emit(Frame::Chunk(chunk.to_json()));
-                }
-            }
-            ChatInput::handover_skip()
-        }
+        _ => ChatInput::handover_skip(),
     };
     let is_skip = matches!(input, ChatInput::HandoverSkip(_));
     // Owed until its append resolves: a client gone in the middle of the
