@@ -9,6 +9,8 @@
 //! Layers (see `shared/DESIGN.md`):
 //! - [`protocol`]: the wire types and pure functions (no IO, no wasm).
 //! - [`platform`]: the sans-IO client of the session platform.
+//! - [`turn`]: the head-start turn over the IO traits.
+//! - [`routes`]: the chat routes, which both bindings below call.
 //! - `web` (wasm32 only): fetch, streams and timers on any JS runtime.
 //! - `cloudflare` (feature, wasm32 only): the Worker entry point.
 //! - `js` (feature, wasm32 only): the wasm-bindgen API of `pkg/`.
@@ -18,6 +20,7 @@ pub mod io;
 pub mod platform;
 pub mod protocol;
 pub mod provider;
+pub mod routes;
 pub mod selfhost;
 pub mod turn;
 

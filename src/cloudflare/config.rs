@@ -6,9 +6,7 @@ use crate::agent::run::AgentConfig;
 use crate::agent::tools::{ToolOptions, ToolRegistry};
 use crate::provider::config::ModelSettings;
 
-/// Secret key accepted when none is configured: only for local development
-/// (`npm start`, tests); set `TRIGGER_SECRET_KEY` for anything else.
-pub const DEV_SECRET_KEY: &str = "tr_dev_headstart_local";
+pub use crate::routes::DEV_SECRET_KEY;
 
 /// A var or a secret.
 pub fn var(env: &Env, name: &str) -> Option<String> {

@@ -25,16 +25,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         (Method::Get, "/healthz") => return status::healthz(),
         (Method::Get, "/status") => return status::page(),
         (method, "/healthz" | "/status") => return status::method_not_allowed(&method, &path),
-        (Method::Post, chat::HEAD_START_PATH) => return chat::head_start(req, env, ctx).await,
-        (Method::Post, chat::DETACHED_PATH) => return chat::detached(req, env, ctx).await,
-        (Method::Post, chat::START_PATH) => return chat::start(req, env).await,
-        (Method::Post, chat::TOKEN_PATH) => return chat::token(req, env).await,
-        (Method::Options, chat::HEAD_START_PATH | chat::DETACHED_PATH | chat::START_PATH | chat::TOKEN_PATH) => {
-            return preflight(&req)
-        }
-        (method, chat::HEAD_START_PATH | chat::DETACHED_PATH | chat::START_PATH | chat::TOKEN_PATH) => {
-            return status::method_not_allowed(&method, &path)
-        }
+        (_, path) if chat::serves(path) => return chat::handle(req, env, ctx).await,
         _ => {}
     }
     platform(req, env).await

@@ -1,7 +1,8 @@
-//! The head-start routes over Web `Request`/`Response`, on any JS runtime
-//! with `fetch`, streams and timers: the same routes, validation, headers
-//! and streaming as the Cloudflare worker's `/api/chat*` (src/cloudflare/
-//! chat.rs), against the platform at `platformUrl`.
+//! The chat routes over Web `Request`/`Response`, on any JS runtime with
+//! `fetch`, streams and timers, against the platform at `platformUrl`.
+//! [`crate::routes`] does the work, as it does for the Cloudflare worker;
+//! this file only converts the request and the response, and watches the
+//! request's `signal`.
 //!
 //! | route (default path) | answer |
 //! |---|---|
@@ -19,11 +20,11 @@
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use futures_util::future::ready;
+use futures_util::future::{select, Either};
 use futures_util::{Stream, StreamExt};
 use js_sys::{Function, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -31,22 +32,18 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
 use web_sys::{AbortSignal, Headers, Request, Response, ResponseInit};
 
-use super::options::{self, HandlerConfig};
-use super::{message_id, nanoid};
-use crate::io::emitted_stream;
-use crate::protocol::session::preload_request;
-use crate::protocol::sse::write_data;
-use crate::turn::calls::log;
-use crate::turn::request::{
-    self as validate, check_declared_length, parse_chat_body, parse_head_start, ParsedHeadStart, RequestError,
+use super::options;
+use crate::routes::{
+    read_capped, BodyError, RequestBody, RequestError, RouteBody, RouteRequest, RouteResponse, Routes, RoutesConfig, Runtime,
 };
-use crate::turn::{head_start as run_turn, Frame};
+use crate::turn::calls::log;
 use crate::web::fetch::{WebClock, WebFetch};
 
-/// A configured set of head-start routes.
+/// A configured set of chat routes.
 #[wasm_bindgen]
 pub struct Handler {
-    config: Rc<HandlerConfig>,
+    config: Rc<RoutesConfig>,
+    on_turn: Option<Function>,
 }
 
 #[wasm_bindgen]
@@ -54,26 +51,112 @@ impl Handler {
     /// Checks the options (throws a `TypeError` naming the bad option).
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<Handler, JsValue> {
-        Ok(Handler { config: Rc::new(options::parse(&options)?) })
+        let parsed = options::parse(&options)?;
+        Ok(Handler { config: Rc::new(parsed.routes), on_turn: parsed.on_turn })
     }
 
     /// Answers one request: a `Promise<Response>`. `ctx` is optional; when
     /// it has `waitUntil(promise)` (Workers, Vercel Edge), background work
     /// (a detached drain, a `handover-skip`) is handed to it.
     pub fn handle(&self, request: Request, ctx: JsValue) -> Promise {
-        let config = self.config.clone();
+        let runtime = JsRuntime { background: Background::from_ctx(ctx), on_turn: self.on_turn.clone() };
+        let routes = Routes::new(self.config.clone(), WebFetch, WebFetch, WebClock, runtime);
         future_to_promise(async move {
-            let response = match route(config, request, Background::from_ctx(ctx)).await {
-                Ok(r) => r,
-                Err(e) => error_response(&RequestError::new(500, format!("internal error: {}", describe(&e)), "internal"), None)?,
+            let watch = AbortWatch::new(signal_of(&request));
+            let answer = match route_request(&request) {
+                Ok(req) => {
+                    // A client gone (the runtime aborts the request's
+                    // signal) drops the turn at once, whether the body is
+                    // being read or the session created.
+                    match select(pin!(routes.handle(req)), pin!(watch.fired())).await {
+                        Either::Left((answer, _)) => answer,
+                        Either::Right(_) => {
+                            RouteResponse::error(&RequestError::new(499, "the client closed the request", "client_closed"))
+                        }
+                    }
+                }
+                Err(e) => {
+                    RouteResponse::error(&RequestError::internal(format!("the request could not be read: {}", describe(&e))))
+                }
             };
-            Ok(response.into())
+            Ok(web_response(answer, watch)?.into())
         })
     }
 }
 
+fn route_request(request: &Request) -> Result<RouteRequest<JsBody>, JsValue> {
+    let mut headers = Vec::new();
+    if let Some(entries) = js_sys::try_iter(&request.headers())? {
+        for entry in entries {
+            let pair: js_sys::Array = entry?.unchecked_into();
+            headers.push((pair.get(0).as_string().unwrap_or_default(), pair.get(1).as_string().unwrap_or_default()));
+        }
+    }
+    Ok(RouteRequest { method: request.method(), url: request.url(), headers, body: JsBody(request.body()) })
+}
+
+fn web_response(answer: RouteResponse, watch: AbortWatch) -> Result<Response, JsValue> {
+    let headers = Headers::new()?;
+    for (name, value) in &answer.headers {
+        headers.set(name, value)?;
+    }
+    let init = ResponseInit::new();
+    init.set_status(answer.status);
+    init.set_headers(&headers);
+    match answer.body {
+        RouteBody::Empty => Response::new_with_opt_str_and_init(None, &init),
+        RouteBody::Json(text) => Response::new_with_opt_str_and_init(Some(&text), &init),
+        RouteBody::Sse(stream) => {
+            let body = watch.guard(stream).map(Ok);
+            Response::new_with_opt_readable_stream_and_init(Some(&crate::web::stream::byte_stream(body)), &init)
+        }
+    }
+}
+
+/// The request body, read with the routes' cap.
+struct JsBody(Option<web_sys::ReadableStream>);
+
+impl RequestBody for JsBody {
+    async fn read(self, max: usize) -> Result<Vec<u8>, BodyError> {
+        let Some(body) = self.0 else { return Ok(Vec::new()) };
+        let chunks = wasm_streams::ReadableStream::from_raw(body).into_stream().map(|chunk| {
+            let chunk = chunk.map_err(|e| describe(&e))?;
+            chunk.dyn_into::<Uint8Array>().map(|bytes| bytes.to_vec()).map_err(|_| "the request body is not bytes".to_string())
+        });
+        read_capped(chunks, max).await
+    }
+}
+
+struct JsRuntime {
+    background: Background,
+    on_turn: Option<Function>,
+}
+
+impl Runtime for JsRuntime {
+    fn spawn_background(&self, task: Pin<Box<dyn Future<Output = ()>>>) {
+        self.background.spawn(task);
+    }
+    fn random_u64(&self) -> u64 {
+        (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64
+    }
+    fn now_secs(&self) -> u64 {
+        (js_sys::Date::now() / 1000.0) as u64
+    }
+    fn log(&self, line: &str) {
+        log(line);
+    }
+    /// Timings go to `onTurn` only (no log line: the package's host owns
+    /// its logs).
+    fn turn_done(&self, timing: &serde_json::Value) {
+        if let Some(on_turn) = &self.on_turn {
+            if let Ok(value) = js_sys::JSON::parse(&timing.to_string()) {
+                let _ = on_turn.call1(&JsValue::NULL, &value);
+            }
+        }
+    }
+}
+
 /// Work that outlives the response.
-#[derive(Clone)]
 struct Background {
     wait_until: Option<(JsValue, Function)>,
 }
@@ -102,235 +185,6 @@ impl Background {
     }
 }
 
-/// A refusal (answered as JSON) or a JS exception.
-enum Failure {
-    Refused(RequestError),
-    Js(JsValue),
-}
-
-impl From<RequestError> for Failure {
-    fn from(e: RequestError) -> Self {
-        Self::Refused(e)
-    }
-}
-
-impl From<JsValue> for Failure {
-    fn from(e: JsValue) -> Self {
-        Self::Js(e)
-    }
-}
-
-#[derive(Clone, Copy)]
-enum Route {
-    HeadStart,
-    Detached,
-    Start,
-    Token,
-}
-
-async fn route(config: Rc<HandlerConfig>, request: Request, bg: Background) -> Result<Response, JsValue> {
-    let method = request.method();
-    let path = path_of(&request.url());
-    let paths = &config.paths;
-    let which = if path == paths.head_start {
-        Route::HeadStart
-    } else if path == paths.detached {
-        Route::Detached
-    } else if path == paths.start {
-        Route::Start
-    } else if path == paths.token {
-        Route::Token
-    } else {
-        return error_response(&RequestError::not_found(&path), None);
-    };
-    let cors = request
-        .headers()
-        .get("origin")?
-        .filter(|origin| validate::origin_allowed(origin, config.allowed_origins.iter().map(String::as_str)));
-    if method.eq_ignore_ascii_case("OPTIONS") {
-        return preflight(cors.as_deref(), request.headers().get("access-control-request-headers")?.as_deref());
-    }
-    if method != "POST" {
-        return error_response(&RequestError::method_not_allowed(&method, &path), cors.as_deref());
-    }
-    let answer = match which {
-        Route::HeadStart => head_start(&config, &request, cors.as_deref(), &bg, false).await,
-        Route::Detached => head_start(&config, &request, cors.as_deref(), &bg, true).await,
-        Route::Start => start(&config, &request, cors.as_deref()).await,
-        Route::Token => token(&config, &request, cors.as_deref()).await,
-    };
-    match answer {
-        Ok(response) => Ok(response),
-        Err(Failure::Refused(e)) => error_response(&e, cors.as_deref()),
-        Err(Failure::Js(e)) => Err(e),
-    }
-}
-
-/// The head start; `detached` answers with the session and drains the turn
-/// in the background instead of streaming it.
-async fn head_start(
-    config: &Rc<HandlerConfig>,
-    request: &Request,
-    cors: Option<&str>,
-    bg: &Background,
-    detached: bool,
-) -> Result<Response, Failure> {
-    let max = config.max_body_bytes;
-    check_declared_length(request.headers().get("content-length")?.as_deref(), max)?;
-    let body = read_body(request, max).await?;
-    let parsed = parse_head_start(&body, max)?;
-    let chat_id = parsed.request.chat_id.trim().to_string();
-    // A client gone (the runtime aborts the request's signal) drops the
-    // turn at once, whether or not the body is being read.
-    let mut frames = DropOnAbort::new(turn_frames(config.clone(), parsed, bg.clone()), signal_of(request));
-    let first = frames.next().await;
-    if frames.aborted() {
-        return Err(RequestError::new(499, "the client closed the request", "client_closed").into());
-    }
-    match first {
-        Some(Frame::Open { access_token, pending_version, session_ms }) => {
-            if detached {
-                // The turn outlives the request.
-                if let Some(frames) = frames.into_inner() {
-                    bg.spawn(async move { frames.for_each(|_| ready(())).await });
-                }
-                let mut body = serde_json::json!({ "chatId": chat_id, "publicAccessToken": access_token });
-                if pending_version {
-                    body["pendingVersion"] = true.into();
-                }
-                return Ok(json_response(200, &body.to_string(), cors)?);
-            }
-            let body = frames.filter_map(|frame| {
-                ready(match frame {
-                    Frame::Chunk(json) => {
-                        let mut text = String::with_capacity(json.len() + 8);
-                        write_data(&mut text, &json);
-                        Some(Ok(text.into_bytes()))
-                    }
-                    _ => None,
-                })
-            });
-            let headers = Headers::new()?;
-            headers.set("content-type", "text/event-stream")?;
-            headers.set("cache-control", "no-cache, no-transform")?;
-            headers.set("x-vercel-ai-ui-message-stream", "v1")?;
-            headers.set("x-accel-buffering", "no")?;
-            headers.set("x-trigger-chat-access-token", &access_token)?;
-            if pending_version {
-                headers.set("x-trigger-chat-pending-version", "1")?;
-            }
-            headers.set("server-timing", &format!("session;desc=\"session create\";dur={session_ms:.1}"))?;
-            add_cors(&headers, cors)?;
-            let init = ResponseInit::new();
-            init.set_status(200);
-            init.set_headers(&headers);
-            Ok(Response::new_with_opt_readable_stream_and_init(Some(&crate::web::stream::byte_stream(body)), &init)?)
-        }
-        Some(Frame::Failed { status, message }) => Err(RequestError::session_failed(status, &message).into()),
-        _ => Err(RequestError::new(500, "the turn ended before it started", "internal").into()),
-    }
-}
-
-/// The frames of a turn, run lazily as the stream is polled; dropping the
-/// stream drops the turn.
-fn turn_frames(config: Rc<HandlerConfig>, parsed: ParsedHeadStart, bg: Background) -> Pin<Box<dyn Stream<Item = Frame>>> {
-    let ParsedHeadStart { request, model_messages } = parsed;
-    let chat_id = request.chat_id.trim().to_string();
-    let skip_client = config.turn.platform.clone();
-    // A client gone before the decision: tell the agent, after the turn's
-    // future is dropped.
-    let on_abandon: Box<dyn FnOnce(crate::turn::Abandoned)> = Box::new(move |owed| {
-        bg.spawn(async move {
-            let result =
-                crate::turn::calls::append_in(&WebFetch, &WebClock, &skip_client, &chat_id, &owed.input, &owed.part_id).await;
-            log(&format!(
-                "headstart: turn on {chat_id} ended before the agent was told; {} sent ({:?})",
-                owed.input.type_name(),
-                result.map(|_| ())
-            ));
-        });
-    });
-    Box::pin(emitted_stream(move |out| async move {
-        let timing = run_turn(
-            &WebFetch,
-            &WebFetch,
-            &WebClock,
-            &config.turn,
-            &request,
-            model_messages,
-            message_id(),
-            &|| nanoid(7),
-            &out,
-            on_abandon,
-        )
-        .await;
-        if let Some(on_turn) = &config.on_turn {
-            let line = serde_json::json!({ "event": "headstart.turn", "chatId": request.chat_id, "decision": timing.decision,
-                "sessionCreatedMs": timing.session_created, "providerTtfbMs": timing.provider_ttfb, "firstChunkOutMs": timing.first_chunk_out,
-                "stepEndMs": timing.step_end, "handoverMs": timing.handover, "firstAgentChunkMs": timing.first_agent_chunk,
-                "turnCompleteMs": timing.turn_complete });
-            if let Ok(value) = js_sys::JSON::parse(&line.to_string()) {
-                let _ = on_turn.call1(&JsValue::NULL, &value);
-            }
-        }
-    }))
-}
-
-/// `{chatId, clientData?}` → a session with a preload run (the transport's
-/// `startSession`).
-async fn start(config: &HandlerConfig, request: &Request, cors: Option<&str>) -> Result<Response, Failure> {
-    let (chat_id, body) = chat_body(config, request).await?;
-    let create = preload_request(&chat_id, validate::client_data(&body), &config.turn.session);
-    match crate::turn::create(&WebFetch, &WebClock, &config.turn.platform, &create).await {
-        Ok(s) => {
-            let mut out = serde_json::json!({ "publicAccessToken": s.public_access_token, "runId": s.run_id, "sessionId": s.id });
-            if s.pending_version == Some(true) {
-                out["pendingVersion"] = true.into();
-            }
-            Ok(json_response(200, &out.to_string(), cors)?)
-        }
-        Err(e) => Err(RequestError::session_failed(e.status.unwrap_or(502), &e.message).into()),
-    }
-}
-
-/// `{chatId}` → a fresh session token (the transport's `accessToken`): the
-/// session is re-posted, and the platform's cached answer carries a new
-/// token (as the worker does against `TRIGGER_API_URL`).
-async fn token(config: &HandlerConfig, request: &Request, cors: Option<&str>) -> Result<Response, Failure> {
-    let (chat_id, _) = chat_body(config, request).await?;
-    let create = preload_request(&chat_id, None, &config.turn.session);
-    match crate::turn::create(&WebFetch, &WebClock, &config.turn.platform, &create).await {
-        Ok(s) => Ok(json_response(200, &serde_json::json!({ "publicAccessToken": s.public_access_token }).to_string(), cors)?),
-        Err(e) => Err(RequestError::session_failed(e.status.unwrap_or(502), &e.message).into()),
-    }
-}
-
-async fn chat_body(config: &HandlerConfig, request: &Request) -> Result<(String, serde_json::Value), Failure> {
-    let max = config.max_body_bytes;
-    check_declared_length(request.headers().get("content-length")?.as_deref(), max)?;
-    let body = read_body(request, max).await?;
-    Ok(parse_chat_body(&body)?)
-}
-
-/// The request body, refused as soon as it passes `max`.
-async fn read_body(request: &Request, max: usize) -> Result<Vec<u8>, Failure> {
-    let Some(body) = request.body() else { return Ok(Vec::new()) };
-    let mut stream = wasm_streams::ReadableStream::from_raw(body).into_stream();
-    let mut bytes = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| {
-            RequestError::new(400, format!("the request body could not be read: {}", describe(&e)), "invalid_body")
-        })?;
-        let chunk: Uint8Array =
-            chunk.dyn_into().map_err(|_| RequestError::new(400, "the request body is not bytes", "invalid_body"))?;
-        if bytes.len() + chunk.length() as usize > max {
-            return Err(RequestError::too_large(max).into());
-        }
-        bytes.extend(chunk.to_vec());
-    }
-    Ok(bytes)
-}
-
 /// The request's `signal`, when the runtime gives it one. Not on Deno,
 /// whose `Deno.serve` warns about its legacy signal semantics as soon as the
 /// signal is used; it cancels the response body when the client goes away,
@@ -342,19 +196,20 @@ fn signal_of(request: &Request) -> Option<AbortSignal> {
     Reflect::get(request, &"signal".into()).ok().filter(JsValue::is_object).map(JsCast::unchecked_into)
 }
 
-type FrameStream = Pin<Box<dyn Stream<Item = Frame>>>;
+type SseStream = Pin<Box<dyn Stream<Item = Vec<u8>>>>;
 
-/// A turn's frames, dropped as soon as the request's signal aborts — even
-/// while nobody polls them (a body not being read) — which drops the turn.
-/// Then the stream ends.
-struct DropOnAbort {
+/// Watches the request's signal: [`AbortWatch::fired`] resolves when it
+/// aborts, and [`AbortWatch::guard`] drops a response body at that moment —
+/// even while nobody polls it (a body not being read) — which drops the
+/// turn inside.
+struct AbortWatch {
     shared: Rc<AbortShared>,
     _listener: Option<AbortListener>,
 }
 
 struct AbortShared {
-    stream: RefCell<Option<FrameStream>>,
-    waker: RefCell<Option<Waker>>,
+    stream: RefCell<Option<SseStream>>,
+    wakers: RefCell<Vec<Waker>>,
     fired: Cell<bool>,
 }
 
@@ -365,10 +220,8 @@ impl AbortShared {
         // sees `fired`.
         let taken = self.stream.try_borrow_mut().ok().and_then(|mut s| s.take());
         drop(taken);
-        let waker = self.waker.borrow_mut().take();
-        if let Some(w) = waker {
-            w.wake();
-        }
+        let wakers = std::mem::take(&mut *self.wakers.borrow_mut());
+        wakers.into_iter().for_each(Waker::wake);
     }
 }
 
@@ -384,10 +237,10 @@ impl Drop for AbortListener {
     }
 }
 
-impl DropOnAbort {
-    fn new(stream: FrameStream, signal: Option<AbortSignal>) -> Self {
+impl AbortWatch {
+    fn new(signal: Option<AbortSignal>) -> Self {
         let shared =
-            Rc::new(AbortShared { stream: RefCell::new(Some(stream)), waker: RefCell::new(None), fired: Cell::new(false) });
+            Rc::new(AbortShared { stream: RefCell::new(None), wakers: RefCell::new(Vec::new()), fired: Cell::new(false) });
         let listener = signal.map(|signal| {
             let on_abort = shared.clone();
             let callback = Closure::<dyn FnMut()>::new(move || on_abort.abort());
@@ -401,24 +254,38 @@ impl DropOnAbort {
         Self { shared, _listener: listener }
     }
 
-    fn aborted(&self) -> bool {
-        self.shared.fired.get()
+    /// Resolves once the signal aborts (never without a signal).
+    fn fired(&self) -> impl Future<Output = ()> + '_ {
+        std::future::poll_fn(move |cx| {
+            if self.shared.fired.get() {
+                return Poll::Ready(());
+            }
+            let mut wakers = self.shared.wakers.borrow_mut();
+            if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                wakers.push(cx.waker().clone());
+            }
+            Poll::Pending
+        })
     }
 
-    /// The frames, no longer watched.
-    fn into_inner(self) -> Option<FrameStream> {
-        let stream = self.shared.stream.borrow_mut().take();
-        stream
+    /// `stream`, dropped as soon as the signal aborts; then it ends.
+    fn guard(self, stream: SseStream) -> DropOnAbort {
+        if !self.shared.fired.get() {
+            *self.shared.stream.borrow_mut() = Some(stream);
+        }
+        DropOnAbort(self)
     }
 }
 
-impl Stream for DropOnAbort {
-    type Item = Frame;
+struct DropOnAbort(AbortWatch);
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Frame>> {
-        let shared = &self.shared;
+impl Stream for DropOnAbort {
+    type Item = Vec<u8>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Vec<u8>>> {
+        let shared = &self.0.shared;
         if !shared.fired.get() {
-            *shared.waker.borrow_mut() = Some(cx.waker().clone());
+            *shared.wakers.borrow_mut() = vec![cx.waker().clone()];
             let mut slot = shared.stream.borrow_mut();
             let Some(stream) = slot.as_mut() else { return Poll::Ready(None) };
             match stream.as_mut().poll_next(cx) {
@@ -431,57 +298,6 @@ impl Stream for DropOnAbort {
         let taken = shared.stream.borrow_mut().take();
         drop(taken);
         Poll::Ready(None)
-    }
-}
-
-fn add_cors(headers: &Headers, origin: Option<&str>) -> Result<(), JsValue> {
-    if let Some(origin) = origin {
-        headers.set("access-control-allow-origin", origin)?;
-        headers.set("vary", "Origin")?;
-        headers.set("access-control-expose-headers", validate::EXPOSE_HEADERS)?;
-    }
-    Ok(())
-}
-
-/// `204`, with the CORS preflight headers for an allowed origin only.
-fn preflight(origin: Option<&str>, asked: Option<&str>) -> Result<Response, JsValue> {
-    let headers = Headers::new()?;
-    if let Some(origin) = origin {
-        for (name, value) in crate::selfhost::http::preflight_headers(Some(origin), asked) {
-            // These routes take POST only.
-            let value = if name == "Access-Control-Allow-Methods" { "POST, OPTIONS".to_string() } else { value };
-            headers.set(name, &value)?;
-        }
-    }
-    let init = ResponseInit::new();
-    init.set_status(204);
-    init.set_headers(&headers);
-    Response::new_with_opt_str_and_init(None, &init)
-}
-
-fn json_response(status: u16, body: &str, cors: Option<&str>) -> Result<Response, JsValue> {
-    let headers = Headers::new()?;
-    headers.set("content-type", "application/json")?;
-    add_cors(&headers, cors)?;
-    let init = ResponseInit::new();
-    init.set_status(status);
-    init.set_headers(&headers);
-    Response::new_with_opt_str_and_init(Some(body), &init)
-}
-
-fn error_response(e: &RequestError, cors: Option<&str>) -> Result<Response, JsValue> {
-    json_response(e.status, &e.to_json(), cors)
-}
-
-/// The path of an absolute URL (`new URL(url).pathname`, undecoded).
-fn path_of(url: &str) -> String {
-    let rest = url.find("://").map_or(url, |i| &url[i + 3..]);
-    let path = rest.find(['/', '?', '#']).map_or("", |i| &rest[i..]);
-    let path = &path[..path.find(['?', '#']).unwrap_or(path.len())];
-    if path.is_empty() {
-        "/".into()
-    } else {
-        path.into()
     }
 }
 

@@ -33,12 +33,6 @@ pub(crate) fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue, JsValue> 
     js_sys::JSON::parse(&text)
 }
 
-/// The turn's message id: 16 alphanumerics, as the AI SDK's `generateId`.
-pub(crate) fn message_id() -> String {
-    const ALNUM: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    (0..16).map(|_| ALNUM[(js_sys::Math::random() * 62.0) as usize % 62] as char).collect()
-}
-
 /// Record and part ids (nanoid's alphabet).
 pub(crate) fn nanoid(n: usize) -> String {
     const ALPHABET: &[u8] = b"useandom-26T198340PX75pxJACKVERYMINDBUSHWOLF_GQZbfghjklqvwyzrict";

@@ -12,38 +12,14 @@ use wasm_bindgen::JsCast;
 use crate::platform::PlatformClient;
 use crate::protocol::session::{SessionOptions, CREATE_BODY_MAX, DEFAULT_IDLE_TIMEOUT_SECS, TAGS_MAX, TAG_CHARS_MAX};
 use crate::provider::config::{parse_tools, ConfigError, ModelSettings};
+use crate::routes::{RoutesConfig, TokenSource};
 use crate::turn::HeadStartConfig;
 
-/// The agent's task id when `agentId` is not given (as the worker's).
-pub const DEFAULT_AGENT_ID: &str = "headstart-agent";
-
-/// The route paths.
-#[derive(Debug, Clone)]
-pub struct Paths {
-    pub head_start: String,
-    pub start: String,
-    pub token: String,
-    pub detached: String,
-}
-
-impl Default for Paths {
-    fn default() -> Self {
-        Self {
-            head_start: "/api/chat".into(),
-            start: "/api/chat/start".into(),
-            token: "/api/chat/token".into(),
-            detached: "/api/chat/detached".into(),
-        }
-    }
-}
+pub use crate::routes::{Paths, DEFAULT_AGENT_ID};
 
 /// Everything a handler needs, checked once.
 pub struct HandlerConfig {
-    pub turn: HeadStartConfig,
-    pub max_body_bytes: usize,
-    /// Exact origins, or `*`.
-    pub allowed_origins: Vec<String>,
-    pub paths: Paths,
+    pub routes: RoutesConfig,
     /// Called with each turn's timings.
     pub on_turn: Option<js_sys::Function>,
 }
@@ -380,5 +356,7 @@ pub fn from_json(map: &Map<String, Value>) -> Result<HandlerConfig, String> {
         tee_linger_ms: f.int("teeLingerMs", 0, 10_000)?,
         sequential: false,
     };
-    Ok(HandlerConfig { turn, max_body_bytes, allowed_origins, paths, on_turn: None })
+    // Another platform: a fresh token is a re-post of the session.
+    let routes = RoutesConfig { turn, paths, allowed_origins, max_body_bytes, token: TokenSource::Repost, bench: false };
+    Ok(HandlerConfig { routes, on_turn: None })
 }

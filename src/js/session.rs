@@ -31,8 +31,8 @@ use crate::protocol::input::{validate_chat_id, ChatInput, Handover};
 use crate::protocol::json::Object;
 use crate::protocol::session::{handover_prepare_request, SessionOptions, CREATE_BODY_MAX};
 use crate::protocol::ModelMessage;
+use crate::routes::request::{parse_head_start, RequestError};
 use crate::turn::calls::{self, WriteOutError};
-use crate::turn::request::{parse_head_start, RequestError};
 use crate::web::fetch::{WebClock, WebFetch};
 
 /// How long `splice` waits with nothing from the agent before it ends the

@@ -23,7 +23,6 @@
 
 pub mod calls;
 mod drive;
-pub mod request;
 
 pub use calls::create;
 pub use drive::{head_start, Abandoned, Frame, HeadStartConfig, TurnTiming, HANDOVER_FAILED};

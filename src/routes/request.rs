@@ -1,16 +1,20 @@
-//! Validating what the browser posts to the head-start routes, shared by
-//! every runtime's handler (the Cloudflare worker, the JS package): the
-//! checks run before anything is spent, and a refusal is a 4xx JSON error
-//! `{"error": message, "code": code}`.
+//! Validating what the browser posts to the chat routes, and the one
+//! mapping of every refusal or failure to an HTTP status and a JSON body
+//! `{"error": message, "code": code}`. The checks run before anything is
+//! spent; what the platform said goes to the log, never to the browser.
 
 use serde_json::Value;
 
+use crate::platform::{PlatformError, PlatformErrorKind};
 use crate::protocol::convert::{convert_to_model_messages, ConvertOptions};
 use crate::protocol::input::{validate_chat_id, HeadStartRequest};
 use crate::protocol::ModelMessage;
 
-/// A refused request: the status, a message and a machine-readable code.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A refused or failed request: the status, a message for the browser and
+/// a machine-readable code. Its `message` never carries what a platform or
+/// a provider answered (that may hold internals); log those instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{status} {code}: {message}")]
 pub struct RequestError {
     pub status: u16,
     pub message: String,
@@ -42,10 +46,37 @@ impl RequestError {
         Self::new(405, format!("{method} is not allowed on {path}"), "method_not_allowed")
     }
 
-    /// The session could not be created: the platform's 4xx, else `502`.
-    pub fn session_failed(status: u16, message: &str) -> Self {
-        let status = if (400..500).contains(&status) { status } else { 502 };
-        Self::new(status, format!("the session could not be created: {message}"), "session_failed")
+    /// The session could not be created, from the platform's status alone
+    /// (its text stays in the log). A conflict (a closed session), a body
+    /// the platform finds too large or invalid, and its rate limit keep
+    /// their status, as the browser can act on them; anything else (a 5xx,
+    /// a network failure, a 401 for our own bad key) is `502`.
+    pub fn session_failed(platform_status: Option<u16>) -> Self {
+        match platform_status {
+            Some(status @ (409 | 413 | 422 | 429)) => {
+                Self::new(status, format!("the session platform refused the session ({status})"), "session_failed")
+            }
+            _ => Self::new(502, "the session platform is unavailable; try again", "session_failed"),
+        }
+    }
+
+    /// [`Self::session_failed`] from the platform client's error: a closed
+    /// session is `409 session_closed`.
+    pub fn from_platform(e: &PlatformError) -> Self {
+        match e.kind {
+            PlatformErrorKind::SessionClosed { .. } => Self::new(409, "the chat's session is closed", "session_closed"),
+            _ => Self::session_failed(e.status),
+        }
+    }
+
+    /// `400 no_messages`: nothing for the model to answer.
+    pub fn no_messages() -> Self {
+        Self::new(400, "headStartMessages must hold at least one message to answer", "no_messages")
+    }
+
+    /// `500 internal`: a bug, not the request's fault.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(500, message, "internal")
     }
 }
 
@@ -81,6 +112,17 @@ pub fn parse_head_start(body: &[u8], max: usize) -> Result<ParsedHeadStart, Requ
     let model_messages = convert_to_model_messages(&request.head_start_messages, &ConvertOptions::default())
         .map_err(|e| RequestError::new(400, e.to_string(), "invalid_messages"))?;
     Ok(ParsedHeadStart { request, model_messages })
+}
+
+/// A head start the routes run must have something to answer: with no
+/// message (or only system text) the model would be called for nothing, or
+/// refuse the call after the session was paid for. (`SessionClient` opens
+/// such sessions: its caller runs step 1.)
+pub fn require_messages(parsed: &ParsedHeadStart) -> Result<(), RequestError> {
+    match parsed.model_messages.iter().any(|m| !matches!(m, ModelMessage::System(_))) {
+        true => Ok(()),
+        false => Err(RequestError::no_messages()),
+    }
 }
 
 /// The body of the start and token routes, `{chatId, ...}`: the trimmed

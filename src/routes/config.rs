@@ -1,0 +1,130 @@
+//! The one configuration of the chat routes, whichever binding serves them:
+//! the worker builds it from its variables ([`RoutesConfig::from_vars`]),
+//! the JS package from its options object (`src/js/options.rs`).
+
+use crate::platform::PlatformClient;
+use crate::protocol::session::{SessionOptions, CREATE_BODY_MAX, DEFAULT_IDLE_TIMEOUT_SECS};
+use crate::provider::config::{ConfigError, ModelSettings};
+use crate::turn::HeadStartConfig;
+
+/// The agent's task id when none is configured.
+pub const DEFAULT_AGENT_ID: &str = "headstart-agent";
+
+/// Secret key accepted when none is configured: only for local development
+/// (`npm start`, tests); set `TRIGGER_SECRET_KEY` for anything else.
+pub const DEV_SECRET_KEY: &str = "tr_dev_headstart_local";
+
+/// The route paths.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    pub head_start: String,
+    pub start: String,
+    pub token: String,
+    pub detached: String,
+}
+
+impl Default for Paths {
+    fn default() -> Self {
+        Self {
+            head_start: "/api/chat".into(),
+            start: "/api/chat/start".into(),
+            token: "/api/chat/token".into(),
+            detached: "/api/chat/detached".into(),
+        }
+    }
+}
+
+/// How the token route gets a fresh session token.
+#[derive(Clone)]
+pub enum TokenSource {
+    /// Signed here: the platform is this deploy's own (self-hosted).
+    Mint { signing_key: Vec<u8>, env_id: String },
+    /// The session is posted again; the platform's cached answer carries a
+    /// fresh token (any other platform).
+    Repost,
+}
+
+impl std::fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            // The key stays out of logs.
+            Self::Mint { env_id, .. } => f.debug_struct("Mint").field("env_id", env_id).finish_non_exhaustive(),
+            Self::Repost => f.write_str("Repost"),
+        }
+    }
+}
+
+/// Everything the routes need, checked once.
+#[derive(Debug, Clone)]
+pub struct RoutesConfig {
+    /// The platform, the session options and the model of a head start.
+    pub turn: HeadStartConfig,
+    pub paths: Paths,
+    /// Exact origins, or `*`: cross-origin pages allowed to call the routes
+    /// and read the token header.
+    pub allowed_origins: Vec<String>,
+    /// The cap of every route's body.
+    pub max_body_bytes: usize,
+    pub token: TokenSource,
+    /// Honour `X-Headstart-Sequential` (benchmarks only).
+    pub bench: bool,
+}
+
+impl RoutesConfig {
+    /// From the worker's variables (a var or a secret; empty counts as
+    /// unset). `own_origin` is this deploy's origin: the platform when
+    /// `TRIGGER_API_URL` is not set.
+    ///
+    /// | variable | meaning | default |
+    /// |---|---|---|
+    /// | `TRIGGER_API_URL` | a remote platform (tokens are then re-posted) | this deploy |
+    /// | `TRIGGER_SECRET_KEY` | the platform's secret key | the local dev key |
+    /// | `HEADSTART_SIGNING_KEY`, `HEADSTART_ENV_ID` | signing of minted tokens | the secret key, `env_headstart_local` |
+    /// | `HEADSTART_AGENT_ID` | the agent's task id | `headstart-agent` |
+    /// | `HEADSTART_IDLE_TIMEOUT_SECS` | the turn's idle timeout and the run's | 60 |
+    /// | `HEADSTART_TEE_LINGER_MS` | linger of the `.out` tee | the platform's |
+    /// | `HEADSTART_MAX_BODY_BYTES` | the body cap of every route | 32 KiB |
+    /// | `HEADSTART_ALLOWED_ORIGINS` | comma-separated origins, or `*` | none |
+    /// | `HEADSTART_BENCH` | honour `X-Headstart-Sequential` | off |
+    /// | model variables | see [`ModelSettings::from_vars`] | the scripted model |
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>, own_origin: &str) -> Result<Self, ConfigError> {
+        let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        let model = ModelSettings::from_vars(var)?;
+        let remote = var("TRIGGER_API_URL");
+        let secret_key = var("TRIGGER_SECRET_KEY").unwrap_or_else(|| DEV_SECRET_KEY.into());
+        let token = match remote {
+            Some(_) => TokenSource::Repost,
+            // Tokens are signed with their own key when one is set, else
+            // with the secret key (as the hosted platform signs with the
+            // env's key).
+            None => TokenSource::Mint {
+                signing_key: var("HEADSTART_SIGNING_KEY").unwrap_or_else(|| secret_key.clone()).into_bytes(),
+                env_id: var("HEADSTART_ENV_ID").unwrap_or_else(|| "env_headstart_local".into()),
+            },
+        };
+        let idle_secs = var("HEADSTART_IDLE_TIMEOUT_SECS").and_then(|v| v.trim().parse::<u32>().ok());
+        let session = SessionOptions {
+            agent_id: var("HEADSTART_AGENT_ID").unwrap_or_else(|| DEFAULT_AGENT_ID.into()),
+            idle_timeout_secs: idle_secs,
+            ..SessionOptions::default()
+        };
+        let turn = HeadStartConfig {
+            platform: PlatformClient::new(remote.as_deref().unwrap_or(own_origin), &secret_key),
+            session,
+            model,
+            idle_timeout_ms: idle_secs.unwrap_or(DEFAULT_IDLE_TIMEOUT_SECS).saturating_mul(1000),
+            tee_linger_ms: var("HEADSTART_TEE_LINGER_MS").and_then(|v| v.trim().parse().ok()),
+            sequential: false,
+        };
+        Ok(Self {
+            turn,
+            paths: Paths::default(),
+            allowed_origins: var("HEADSTART_ALLOWED_ORIGINS")
+                .map(|v| v.split(',').map(|o| o.trim().to_string()).filter(|o| !o.is_empty()).collect())
+                .unwrap_or_default(),
+            max_body_bytes: var("HEADSTART_MAX_BODY_BYTES").and_then(|v| v.trim().parse().ok()).unwrap_or(CREATE_BODY_MAX),
+            token,
+            bench: var("HEADSTART_BENCH").is_some(),
+        })
+    }
+}

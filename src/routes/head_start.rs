@@ -1,0 +1,135 @@
+//! The head start (`POST /api/chat`, PROTOCOL.md §3-§5.8) and its detached
+//! variant: the turn of [`crate::turn::head_start`], opened as an SSE
+//! response as soon as the session exists, or drained into `.out` in the
+//! background while the response only says where the chat is.
+
+use std::future::ready;
+use std::pin::Pin;
+
+use futures_util::{Stream, StreamExt};
+
+use super::request::{parse_head_start, require_messages, ParsedHeadStart, RequestError};
+use super::runtime::{message_id, nanoid};
+use super::{RequestBody, RouteBody, RouteRequest, RouteResponse, Routes, Runtime};
+use crate::io::{emitted_stream, Clock, Fetch};
+use crate::protocol::sse::write_data;
+use crate::turn::{head_start as run_turn, Abandoned, Frame};
+
+type Frames = Pin<Box<dyn Stream<Item = Frame>>>;
+
+impl<P, M, C, R> Routes<P, M, C, R>
+where
+    P: Fetch + 'static,
+    M: Fetch + 'static,
+    C: Clock + 'static,
+    R: Runtime + 'static,
+{
+    pub(super) async fn head_start<B: RequestBody>(
+        &self,
+        req: RouteRequest<B>,
+        detached: bool,
+    ) -> Result<RouteResponse, RequestError> {
+        let sequential = self.inner.config.bench && req.header("x-headstart-sequential").is_some();
+        let body = self.read_body(req).await?;
+        let parsed = parse_head_start(&body, self.inner.config.max_body_bytes)?;
+        require_messages(&parsed)?;
+        let chat_id = parsed.request.chat_id.trim().to_string();
+        let mut frames = self.turn_frames(parsed, sequential);
+        match frames.next().await {
+            Some(Frame::Open { access_token, pending_version, session_ms }) => {
+                if detached {
+                    // The turn outlives the request.
+                    self.inner.runtime.spawn_background(Box::pin(frames.for_each(|_| ready(()))));
+                    let mut body = serde_json::json!({ "chatId": chat_id, "publicAccessToken": access_token });
+                    if pending_version {
+                        body["pendingVersion"] = true.into();
+                    }
+                    return Ok(RouteResponse::json(200, &body));
+                }
+                let body = frames.filter_map(|frame| {
+                    ready(match frame {
+                        Frame::Chunk(json) => {
+                            let mut text = String::with_capacity(json.len() + 8);
+                            write_data(&mut text, &json);
+                            Some(text.into_bytes())
+                        }
+                        _ => None,
+                    })
+                });
+                let mut headers: Vec<(String, String)> = [
+                    ("content-type", "text/event-stream"),
+                    ("cache-control", "no-cache, no-transform"),
+                    ("x-vercel-ai-ui-message-stream", "v1"),
+                    ("x-accel-buffering", "no"),
+                ]
+                .into_iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect();
+                headers.push(("x-trigger-chat-access-token".into(), access_token));
+                if pending_version {
+                    headers.push(("x-trigger-chat-pending-version".into(), "1".into()));
+                }
+                headers.push(("server-timing".into(), format!("session;desc=\"session create\";dur={session_ms:.1}")));
+                Ok(RouteResponse { status: 200, headers, body: RouteBody::Sse(Box::pin(body)) })
+            }
+            Some(Frame::Failed { status, message }) => {
+                self.log(&format!("headstart: the session of {chat_id} could not be created: {message}"));
+                Err(RequestError::session_failed(Some(status)))
+            }
+            _ => Err(RequestError::internal("the turn ended before it started")),
+        }
+    }
+
+    /// The frames of a turn, run lazily as the stream is polled; dropping
+    /// the stream drops the turn.
+    fn turn_frames(&self, parsed: ParsedHeadStart, sequential: bool) -> Frames {
+        let ParsedHeadStart { request, model_messages } = parsed;
+        let chat_id = request.chat_id.trim().to_string();
+        let message_id = message_id(&self.inner.runtime);
+        // A client gone before the decision: tell the agent, in the
+        // background, once the turn's future is dropped.
+        let routes = self.clone();
+        let on_abandon: Box<dyn FnOnce(Abandoned)> = Box::new(move |owed| {
+            let inner = routes.inner.clone();
+            routes.inner.runtime.spawn_background(Box::pin(async move {
+                let platform = &inner.config.turn.platform;
+                let result =
+                    crate::turn::calls::append_in(&inner.platform, &inner.clock, platform, &chat_id, &owed.input, &owed.part_id)
+                        .await;
+                let result = result.map(|_| ()).map_err(|e| e.to_string());
+                inner.runtime.log(&format!(
+                    "headstart: the turn on {chat_id} ended before the agent was told; {} sent ({result:?})",
+                    owed.input.type_name()
+                ));
+            }));
+        });
+        let inner = self.inner.clone();
+        Box::pin(emitted_stream(move |out| async move {
+            let sequential_config;
+            let config = if sequential {
+                sequential_config = crate::turn::HeadStartConfig { sequential: true, ..inner.config.turn.clone() };
+                &sequential_config
+            } else {
+                &inner.config.turn
+            };
+            let record_id = || nanoid(&inner.runtime, 7);
+            let timing = run_turn(
+                &inner.platform,
+                &inner.model,
+                &inner.clock,
+                config,
+                &request,
+                model_messages,
+                message_id,
+                &record_id,
+                &out,
+                on_abandon,
+            )
+            .await;
+            inner.runtime.turn_done(&serde_json::json!({ "event": "headstart.turn", "chatId": request.chat_id,
+                "decision": timing.decision, "sessionCreatedMs": timing.session_created, "providerTtfbMs": timing.provider_ttfb,
+                "firstChunkOutMs": timing.first_chunk_out, "stepEndMs": timing.step_end, "handoverMs": timing.handover,
+                "firstAgentChunkMs": timing.first_agent_chunk, "turnCompleteMs": timing.turn_complete }));
+        }))
+    }
+}

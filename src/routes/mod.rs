@@ -1,0 +1,181 @@
+//! The chat routes, once for every runtime: the head start (`POST
+//! /api/chat`), its detached variant, the session start and the token
+//! route, with their preflight, 404 and 405. The Cloudflare worker and the
+//! JS package both call [`Routes::handle`]; they only convert their
+//! runtime's request and response to and from [`RouteRequest`] and
+//! [`RouteResponse`].
+//!
+//! Everything runs over the IO traits of [`crate::io`] and a small
+//! [`Runtime`] (background work, randomness, time, log), so the routes are
+//! tested on the host. The rules they keep:
+//!
+//! - every body is read under one cap, declared or chunked (`413`);
+//! - bad input is refused with a 4xx JSON error before anything is spent;
+//! - one place ([`RequestError`]) maps every refusal and failure to a status
+//!   and `{"error", "code"}`; what the platform answered goes to the log,
+//!   never to the browser.
+//!
+//! ```
+//! # use headstart::routes::*;
+//! # fn answer<R: RequestBody>(routes: &Routes<impl headstart::io::Fetch + 'static, impl headstart::io::Fetch + 'static, impl headstart::io::Clock + 'static, impl Runtime + 'static>, body: Vec<u8>) {
+//! let request = RouteRequest {
+//!     method: "POST".into(),
+//!     url: "https://app.example/api/chat".into(),
+//!     headers: vec![("content-type".into(), "application/json".into())],
+//!     body,
+//! };
+//! let response = routes.handle(request); // a future of the RouteResponse
+//! # drop(response);
+//! # }
+//! ```
+
+use std::rc::Rc;
+
+use crate::io::{Clock, Fetch};
+
+mod body;
+mod config;
+mod head_start;
+pub mod request;
+mod response;
+mod runtime;
+mod session;
+#[cfg(test)]
+mod tests;
+
+pub use body::{read_capped, BodyError, RequestBody};
+pub use config::{Paths, RoutesConfig, TokenSource, DEFAULT_AGENT_ID, DEV_SECRET_KEY};
+pub use request::RequestError;
+pub use response::{RouteBody, RouteResponse};
+pub use runtime::{message_id, nanoid, Runtime};
+
+/// A request to one of the routes.
+#[derive(Debug, Clone)]
+pub struct RouteRequest<B> {
+    pub method: String,
+    /// Absolute, as the runtime gives it.
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: B,
+}
+
+impl<B> RouteRequest<B> {
+    /// The first value of a header (names compared case-insensitively).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// The configured routes over their IO: `platform` reaches the session
+/// platform, `model` the model API. Cheap to clone.
+pub struct Routes<P, M, C, R> {
+    inner: Rc<Inner<P, M, C, R>>,
+}
+
+impl<P, M, C, R> Clone for Routes<P, M, C, R> {
+    fn clone(&self) -> Self {
+        Self { inner: self.inner.clone() }
+    }
+}
+
+struct Inner<P, M, C, R> {
+    config: Rc<RoutesConfig>,
+    platform: P,
+    model: M,
+    clock: C,
+    runtime: R,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    HeadStart,
+    Detached,
+    Start,
+    Token,
+}
+
+impl<P, M, C, R> Routes<P, M, C, R>
+where
+    P: Fetch + 'static,
+    M: Fetch + 'static,
+    C: Clock + 'static,
+    R: Runtime + 'static,
+{
+    pub fn new(config: Rc<RoutesConfig>, platform: P, model: M, clock: C, runtime: R) -> Self {
+        Self { inner: Rc::new(Inner { config, platform, model, clock, runtime }) }
+    }
+
+    pub fn config(&self) -> &RoutesConfig {
+        &self.inner.config
+    }
+
+    /// Whether `path` is one of the routes (a binding with other routes of
+    /// its own sends only these here).
+    pub fn serves(&self, path: &str) -> bool {
+        self.route_of(path).is_some()
+    }
+
+    fn route_of(&self, path: &str) -> Option<Route> {
+        let paths = &self.inner.config.paths;
+        [
+            (&paths.head_start, Route::HeadStart),
+            (&paths.detached, Route::Detached),
+            (&paths.start, Route::Start),
+            (&paths.token, Route::Token),
+        ]
+        .into_iter()
+        .find(|(p, _)| p.as_str() == path)
+        .map(|(_, r)| r)
+    }
+
+    /// Answers one request. Never fails: every refusal and failure is a
+    /// JSON answer with its status.
+    pub async fn handle<B: RequestBody>(&self, req: RouteRequest<B>) -> RouteResponse {
+        let path = path_of(&req.url);
+        let Some(route) = self.route_of(&path) else {
+            return RouteResponse::error(&RequestError::not_found(&path));
+        };
+        let config = &self.inner.config;
+        let cors = req
+            .header("origin")
+            .filter(|origin| request::origin_allowed(origin, config.allowed_origins.iter().map(String::as_str)))
+            .map(str::to_string);
+        if req.method.eq_ignore_ascii_case("OPTIONS") {
+            return response::preflight(cors.as_deref(), req.header("access-control-request-headers"));
+        }
+        if !req.method.eq_ignore_ascii_case("POST") {
+            return RouteResponse::error(&RequestError::method_not_allowed(&req.method, &path)).with_cors(cors.as_deref());
+        }
+        let answer = match route {
+            Route::HeadStart => self.head_start(req, false).await,
+            Route::Detached => self.head_start(req, true).await,
+            Route::Start => self.start(req).await,
+            Route::Token => self.token(req).await,
+        };
+        answer.unwrap_or_else(|e| RouteResponse::error(&e)).with_cors(cors.as_deref())
+    }
+
+    /// The body of any route: the declared length first (nothing is read
+    /// when it is over), then the body itself under the same cap.
+    async fn read_body<B: RequestBody>(&self, req: RouteRequest<B>) -> Result<Vec<u8>, RequestError> {
+        let max = self.inner.config.max_body_bytes;
+        request::check_declared_length(req.header("content-length"), max)?;
+        Ok(req.body.read(max).await?)
+    }
+
+    fn log(&self, line: &str) {
+        self.inner.runtime.log(line);
+    }
+}
+
+/// The path of an absolute URL (`new URL(url).pathname`, undecoded).
+pub fn path_of(url: &str) -> String {
+    let rest = url.find("://").map_or(url, |i| &url[i + 3..]);
+    let path = rest.find(['/', '?', '#']).map_or("", |i| &rest[i..]);
+    let path = &path[..path.find(['?', '#']).unwrap_or(path.len())];
+    if path.is_empty() {
+        "/".into()
+    } else {
+        path.into()
+    }
+}
