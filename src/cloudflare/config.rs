@@ -5,6 +5,7 @@ use worker::Env;
 use crate::agent::run::AgentConfig;
 use crate::agent::tools::{ToolOptions, ToolRegistry};
 use crate::provider::config::ModelSettings;
+use crate::selfhost::server::Settings;
 
 pub use crate::routes::DEV_SECRET_KEY;
 
@@ -29,6 +30,19 @@ impl Platform {
         let signing_key = var(env, "HEADSTART_SIGNING_KEY").unwrap_or_else(|| secret_key.clone()).into_bytes();
         let env_id = var(env, "HEADSTART_ENV_ID").unwrap_or_else(|| "env_headstart_local".into());
         Self { secret_key, signing_key, env_id }
+    }
+}
+
+/// The session object's settings: the credentials, the benchmark's create
+/// delay, the agent's webhook.
+pub fn settings(env: &Env) -> Settings {
+    let Platform { secret_key, signing_key, env_id } = Platform::from_env(env);
+    Settings {
+        secret_key,
+        signing_key,
+        env_id,
+        create_delay_ms: var(env, "HEADSTART_PLATFORM_CREATE_DELAY_MS").and_then(|v| v.parse::<u32>().ok()),
+        webhook_url: var(env, "HEADSTART_AGENT_WEBHOOK_URL"),
     }
 }
 

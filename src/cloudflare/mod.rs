@@ -16,7 +16,8 @@ mod status;
 mod store;
 
 use crate::selfhost::http;
-use crate::selfhost::route::{self, Route, SessionKey};
+use crate::selfhost::route::{self, Route};
+use crate::selfhost::server::target::{self, Target};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
@@ -61,61 +62,48 @@ fn preflight(req: &Request) -> Result<Response> {
     Ok(r)
 }
 
-/// Sends a platform request to the object of its chat. A session created
-/// by id is found through its alias object.
+/// Sends a platform request to the object of its chat
+/// ([`target::target`]). A session created by id is found through its
+/// alias object.
 async fn forward(mut req: Request, env: Env, route: Route) -> Result<Response> {
     let ns = env.durable_object("SESSIONS")?;
-    let chat_id = match route_key(&route) {
-        Some(SessionKey::External(id)) => id.clone(),
-        Some(SessionKey::Friendly(id)) => {
-            let stub = ns.id_from_name(id)?.get_stub()?;
+    let (declared, body) = if route == Route::CreateSession {
+        // POST /api/v1/sessions: the object is named by the body's
+        // externalId, so the body is read here (it is small: 32 KiB).
+        let declared = req.headers().get("content-length")?;
+        if !http::content_length_ok(declared.as_deref(), crate::protocol::session::CREATE_BODY_MAX) {
+            return json_error(413, "Request body too large");
+        }
+        (declared, req.bytes().await?)
+    } else {
+        (None, Vec::new())
+    };
+    let chat_id = match target::target(&route, declared.as_deref(), &body) {
+        Ok(Target::Chat(id)) => id,
+        Ok(Target::Alias(id)) => {
+            let stub = ns.id_from_name(&id)?.get_stub()?;
             let mut answer = stub.fetch_with_str(&format!("https://alias{}", session::ALIAS_PATH)).await?;
             if answer.status_code() != 200 {
                 return json_error(404, "Session not found");
             }
             answer.text().await?
         }
-        None => {
-            // POST /api/v1/sessions: the object is named by the body's
-            // externalId, so the body is read here (it is small: 32 KiB).
-            let length_ok = http::content_length_ok(
-                req.headers().get("content-length")?.as_deref(),
-                crate::protocol::session::CREATE_BODY_MAX,
-            );
-            if !length_ok {
-                return json_error(413, "Request body too large");
-            }
-            let body = req.text().await?;
-            let external = serde_json::from_str::<serde_json::Value>(&body)
-                .ok()
-                .and_then(|v| v.get("externalId").and_then(|e| e.as_str()).map(|s| s.trim().to_string()));
-            let Some(external) = external.filter(|e| !e.is_empty()) else {
-                return json_error(422, "externalId is required");
-            };
-            let init = worker::RequestInit {
-                method: Method::Post,
-                headers: req.headers().clone(),
-                body: Some(body.into()),
-                ..Default::default()
-            };
-            req = Request::new_with_init(req.url()?.as_ref(), &init)?;
-            external
+        Err(e) => {
+            let mut r = Response::ok(e.body)?.with_status(e.status);
+            r.headers_mut().set("content-type", "application/json")?;
+            return Ok(r);
         }
     };
-    ns.id_from_name(&chat_id)?.get_stub()?.fetch_with_request(req).await
-}
-
-fn route_key(route: &Route) -> Option<&SessionKey> {
-    match route {
-        Route::InitStream { key, .. }
-        | Route::Append { key, .. }
-        | Route::Read { key, .. }
-        | Route::ReadRecords { key, .. }
-        | Route::S2Append { key, .. } => Some(key),
-        Route::ChatMessages { chat_id } => Some(chat_id),
-        Route::RetrieveSession { key } | Route::CloseSession { key } => Some(key),
-        Route::CreateSession | Route::Preflight => None,
+    if route == Route::CreateSession {
+        let init = worker::RequestInit {
+            method: Method::Post,
+            headers: req.headers().clone(),
+            body: Some(String::from_utf8_lossy(&body).into_owned().into()),
+            ..Default::default()
+        };
+        req = Request::new_with_init(req.url()?.as_ref(), &init)?;
     }
+    ns.id_from_name(&chat_id)?.get_stub()?.fetch_with_request(req).await
 }
 
 fn json_error(status: u16, message: &str) -> Result<Response> {

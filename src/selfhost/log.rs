@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::command::{parse_command, Command, CommandError};
+use super::store::StoreError;
 use crate::protocol::record::{
     AppendAck, AppendInput, Control, ReadBatch, RecordKind, SequencedRecord, SessionRecord, SessionRecords, StreamPosition,
     BATCH_METERED_MAX, BATCH_RECORDS_MAX, RECORD_METERED_MAX,
@@ -41,14 +42,21 @@ impl StreamMeta {
 
 /// Where a stream's records live. On SQLite: a `records(seq PRIMARY KEY,
 /// timestamp, headers, body)` table and a one-row meta table per stream.
+///
+/// Every call can fail: a failed [`meta`](LogStore::meta) must never read
+/// as a fresh stream (the next append would overwrite records), and a
+/// failed [`commit`](LogStore::commit) must never be acknowledged.
 pub trait LogStore {
     /// The stream's state; the default for a stream never written.
-    fn meta(&self) -> StreamMeta;
-    /// Atomically (one transaction): insert `records`, delete every record
-    /// with `seq < meta.trim_point`, store `meta`.
-    fn commit(&mut self, records: &[SequencedRecord], meta: &StreamMeta);
+    fn meta(&self) -> Result<StreamMeta, StoreError>;
+    /// Insert `records`, store `meta`, delete every record with
+    /// `seq < meta.trim_point`. `Ok` only once `records` and `meta` are
+    /// stored. A commit that fails midway may leave records at or past the
+    /// stored `next_seq`: readers never look there ([`read`] stops at the
+    /// tail) and the next append overwrites them.
+    fn commit(&mut self, records: &[SequencedRecord], meta: &StreamMeta) -> Result<(), StoreError>;
     /// Up to `limit` records with `seq >= from`, in seq order.
-    fn range(&self, from: u64, limit: usize) -> Vec<SequencedRecord>;
+    fn range(&self, from: u64, limit: usize) -> Result<Vec<SequencedRecord>, StoreError>;
 }
 
 /// A [`LogStore`] in memory, for tests and for the fake agent.
@@ -59,20 +67,21 @@ pub struct MemStore {
 }
 
 impl LogStore for MemStore {
-    fn meta(&self) -> StreamMeta {
-        self.meta.clone()
+    fn meta(&self) -> Result<StreamMeta, StoreError> {
+        Ok(self.meta.clone())
     }
 
-    fn commit(&mut self, records: &[SequencedRecord], meta: &StreamMeta) {
+    fn commit(&mut self, records: &[SequencedRecord], meta: &StreamMeta) -> Result<(), StoreError> {
         for r in records {
             self.records.insert(r.seq_num, r.clone());
         }
         self.records = self.records.split_off(&meta.trim_point);
         self.meta = meta.clone();
+        Ok(())
     }
 
-    fn range(&self, from: u64, limit: usize) -> Vec<SequencedRecord> {
-        self.records.range(from..).take(limit).map(|(_, r)| r.clone()).collect()
+    fn range(&self, from: u64, limit: usize) -> Result<Vec<SequencedRecord>, StoreError> {
+        Ok(self.records.range(from..).take(limit).map(|(_, r)| r.clone()).collect())
     }
 }
 
@@ -95,6 +104,9 @@ pub enum LogError {
     FencingTokenMismatch { expected: String, actual: String },
     #[error("start seq {start} is beyond the tail {}", tail.seq_num)]
     BeyondTail { start: u64, tail: StreamPosition },
+    /// Nothing was appended (or read); the caller may retry.
+    #[error("{0}")]
+    Storage(#[from] StoreError),
 }
 
 impl LogError {
@@ -104,6 +116,7 @@ impl LogError {
             LogError::RecordTooLarge { .. } | LogError::BatchTooLarge(_) => 413,
             LogError::SeqNumMismatch { .. } | LogError::FencingTokenMismatch { .. } => 412,
             LogError::BeyondTail { .. } => 416,
+            LogError::Storage(_) => 503,
             LogError::Empty | LogError::TooManyRecords(_) | LogError::Command { .. } => 422,
         }
     }
@@ -115,6 +128,7 @@ impl LogError {
             LogError::SeqNumMismatch { .. } => "seq_num_mismatch",
             LogError::FencingTokenMismatch { .. } => "fencing_token_mismatch",
             LogError::BeyondTail { .. } => "range_not_satisfiable",
+            LogError::Storage(_) => "unavailable",
             LogError::Empty | LogError::TooManyRecords(_) | LogError::Command { .. } => "invalid",
         }
     }
@@ -155,7 +169,7 @@ pub fn append(store: &mut impl LogStore, input: &AppendInput, now_ms: u64) -> Re
         .enumerate()
         .map(|(index, r)| parse_command(&r.headers, &r.body).map_err(|source| LogError::Command { index, source }))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut meta = store.meta();
+    let mut meta = store.meta()?;
     if let Some(token) = &input.fencing_token {
         if *token != meta.fencing_token {
             return Err(LogError::FencingTokenMismatch { expected: token.clone(), actual: meta.fencing_token });
@@ -182,7 +196,7 @@ pub fn append(store: &mut impl LogStore, input: &AppendInput, now_ms: u64) -> Re
     meta.next_seq = first + records.len() as u64;
     let start = StreamPosition { seq_num: first, timestamp: records[0].timestamp };
     let keep = records.iter().position(|r| r.seq_num >= meta.trim_point).unwrap_or(records.len());
-    store.commit(&records[keep..], &meta);
+    store.commit(&records[keep..], &meta)?;
     Ok(AppendAck { start, end: meta.tail(), tail: meta.tail() })
 }
 
@@ -202,7 +216,7 @@ pub fn read(
     max_records: usize,
     max_bytes: usize,
 ) -> Result<ReadBatch, LogError> {
-    let meta = store.meta();
+    let meta = store.meta()?;
     let tail = Some(meta.tail());
     if start_seq > meta.next_seq {
         return if clamp {
@@ -214,11 +228,13 @@ pub fn read(
     let mut from = start_seq.max(meta.trim_point);
     let (mut records, mut bytes) = (Vec::new(), 0);
     'pages: while records.len() < max_records && from < meta.next_seq {
-        let page = store.range(from, READ_PAGE.min(max_records - records.len()));
+        let page = store.range(from, READ_PAGE.min(max_records - records.len()))?;
         if page.is_empty() {
             break;
         }
-        for r in page {
+        // Records at or past the tail are leftovers of a commit that failed
+        // midway: never acknowledged, so never read.
+        for r in page.into_iter().take_while(|r| r.seq_num < meta.next_seq) {
             let size = r.metered_size();
             if !records.is_empty() && bytes + size > max_bytes {
                 break 'pages;
@@ -243,15 +259,16 @@ pub fn next_start(batch: &ReadBatch, start_seq: u64) -> u64 {
 /// `X-Peek-Settled` on `out` (§5.7): whether the newest non-command record among the
 /// last two is a `turn-complete` control record, i.e. the agent finished a
 /// turn and nothing more comes without new input.
-pub fn peek_settled(store: &impl LogStore) -> bool {
-    let meta = store.meta();
+pub fn peek_settled(store: &impl LogStore) -> Result<bool, StoreError> {
+    let meta = store.meta()?;
     let from = meta.next_seq.saturating_sub(2).max(meta.trim_point);
-    store
-        .range(from, 2)
+    Ok(store
+        .range(from, 2)?
         .iter()
+        .filter(|r| r.seq_num < meta.next_seq)
         .rev()
         .find(|r| !matches!(r.kind(), RecordKind::Command(_)))
-        .is_some_and(|r| r.kind() == RecordKind::Control(Control::TurnComplete))
+        .is_some_and(|r| r.kind() == RecordKind::Control(Control::TurnComplete)))
 }
 
 /// `GET …/{io}/records` (§7.1): command records dropped; for the rest, the

@@ -16,8 +16,14 @@
 //! - [`route`]: the HTTP surface as a parser; [`http`]: header parsing,
 //!   CORS and error bodies (§5.5, §5.7, §6, §10).
 //!
+//! - [`store`]: the fallible storage of one session object;
+//!   [`mem_store`]: it in memory, with injectable faults.
+//! - [`server`]: the whole session object (routes, live reads, agent runs)
+//!   over a [`store::SessionStore`] and a [`server::Host`]; the Durable
+//!   Object is an adapter over it, the simulation runs it in memory.
+//!
 //! Nothing here reads a clock or a random source: `now_ms` / `now_secs`
-//! and a `&mut impl FnMut() -> u64` are parameters.
+//! and a `&mut impl FnMut() -> u64` are parameters, or the server's host.
 
 use serde::{Deserialize, Serialize};
 
@@ -26,9 +32,12 @@ pub mod command;
 pub mod http;
 pub mod ids;
 pub mod log;
+pub mod mem_store;
 pub mod part_ids;
 pub mod route;
+pub mod server;
 pub mod sessions;
+pub mod store;
 pub mod tail;
 pub mod time;
 

@@ -3,14 +3,18 @@
 //! never by polling — with `ping`s while idle, and `data: [DONE]` once
 //! `wait` seconds pass with nothing delivered (an idle timeout, reset by
 //! every batch, as s2-lite does).
+//!
+//! The read is pulled: [`Tail::next_event`] reads one batch (at most
+//! [`BATCH_BYTES`]) when the consumer asks for the next event, so a reader
+//! that is slower than the backlog holds one batch in memory, never the
+//! backlog.
 
-use std::cell::RefCell;
-
-use futures_util::future::{select, Either};
 use std::pin::pin;
 
+use futures_util::future::{select, Either};
+
 use super::log::{next_start, read, LogStore};
-use crate::io::{Clock, Emitter, Notify};
+use crate::io::{Clock, Notify};
 use crate::protocol::record::{Ping, ReadEvent};
 
 /// Records per batch event.
@@ -20,50 +24,56 @@ pub const BATCH_BYTES: usize = 1024 * 1024;
 /// A ping while waiting at the tail this often.
 pub const PING_INTERVAL_MS: u32 = 10_000;
 
-/// Emits the SSE text of a read until it ends (idle timeout) — or forever,
-/// when the reader stays and records keep coming; dropping the future ends it.
-pub async fn tail<S: LogStore, C: Clock>(
-    store: &RefCell<S>,
-    changed: &Notify,
-    clock: &C,
-    start_seq: u64,
-    wait_secs: u32,
-    emit: &Emitter<String>,
-) {
-    let mut next = start_seq;
-    let mut delivered = (0u64, 0u64);
-    let mut idle_since = clock.now_ms();
-    let wait_ms = f64::from(wait_secs) * 1000.0;
-    loop {
-        let seen = changed.version();
-        let batch = match read(&*store.borrow(), next, true, BATCH_RECORDS, BATCH_BYTES) {
-            Ok(b) => b,
-            Err(e) => {
-                emit.emit(ReadEvent::Error(e.to_string()).to_sse(delivered));
-                return;
+/// Where a read is: its next seq, what it delivered, since when it idles.
+#[derive(Debug, Clone)]
+pub struct Tail {
+    next: u64,
+    delivered: (u64, u64),
+    idle_since: f64,
+    wait_ms: f64,
+    ended: bool,
+}
+
+impl Tail {
+    /// A read from `start_seq` that ends after `wait_secs` without records.
+    pub fn new(start_seq: u64, wait_secs: u32, now_ms: f64) -> Self {
+        Self { next: start_seq, delivered: (0, 0), idle_since: now_ms, wait_ms: f64::from(wait_secs) * 1000.0, ended: false }
+    }
+
+    /// The SSE text of the next event: a batch when records are there, else
+    /// (after waiting at the tail) a ping, `[DONE]` at the idle timeout, or
+    /// an `error` event when storage fails. `None` once the read ended.
+    /// Dropping the future mid-wait loses nothing.
+    pub async fn next_event<S: LogStore, C: Clock>(&mut self, store: &S, changed: &Notify, clock: &C) -> Option<String> {
+        if self.ended {
+            return None;
+        }
+        loop {
+            let seen = changed.version();
+            let batch = match read(store, self.next, true, BATCH_RECORDS, BATCH_BYTES) {
+                Ok(b) => b,
+                Err(e) => {
+                    self.ended = true;
+                    return Some(ReadEvent::Error(e.to_string()).to_sse(self.delivered));
+                }
+            };
+            self.next = next_start(&batch, self.next);
+            if !batch.records.is_empty() {
+                self.delivered.0 += batch.records.len() as u64;
+                self.delivered.1 += batch.records.iter().map(|r| r.metered_size() as u64).sum::<u64>();
+                self.idle_since = clock.now_ms();
+                return Some(ReadEvent::Batch(batch).to_sse(self.delivered));
             }
-        };
-        if !batch.records.is_empty() {
-            delivered.0 += batch.records.len() as u64;
-            delivered.1 += batch.records.iter().map(|r| r.metered_size() as u64).sum::<u64>();
-            next = next_start(&batch, next);
-            emit.emit(ReadEvent::Batch(batch).to_sse(delivered));
-            idle_since = clock.now_ms();
-            continue;
-        }
-        next = next_start(&batch, next);
-        let left = wait_ms - (clock.now_ms() - idle_since);
-        if left <= 0.0 {
-            emit.emit(ReadEvent::Done.to_sse(delivered));
-            return;
-        }
-        let nap = (left.ceil() as u32).min(PING_INTERVAL_MS);
-        match select(pin!(changed.changed_since(seen)), pin!(clock.sleep(nap))).await {
-            Either::Left(_) => {}
-            Either::Right(_) => {
-                if clock.now_ms() - idle_since < wait_ms {
-                    let tail = batch.tail;
-                    emit.emit(ReadEvent::Ping(Ping { timestamp: clock.now_ms() as u64, tail }).to_sse(delivered));
+            let left = self.wait_ms - (clock.now_ms() - self.idle_since);
+            if left <= 0.0 {
+                self.ended = true;
+                return Some(ReadEvent::Done.to_sse(self.delivered));
+            }
+            let nap = (left.ceil() as u32).min(PING_INTERVAL_MS);
+            if let Either::Right(_) = select(pin!(changed.changed_since(seen)), pin!(clock.sleep(nap))).await {
+                if clock.now_ms() - self.idle_since < self.wait_ms {
+                    let ping = Ping { timestamp: clock.now_ms() as u64, tail: batch.tail };
+                    return Some(ReadEvent::Ping(ping).to_sse(self.delivered));
                 }
             }
         }

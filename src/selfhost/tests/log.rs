@@ -198,22 +198,22 @@ fn read_respects_count_and_byte_limits_across_pages() {
 #[test]
 fn settled_peek_skips_commands() {
     let mut s = MemStore::default();
-    assert!(!peek_settled(&s));
+    assert!(!peek_settled(&s).unwrap());
     append(&mut s, &batch(vec![data("a")]), 1).unwrap();
-    assert!(!peek_settled(&s));
+    assert!(!peek_settled(&s).unwrap());
     append(&mut s, &batch(vec![turn_complete()]), 1).unwrap();
-    assert!(peek_settled(&s));
+    assert!(peek_settled(&s).unwrap());
     append(&mut s, &batch(vec![trim(1)]), 1).unwrap();
-    assert!(peek_settled(&s), "turn-complete under a trim");
+    assert!(peek_settled(&s).unwrap(), "turn-complete under a trim");
     append(&mut s, &batch(vec![trim(2)]), 1).unwrap();
-    assert!(!peek_settled(&s), "only commands among the last two");
+    assert!(!peek_settled(&s).unwrap(), "only commands among the last two");
     append(&mut s, &batch(vec![data("b"), turn_complete(), trim(5)]), 1).unwrap();
-    assert!(peek_settled(&s));
+    assert!(peek_settled(&s).unwrap());
     append(&mut s, &batch(vec![data("c")]), 1).unwrap();
-    assert!(!peek_settled(&s), "a new turn started");
+    assert!(!peek_settled(&s).unwrap(), "a new turn started");
     let other = AppendRecord::control(vec![("trigger-control".into(), "upgrade-required".into())]);
     append(&mut s, &batch(vec![turn_complete(), other]), 1).unwrap();
-    assert!(!peek_settled(&s));
+    assert!(!peek_settled(&s).unwrap());
 }
 
 #[test]
