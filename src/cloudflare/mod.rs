@@ -83,10 +83,12 @@ async fn forward(mut req: Request, env: Env, route: Route) -> Result<Response> {
         Ok(Target::Alias(id)) => {
             let stub = ns.id_from_name(&id)?.get_stub()?;
             let mut answer = stub.fetch_with_str(&format!("https://alias{}", session::ALIAS_PATH)).await?;
-            if answer.status_code() != 200 {
-                return json_error(404, "Session not found");
+            match answer.status_code() {
+                200 => answer.text().await?,
+                404 => return json_error(404, "Session not found"),
+                // Its storage failed (503): say so, the client retries.
+                _ => return Ok(answer),
             }
-            answer.text().await?
         }
         Err(e) => {
             let mut r = Response::ok(e.body)?.with_status(e.status);

@@ -71,6 +71,8 @@ fn worker_response(r: ServerResponse) -> Result<Response> {
     }
     let builder = Response::builder().with_status(r.status).with_headers(headers);
     match r.body {
+        // These statuses must not carry a body, not even an empty one.
+        ServerBody::Text(_) if matches!(r.status, 101 | 204 | 205 | 304) => Ok(builder.empty()),
         ServerBody::Text(text) => Ok(builder.fixed(text.into_bytes())),
         ServerBody::Events(events) => {
             builder.from_stream(events.map(|text: String| Ok::<Vec<u8>, worker::Error>(text.into_bytes())))

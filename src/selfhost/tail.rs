@@ -13,7 +13,7 @@ use std::pin::pin;
 
 use futures_util::future::{select, Either};
 
-use super::log::{next_start, read, LogStore};
+use super::log::{next_start, read, LogError, LogStore};
 use crate::io::{Clock, Notify};
 use crate::protocol::record::{Ping, ReadEvent};
 
@@ -54,7 +54,13 @@ impl Tail {
                 Ok(b) => b,
                 Err(e) => {
                     self.ended = true;
-                    return Some(ReadEvent::Error(e.to_string()).to_sse(self.delivered));
+                    // The reader reconnects from its cursor; a storage cause
+                    // stays in the operator's log, not the stream.
+                    let message = match e {
+                        LogError::Storage(_) => "session storage is unavailable; reconnect".to_string(),
+                        e => e.to_string(),
+                    };
+                    return Some(ReadEvent::Error(message).to_sse(self.delivered));
                 }
             };
             self.next = next_start(&batch, self.next);

@@ -195,3 +195,17 @@ fn an_agent_write_that_fails_twice_is_retried_and_the_turn_completes() {
     assert_turn_answered(&sim);
     assert!(sim.server.running_run().is_some());
 }
+
+#[test]
+fn an_alias_object_whose_storage_fails_answers_503_not_404() {
+    let mut sim = Sim::with_agent(false);
+    let alias = |sim: &mut Sim, method: &str, body: &str| sim.send(method, super::super::ALIAS_PATH, &[], body);
+    assert_eq!(alias(&mut sim, "GET", "").status, 404);
+    assert_eq!(alias(&mut sim, "POST", CHAT).status, 200);
+    sim.store.fail_next_reads(1);
+    assert_eq!(alias(&mut sim, "GET", "").status, 503);
+    let found = alias(&mut sim, "GET", "");
+    assert_eq!((found.status, found.body_text()), (200, Some(CHAT)));
+    sim.store.fail_next_writes(1);
+    assert_eq!(alias(&mut sim, "POST", "other").status, 503);
+}

@@ -93,9 +93,12 @@ fn a_restart_keeps_every_acked_record_and_resumes_the_orphaned_run() {
     assert_eq!(sim.server.running_run(), row.current_run_id);
     sim.settle();
     assert_turn_answered(&sim);
-    // A second restart after the turn: a continuation waits for the next
-    // message and answers it.
+    // A second restart after the turn: the part ids claimed before it still
+    // dedupe, and a continuation waits for the next message and answers it.
     sim.restart();
+    let retried = sim.append_in("p1", &handover());
+    assert_eq!((retried.status, body_json(&retried)), (200, json!({ "ok": true })));
+    assert_eq!(sim.store.records(Io::In).len(), 1);
     let message = json!({ "kind": "message", "payload": { "chatId": CHAT, "trigger": "submit-message",
         "message": { "id": "u2", "role": "user", "parts": [{ "type": "text", "text": "And tomorrow?" }] } } });
     let r = sim.append_in("p2", &message.to_string());
