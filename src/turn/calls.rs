@@ -186,13 +186,16 @@ pub const AGENT_SILENT: &str = "the agent did not finish the turn in time";
 /// The same, when the platform refused the subscription for good.
 pub const AGENT_UNREACHABLE: &str = "the agent's stream could not be read";
 
-/// Phase 2: forwards the agent's chunks (as JSON) until its turn-complete
-/// (or the read ends), then the two Trigger pseudo-chunks. Reconnects from
-/// the splice's cursor on transient failures (§5.7), but only while the
-/// agent makes progress: after `idle_ms` with no record of its own (pings
-/// are not progress) the splice gives up and ends the stream with an
-/// `error` chunk, so a stuck platform or a dead agent never holds the
-/// response open.
+/// Phase 2: forwards the agent's chunks (as JSON) until its turn-complete,
+/// then the two Trigger pseudo-chunks. Reconnects from the splice's cursor
+/// on transient failures and on an end of the read before the turn-complete
+/// (the platform's idle `[DONE]`, or a connection closed under a restarting
+/// session object), but only while the agent makes progress: after
+/// `idle_ms` with no record of its own (pings are not progress) the splice
+/// gives up and ends the stream with an `error` chunk, so a stuck platform
+/// or a dead agent never holds the response open. (The TypeScript handler
+/// ends the response at the first clean end of the read, turn-complete or
+/// not, §5.7; a slow tool then cuts the answer short.)
 pub async fn follow_out<F: Fetch, C: Clock>(
     fetch: &F,
     clock: &C,
@@ -221,8 +224,7 @@ pub async fn follow_out<F: Fetch, C: Clock>(
                     loop {
                         let piece = match timeout(clock, left(progress_at), response.body.next_chunk()).await {
                             None => break 'connect Err(AGENT_SILENT),
-                            Some(None) => break 'connect Ok(()),
-                            Some(Some(Err(_))) => break,
+                            Some(None) | Some(Some(Err(_))) => break,
                             Some(Some(Ok(bytes))) => bytes,
                         };
                         for event in sse.feed(&piece) {
@@ -239,9 +241,7 @@ pub async fn follow_out<F: Fetch, C: Clock>(
                                         emit(UiChunk::TriggerTurnComplete(Marker::new()).to_json());
                                         break 'connect Ok(());
                                     }
-                                    // A clean end of the read ends phase 2 (§5.7).
-                                    SpliceEvent::Done => break 'connect Ok(()),
-                                    SpliceEvent::Error(_) => {}
+                                    SpliceEvent::Done | SpliceEvent::Error(_) => {}
                                 }
                             }
                         }

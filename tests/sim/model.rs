@@ -1,0 +1,152 @@
+//! The model host: an Anthropic Messages API that answers by the seed's turn
+//! shape, streamed at a model's pace in virtual time, so the edge and the
+//! agent run their real provider code (request, decoder, retries, stall
+//! detection) against it.
+
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use futures_util::stream;
+use headstart::io::{Clock, HttpRequest};
+use serde_json::{json, Value};
+
+use crate::exec::SimClock;
+use crate::net::{Handler, Payload, Reply};
+
+/// What a fresh question gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    Text,
+    OneTool,
+    ParallelTools,
+    /// Some text, then an `overloaded_error` event.
+    ErrorMidStream,
+    /// Some text, then silence with the connection open.
+    Stall,
+    /// Some text, then a `data:` line that is not JSON.
+    Malformed,
+}
+
+pub struct Model {
+    pub answer: Cell<Answer>,
+    pub ttfb_ms: u32,
+    pub token_ms: u32,
+    pub calls: Cell<u32>,
+}
+
+pub const CITIES: [&str; 2] = ["Paris", "Tōkyō"];
+
+impl Model {
+    pub fn handler(self: &Rc<Self>, clock: SimClock) -> Handler {
+        let model = self.clone();
+        Rc::new(move |req: HttpRequest| {
+            let model = model.clone();
+            let clock = clock.clone();
+            Box::pin(async move { model.serve(&clock, &req) })
+        })
+    }
+
+    fn serve(&self, clock: &SimClock, req: &HttpRequest) -> Reply {
+        self.calls.set(self.calls.get() + 1);
+        let Ok(body) = serde_json::from_str::<Value>(&req.body) else {
+            return Reply::json(400, r#"{"type":"error","error":{"type":"invalid_request_error","message":"not JSON"}}"#);
+        };
+        let after_tools = body["messages"]
+            .as_array()
+            .and_then(|m| m.last())
+            .is_some_and(|last| last["content"].as_array().is_some_and(|c| c.iter().any(|b| b["type"] == "tool_result")));
+        let answer = if after_tools { Answer::Text } else { self.answer.get() };
+        let text = if after_tools {
+            "Here is the weather you asked for: mild, with a light breeze. Enjoy your day!"
+        } else {
+            "Hello! I am the simulated model, answering your question in a few short words."
+        };
+        let mut events = vec![event(
+            "message_start",
+            json!({"type":"message_start","message":{"id":"msg_sim","type":"message","role":"assistant","model":"claude-sim",
+                "content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":12,"output_tokens":1}}}),
+        )];
+        let words: Vec<String> = text.split_inclusive(' ').map(str::to_string).collect();
+        let cut = words.len() / 2;
+        let mut index = 0;
+        let mut stop = "end_turn";
+        match answer {
+            Answer::Text | Answer::ErrorMidStream | Answer::Stall | Answer::Malformed => {
+                events.push(event(
+                    "content_block_start",
+                    json!({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}),
+                ));
+                for (i, word) in words.iter().enumerate() {
+                    if answer != Answer::Text && i == cut {
+                        events.push(match answer {
+                            Answer::ErrorMidStream => {
+                                event("error", json!({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}))
+                            }
+                            Answer::Malformed => {
+                                "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"ind\n\n".into()
+                            }
+                            _ => String::new(),
+                        });
+                        return self.reply(clock, events, answer == Answer::Stall);
+                    }
+                    events.push(event(
+                        "content_block_delta",
+                        json!({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":word}}),
+                    ));
+                }
+                events.push(event("content_block_stop", json!({"type":"content_block_stop","index":0})));
+            }
+            Answer::OneTool | Answer::ParallelTools => {
+                let n = if answer == Answer::OneTool { 1 } else { CITIES.len() };
+                for (i, city) in CITIES.iter().take(n).enumerate() {
+                    events.push(event(
+                        "content_block_start",
+                        json!({"type":"content_block_start","index":index,"content_block":
+                            {"type":"tool_use","id":format!("toolu_sim{i}"),"name":"get_weather","input":{}}}),
+                    ));
+                    let input = json!({ "city": city }).to_string();
+                    let (a, b) = input.split_at(input.len() / 2);
+                    for piece in [a, b] {
+                        events.push(event(
+                            "content_block_delta",
+                            json!({"type":"content_block_delta","index":index,"delta":{"type":"input_json_delta","partial_json":piece}}),
+                        ));
+                    }
+                    events.push(event("content_block_stop", json!({"type":"content_block_stop","index":index})));
+                    index += 1;
+                }
+                stop = "tool_use";
+            }
+        }
+        events.push(event(
+            "message_delta",
+            json!({"type":"message_delta","delta":{"stop_reason":stop,"stop_sequence":null},"usage":{"output_tokens":20}}),
+        ));
+        events.push(event("message_stop", json!({"type":"message_stop"})));
+        self.reply(clock, events, false)
+    }
+
+    /// The events as a body paced like a model: the first after the TTFB,
+    /// then one per token time.
+    fn reply(&self, clock: &SimClock, events: Vec<String>, stall_at_end: bool) -> Reply {
+        let state = (VecDeque::from(events), clock.clone(), true, self.ttfb_ms, self.token_ms, stall_at_end);
+        let body = stream::unfold(state, |(mut events, clock, first, ttfb, token, stall)| async move {
+            clock.sleep(if first { ttfb } else { token }).await;
+            match events.pop_front() {
+                Some(e) => Some((e.into_bytes(), (events, clock, false, ttfb, token, stall))),
+                None if stall => std::future::pending().await,
+                None => None,
+            }
+        });
+        Reply {
+            status: 200,
+            headers: vec![("content-type".into(), "text/event-stream".into())],
+            body: Payload::Stream(Box::pin(body)),
+        }
+    }
+}
+
+fn event(name: &str, data: Value) -> String {
+    format!("event: {name}\ndata: {data}\n\n")
+}
