@@ -17,7 +17,7 @@
 //!
 //! ```
 //! # use headstart::routes::*;
-//! # fn answer<R: RequestBody>(routes: &Routes<impl headstart::io::Fetch + 'static, impl headstart::io::Fetch + 'static, impl headstart::io::Clock + 'static, impl Runtime + 'static>, body: Vec<u8>) {
+//! # fn answer(routes: &Routes<impl headstart::io::Fetch + 'static, impl headstart::io::Fetch + 'static, impl headstart::io::Clock + 'static, impl Runtime + 'static>, body: Vec<u8>) {
 //! let request = RouteRequest {
 //!     method: "POST".into(),
 //!     url: "https://app.example/api/chat".into(),

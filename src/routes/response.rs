@@ -40,18 +40,16 @@ impl std::fmt::Debug for RouteBody {
 impl RouteResponse {
     /// A JSON answer.
     pub fn json(status: u16, body: &serde_json::Value) -> Self {
-        Self {
-            status,
-            headers: vec![("content-type".into(), "application/json".into())],
-            body: RouteBody::Json(body.to_string()),
-        }
+        Self::json_text(status, body.to_string())
     }
 
     /// The one JSON form of every refusal and failure.
     pub fn error(e: &RequestError) -> Self {
-        let mut r = Self::json(e.status, &serde_json::Value::Null);
-        r.body = RouteBody::Json(e.to_json());
-        r
+        Self::json_text(e.status, e.to_json())
+    }
+
+    fn json_text(status: u16, text: String) -> Self {
+        Self { status, headers: vec![("content-type".into(), "application/json".into())], body: RouteBody::Json(text) }
     }
 
     /// The first value of a header (names compared case-insensitively).

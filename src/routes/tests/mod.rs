@@ -96,15 +96,17 @@ pub fn block_on<F: Future>(clock: &VClock, fut: F) -> F::Output {
 
 // ---- the runtime ----
 
+pub type Task = Pin<Box<dyn Future<Output = ()>>>;
+
 #[derive(Clone, Default)]
 pub struct TestRuntime {
     pub rng: Rc<Cell<u64>>,
-    pub tasks: Rc<RefCell<Vec<Pin<Box<dyn Future<Output = ()>>>>>>,
+    pub tasks: Rc<RefCell<Vec<Task>>>,
     pub logs: Rc<RefCell<Vec<String>>>,
 }
 
 impl Runtime for TestRuntime {
-    fn spawn_background(&self, task: Pin<Box<dyn Future<Output = ()>>>) {
+    fn spawn_background(&self, task: Task) {
         self.tasks.borrow_mut().push(task);
     }
     fn random_u64(&self) -> u64 {
