@@ -45,6 +45,8 @@ pub struct RouteOutcome {
     pub chunks: Vec<String>,
     /// Bytes that were not `data: …\n\n` frames.
     pub stray: Vec<String>,
+    /// The SSE body as received.
+    pub raw: String,
     pub end: Option<End>,
     pub done_at: Option<u64>,
 }
@@ -80,6 +82,7 @@ pub async fn post_route(routes: &SimRoutes, clock: &SimClock, path: &str, body: 
                 while let Some(bytes) = stream.next().await {
                     let mut g = got.borrow_mut();
                     let text = String::from_utf8_lossy(&bytes).into_owned();
+                    g.raw.push_str(&text);
                     // The routes write whole `data: <json>\n\n` frames.
                     if !(text.starts_with("data: ") && text.ends_with("\n\n")) {
                         g.stray.push(text.clone());

@@ -8,6 +8,9 @@
 //! default) from `HEADSTART_SIM_FROM` (0); `HEADSTART_SIM_SEED=N` replays
 //! one seed with its trace. `npm run sim -- --seeds N` runs more.
 
+#[path = "../common/mod.rs"]
+mod common;
+
 mod check;
 mod client;
 mod exec;
@@ -27,7 +30,7 @@ fn replay_command(seed: u64) -> String {
     format!("HEADSTART_SIM_SEED={seed} cargo test --locked --release --test sim -- --nocapture")
 }
 
-fn run_seed(seed: u64) -> Result<String, String> {
+fn run_seed(seed: u64) -> Result<scenario::Report, String> {
     match catch_unwind(AssertUnwindSafe(|| scenario::run(seed))) {
         Ok(result) => result,
         Err(panic) => {
@@ -45,7 +48,7 @@ fn run_seed(seed: u64) -> Result<String, String> {
 fn seeds() {
     if let Some(seed) = env_u64("HEADSTART_SIM_SEED") {
         match run_seed(seed) {
-            Ok(summary) => println!("seed {seed}: ok ({summary})"),
+            Ok(report) => println!("seed {seed}: ok ({})\n{}", report.kind, report.sse.unwrap_or_default()),
             Err(e) => panic!("seed {seed} failed: {e}\nreplay: {}", replay_command(seed)),
         }
         return;
@@ -58,7 +61,7 @@ fn seeds() {
     std::panic::set_hook(Box::new(|_| {}));
     for seed in from..from + count {
         match run_seed(seed) {
-            Ok(summary) => *kinds.entry(summary).or_default() += 1,
+            Ok(report) => *kinds.entry(report.kind).or_default() += 1,
             Err(e) => {
                 failures.push((seed, e));
                 if failures.len() >= 5 {
@@ -82,4 +85,27 @@ fn trim(text: &str) -> String {
     }
     let cut = (0..=MAX).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
     format!("{}\n… ({} more bytes; replay the seed for all of it)", &text[..cut], text.len() - cut)
+}
+
+/// The browser's side of the simulation read by the AI SDK itself: the
+/// head-start bodies of the first seeds (every shape and fault profile),
+/// through `readUIMessageStream` with the SDK's chunk schema.
+#[test]
+fn the_ai_sdk_reads_what_the_browser_got() {
+    let bodies: Vec<String> = (0..600).filter_map(|seed| run_seed(seed).ok().and_then(|r| r.sse)).collect();
+    assert!(bodies.len() > 100, "too few complete head starts to check: {}", bodies.len());
+    let file = std::env::temp_dir().join(format!("headstart-sim-streams-{}.json", std::process::id()));
+    std::fs::write(&file, serde_json::to_string(&bodies).unwrap()).unwrap();
+    let result = common::run_node("sim-streams.mjs", &[file.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(result["read"], bodies.len());
+    let failures = result["failures"].as_array().unwrap();
+    assert!(
+        failures.is_empty(),
+        "the AI SDK rejected {} of {} streams; first: {}\n{}",
+        failures.len(),
+        bodies.len(),
+        failures[0]["error"],
+        bodies[failures[0]["index"].as_u64().unwrap() as usize]
+    );
 }

@@ -166,7 +166,14 @@ struct Seen {
     done: bool,
 }
 
-pub fn run(seed: u64) -> Result<String, String> {
+/// A seed that passed: its kind, and the SSE body of a head start the
+/// browser read to its end (for the AI SDK's parser).
+pub struct Report {
+    pub kind: String,
+    pub sse: Option<String>,
+}
+
+pub fn run(seed: u64) -> Result<Report, String> {
     let (plan, setup, mut rng) = plan(seed);
     let late = if plan.late_timers { (0.2, 500) } else { (0.0, 0) };
     let clock = SimClock::new(rng.fork(), late.0, late.1);
@@ -213,7 +220,7 @@ pub fn run(seed: u64) -> Result<String, String> {
         });
     }
     let end = sim.run_until(CLIENT_DEADLINE_MS, || seen.borrow().done);
-    let fail = |what: String| -> Result<String, String> {
+    let fail = |what: String| -> Result<Report, String> {
         Err(format!("{what}\nplan: {plan:?}\ntrace:\n{}", world.trace.borrow().join("\n")))
     };
     if end != RunEnd::Done {
@@ -246,7 +253,12 @@ pub fn run(seed: u64) -> Result<String, String> {
     if let Err(e) = checks(&plan, &world, &seen, &chat_id) {
         return fail(e);
     }
-    Ok(format!("{:?}/{}", plan.shape, plan.faults))
+    let sse = seen
+        .head_start
+        .as_ref()
+        .filter(|o| o.status == Some(200) && o.end == Some(End::Clean) && !o.raw.is_empty())
+        .map(|o| o.raw.clone());
+    Ok(Report { kind: format!("{:?}/{}", plan.shape, plan.faults), sse })
 }
 
 async fn client_script(
