@@ -47,6 +47,17 @@ pub trait Fetch {
     type Body: ResponseBody;
     /// Sends the request and resolves with the response head.
     async fn fetch(&self, request: &HttpRequest) -> Result<HttpResponse<Self::Body>, FetchError>;
+
+    /// Sends the request without following redirects (`redirect: "manual"`):
+    /// a 3xx comes back as the response, `location` header and all, so a
+    /// caller that checks every address it reaches (the agent's tools) can
+    /// check the next one. The default is [`fetch`](Fetch::fetch), right for
+    /// an implementation that never follows redirects itself (the in-memory
+    /// ones); one over a client that does must override it, as the web one
+    /// does.
+    async fn fetch_manual(&self, request: &HttpRequest) -> Result<HttpResponse<Self::Body>, FetchError> {
+        self.fetch(request).await
+    }
 }
 
 #[allow(async_fn_in_trait)]

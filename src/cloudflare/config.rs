@@ -49,7 +49,8 @@ pub fn settings(env: &Env) -> Settings {
 /// The reference agent's settings; `Err` names a bad variable.
 pub fn agent(env: &Env) -> Result<AgentConfig, String> {
     let model = ModelSettings::from_vars(|k| var(env, k)).map_err(|e| e.to_string())?;
-    let tools = ToolRegistry::from_config(ToolOptions::default(), var(env, "HEADSTART_HTTP_TOOLS").as_deref())
+    let options = ToolOptions::from_vars(|k| var(env, k)).map_err(|e| e.to_string())?;
+    let tools = ToolRegistry::from_config(options, var(env, "HEADSTART_HTTP_TOOLS").as_deref())
         .map_err(|e| format!("HEADSTART_HTTP_TOOLS: {e}"))?;
     let mut config = AgentConfig::new(model, tools);
     let num = |name: &str| var(env, name).and_then(|v| v.trim().parse::<u32>().ok());
