@@ -57,6 +57,9 @@ pub fn agent(env: &Env) -> Result<AgentConfig, String> {
     if let Some(ms) = num("HEADSTART_AGENT_BOOT_DELAY_MS") {
         config.boot_delay_ms = ms;
     }
+    if let Some(s) = num("HEADSTART_AGENT_HANDOVER_TIMEOUT_SECS") {
+        config.handover_timeout_ms = s.saturating_mul(1000);
+    }
     if let Some(s) = num("HEADSTART_AGENT_IDLE_TIMEOUT_SECS") {
         config.idle_timeout_ms = s.saturating_mul(1000);
     }

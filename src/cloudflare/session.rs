@@ -79,9 +79,3 @@ fn worker_response(r: ServerResponse) -> Result<Response> {
         }
     }
 }
-
-/// A random id of `n` URL-safe characters (the SDK's nanoid alphabet).
-pub fn nanoid(n: usize) -> String {
-    const ALPHABET: &[u8] = b"useandom-26T198340PX75pxJACKVERYMINDBUSHWOLF_GQZbfghjklqvwyzrict";
-    (0..n).map(|_| ALPHABET[(js_sys::Math::random() * 64.0) as usize % 64] as char).collect()
-}
