@@ -222,7 +222,11 @@ test("auth: no token and bad tokens are 401; a token for chat A is 403 on chat B
   }
   // The same (fresh) token works on A.
   const valid = new ApiClient(worker.url, signToken({ ...claims, exp: now + 3600 }));
-  assert.equal((await valid.readSessionStreamRecords("core-auth-a", "in")).records.length, 0);
+  assert.ok(Array.isArray((await valid.readSessionStreamRecords("core-auth-a", "out")).records));
+  // ... on its `out`: `in` is the agent's to read (the secret key), as on the hosted platform since 4.6.
+  assert.equal(await status(valid.readSessionStreamRecords("core-auth-a", "in")), 403);
+  const inSse = await fetch(sessionUrl("core-auth-a", "in"), { headers: { ...bearer(a.publicAccessToken), Accept: "text/event-stream" }, signal: signal() });
+  assert.equal(inSse.status, 403);
 
   // A's PAT on B: 403 on append, SSE read and records.
   assert.equal(await status(patA.appendToSessionStream("core-auth-b", "in", JSON.stringify({ kind: "stop" }), noRetry)), 403);

@@ -194,6 +194,10 @@ impl PlatformState {
                 return Reply::json(e.status, &e.body);
             }
         };
+        let authorization = req.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("authorization")).map(|(_, v)| v.as_str());
+        if let Err(e) = target::admit(authorization, &self.settings, (EPOCH_MS + self.clock.now()) / 1000) {
+            return Reply::json(e.status, &e.body);
+        }
         let length = req.body.len().to_string();
         let name = match target::target(&parsed, Some(&length), req.body.as_bytes()) {
             Ok(Target::Chat(name)) => name,
