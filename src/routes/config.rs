@@ -5,14 +5,13 @@
 use crate::platform::PlatformClient;
 use crate::protocol::session::{SessionOptions, CREATE_BODY_MAX, DEFAULT_IDLE_TIMEOUT_SECS};
 use crate::provider::config::{ConfigError, ModelSettings};
+use crate::selfhost::secrets;
 use crate::turn::HeadStartConfig;
 
 /// The agent's task id when none is configured.
 pub const DEFAULT_AGENT_ID: &str = "headstart-agent";
 
-/// Secret key accepted when none is configured: only for local development
-/// (`npm start`, tests); set `TRIGGER_SECRET_KEY` for anything else.
-pub const DEV_SECRET_KEY: &str = "tr_dev_headstart_local";
+pub use crate::selfhost::secrets::DEV_SECRET_KEY;
 
 /// The route paths.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +53,17 @@ impl std::fmt::Debug for TokenSource {
     }
 }
 
+/// Why [`RoutesConfig::from_vars`] refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RoutesConfigError {
+    /// A model variable is wrong (`500 misconfigured`).
+    #[error(transparent)]
+    Model(#[from] ConfigError),
+    /// A secret is missing (`503 missing_secret`, naming it).
+    #[error(transparent)]
+    Missing(#[from] secrets::Missing),
+}
+
 /// Everything the routes need, checked once.
 #[derive(Debug, Clone)]
 pub struct RoutesConfig {
@@ -87,20 +97,19 @@ impl RoutesConfig {
     /// | `HEADSTART_ALLOWED_ORIGINS` | comma-separated origins, or `*` | none |
     /// | `HEADSTART_BENCH` | honour `X-Headstart-Sequential` | off |
     /// | model variables | see [`ModelSettings::from_vars`] | the scripted model |
-    pub fn from_vars(var: impl Fn(&str) -> Option<String>, own_origin: &str) -> Result<Self, ConfigError> {
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>, own_origin: &str) -> Result<Self, RoutesConfigError> {
         let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
         let model = ModelSettings::from_vars(var)?;
         let remote = var("TRIGGER_API_URL");
-        let secret_key = var("TRIGGER_SECRET_KEY").unwrap_or_else(|| DEV_SECRET_KEY.into());
-        let token = match remote {
-            Some(_) => TokenSource::Repost,
-            // Tokens are signed with their own key when one is set, else
-            // with the secret key (as the hosted platform signs with the
-            // env's key).
-            None => TokenSource::Mint {
-                signing_key: var("HEADSTART_SIGNING_KEY").unwrap_or_else(|| secret_key.clone()).into_bytes(),
-                env_id: var("HEADSTART_ENV_ID").unwrap_or_else(|| "env_headstart_local".into()),
-            },
+        // The secrets fail closed: the development keys only when local.
+        let (secret_key, token) = match remote {
+            Some(_) => (secrets::remote_secret_key(var)?, TokenSource::Repost),
+            // Minted here with the self-hosted platform's own signing key.
+            None => {
+                let s = secrets::platform_secrets(var)?;
+                let env_id = var("HEADSTART_ENV_ID").unwrap_or_else(|| "env_headstart_local".into());
+                (s.secret_key, TokenSource::Mint { signing_key: s.signing_key, env_id })
+            }
         };
         let idle_secs = var("HEADSTART_IDLE_TIMEOUT_SECS").and_then(|v| v.trim().parse::<u32>().ok());
         let session = SessionOptions {

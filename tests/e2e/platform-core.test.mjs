@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { createHmac, randomUUID } from "node:crypto";
 import { ApiClient, ApiError, CreatedSessionResponseBody } from "@trigger.dev/core/v3";
 import { startWrangler } from "./wrangler.mjs";
-import { SECRET, FAST_MODEL, preloadBody, userMessage, messageChunk, withRaw, readTurn, textOf } from "./platform.mjs";
+import { SECRET, SIGNING_KEY, FAST_MODEL, preloadBody, userMessage, messageChunk, withRaw, readTurn, textOf } from "./platform.mjs";
 
 const T = { timeout: 60_000 };
 let worker;
@@ -25,7 +25,7 @@ const bearer = (token) => ({ Authorization: `Bearer ${token}` });
 const signal = () => AbortSignal.timeout(20_000);
 
 /** A session public access token shaped as the platform mints them, signed with `key`. */
-function signToken(claims, key = SECRET) {
+function signToken(claims, key = SIGNING_KEY) {
   const b64 = (v) => Buffer.from(JSON.stringify(v)).toString("base64url");
   const input = `${b64({ alg: "HS256", typ: "JWT" })}.${b64(claims)}`;
   return `${input}.${createHmac("sha256", key).update(input).digest("base64url")}`;

@@ -283,8 +283,12 @@ pub struct Harness {
 /// The worker's configuration for `vars` (on top of a scripted model that
 /// answers at once and a 1 KiB body cap unless set).
 pub fn harness(vars: &[(&str, &str)]) -> Harness {
-    let mut all: Vec<(&str, &str)> =
-        vec![("HEADSTART_SCRIPTED_TTFB_MS", "20"), ("HEADSTART_SCRIPTED_TOKEN_MS", "5"), ("HEADSTART_MAX_BODY_BYTES", "1024")];
+    let mut all: Vec<(&str, &str)> = vec![
+        ("HEADSTART_LOCAL", "1"),
+        ("HEADSTART_SCRIPTED_TTFB_MS", "20"),
+        ("HEADSTART_SCRIPTED_TOKEN_MS", "5"),
+        ("HEADSTART_MAX_BODY_BYTES", "1024"),
+    ];
     all.extend_from_slice(vars);
     let var = |name: &str| all.iter().rev().find(|(n, _)| *n == name).map(|(_, v)| v.to_string());
     let config = RoutesConfig::from_vars(var, "https://app.example").expect("test config");
