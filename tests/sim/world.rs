@@ -126,6 +126,9 @@ impl Host for ObjectHost {
     }
 }
 
+/// Arms a new object's storage with its faults.
+type ArmStore = Box<dyn Fn(&MemSessionStore)>;
+
 pub struct PlatformState {
     clock: SimClock,
     spawner: Spawner,
@@ -140,7 +143,7 @@ pub struct PlatformState {
     tasks: RefCell<HashMap<String, Vec<AbortHandle>>>,
     aliases: RefCell<HashMap<String, String>>,
     /// Called with each new store (to arm its faults).
-    on_new_store: RefCell<Option<Box<dyn Fn(&MemSessionStore)>>>,
+    on_new_store: RefCell<Option<ArmStore>>,
 }
 
 impl PlatformState {
@@ -246,7 +249,6 @@ pub struct Setup {
 pub struct World {
     pub net: Rc<Net>,
     pub platform: Rc<PlatformState>,
-    pub model: Rc<crate::model::Model>,
     pub routes: SimRoutes,
     pub client_fetch: SimFetch,
     pub trace: Trace,
@@ -299,6 +301,6 @@ impl World {
         let runtime = EdgeRuntime { spawner, clock: clock.clone(), rng: RefCell::new(rng.fork()), trace: trace.clone() };
         let routes = Routes::new(Rc::new(routes_config), net.client("edge"), net.client("edge"), clock.clone(), runtime);
         let client_fetch = net.client("browser");
-        Self { net, platform, model, routes, client_fetch, trace }
+        Self { net, platform, routes, client_fetch, trace }
     }
 }
