@@ -49,6 +49,11 @@ pub trait StreamDecoder {
     /// The body ended cleanly (EOF). Returns what the provider makes of an
     /// unfinished message (e.g. a `finish` with reason `interrupted`).
     fn end(&mut self) -> Vec<StreamPart>;
+    /// Set once the body broke a decoding limit (an SSE line or event larger
+    /// than [`SseLimits`](crate::protocol::sse::SseLimits) allows): the rest
+    /// of the body cannot be read, [`feed`](Self::feed) returns nothing more,
+    /// and the call fails with this error.
+    fn failure(&self) -> Option<ProviderError>;
 }
 
 /// An API provider reached over HTTP.

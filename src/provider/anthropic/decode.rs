@@ -267,6 +267,11 @@ impl StreamDecoder for AnthropicDecoder {
         }
         vec![]
     }
+
+    fn failure(&self) -> Option<ProviderError> {
+        let e = self.sse.error()?;
+        Some(ProviderError::Malformed { provider: "anthropic", detail: e.to_string() })
+    }
 }
 
 fn stop_reason(raw: Option<&str>) -> FinishReason {

@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use super::*;
-use crate::provider::{CallOptions, HttpProviderConfig, ToolChoice, ToolSpec};
+use crate::provider::{CallOptions, HttpProviderConfig, StreamDecoder, ToolChoice, ToolSpec};
 
 fn config() -> HttpProviderConfig {
     HttpProviderConfig {
@@ -97,4 +97,18 @@ fn http_errors_carry_type_message_and_retry_after() {
     );
     assert_eq!(e.retry_delay_ms(1), Some(17_000));
     assert!(matches!(http_error(502, &[], "<html>"), ProviderError::Http { message, .. } if message == "HTTP 502"));
+}
+
+#[test]
+fn an_endless_event_fails_the_decoder_instead_of_growing() {
+    let mut dec = AnthropicDecoder::new();
+    let line = format!("data: {}\n", " ".repeat(1 << 20));
+    // Seven 1 MiB lines and their joins fit in 8 MiB; the eighth does not.
+    for _ in 0..7 {
+        assert!(dec.feed(line.as_bytes()).is_empty());
+    }
+    assert_eq!(dec.failure(), None);
+    assert!(dec.feed(line.as_bytes()).is_empty());
+    assert!(matches!(dec.failure(), Some(ProviderError::Malformed { detail, .. }) if detail.contains("max_event_data")));
+    assert!(dec.end().is_empty());
 }

@@ -435,6 +435,11 @@ impl StreamDecoder for OpenAiDecoder {
         self.finish(&mut out);
         out
     }
+
+    fn failure(&self) -> Option<ProviderError> {
+        let e = self.sse.error()?;
+        Some(ProviderError::Malformed { provider: PROVIDER, detail: e.to_string() })
+    }
 }
 
 fn number(n: f64) -> Value {

@@ -540,3 +540,15 @@ fn request_config_errors() {
     let body: Value = serde_json::from_str(&build_request(&cfg, &base).unwrap().body).unwrap();
     assert_eq!(body["messages"], json!([{"role": "user", "content": []}]));
 }
+
+#[test]
+fn an_endless_frame_fails_the_decoder_instead_of_growing() {
+    let mut dec = OpenAiDecoder::new();
+    assert!(dec.feed(b"data: {\"id\":\"x\",").is_empty());
+    assert_eq!(dec.failure(), None);
+    for _ in 0..9 {
+        assert!(dec.feed(&[b' '; 1 << 20]).is_empty());
+    }
+    assert!(matches!(dec.failure(), Some(ProviderError::Malformed { detail, .. }) if detail.contains("max_line")));
+    assert!(dec.feed(b"\n\ndata: [DONE]\n\n").is_empty(), "a failed decoder reads nothing more");
+}
