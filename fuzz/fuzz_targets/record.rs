@@ -1,13 +1,15 @@
 //! S2 reads and records from arbitrary bytes: the bytes as an SSE read
 //! (`batch`, `ping`, `error`, `[DONE]`) and as the JSON bodies of the
 //! session routes. No panic; a read event encodes back to itself; headers
-//! and trim commands are read without panicking.
+//! and trim commands are read without panicking; the splice reader's cursor
+//! only moves forward.
 #![no_main]
 
 use headstart::protocol::record::{
     parse_trim_command_body, trim_command_body, AppendAck, AppendResponse, InEnvelope, ReadEvent, SequencedRecord,
     SessionRecords, TurnComplete,
 };
+use headstart::platform::splice::{Splice, SpliceEvent};
 use headstart::protocol::sse::SseDecoder;
 use libfuzzer_sys::fuzz_target;
 
@@ -24,6 +26,18 @@ fn check_record(r: &SequencedRecord) {
 }
 
 fuzz_target!(|data: &[u8]| {
+    // The route handler's phase-2 reader on the same events: its cursor only
+    // moves forward, and nothing follows a turn-complete.
+    let mut splice = Splice::new();
+    let mut complete = false;
+    for event in SseDecoder::new().feed(data) {
+        let before = splice.cursor();
+        for e in splice.feed(&event) {
+            assert!(!complete, "an event after turn-complete: {e:?}");
+            complete = matches!(e, SpliceEvent::TurnComplete { .. });
+        }
+        assert!(splice.cursor() >= before, "{before:?} -> {:?}", splice.cursor());
+    }
     for event in SseDecoder::new().feed(data) {
         let Ok(read) = ReadEvent::from_sse(&event) else { continue };
         if let ReadEvent::Batch(b) = &read {
