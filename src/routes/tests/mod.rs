@@ -2,6 +2,7 @@
 //! executor, a scripted platform that records every request, a model API
 //! that counts its calls, and a runtime that queues background work.
 
+mod limits;
 mod refusals;
 mod turn;
 
@@ -103,6 +104,7 @@ pub struct TestRuntime {
     pub rng: Rc<Cell<u64>>,
     pub tasks: Rc<RefCell<Vec<Task>>>,
     pub logs: Rc<RefCell<Vec<String>>>,
+    pub limiter: Option<Rc<dyn limit::RateLimiter>>,
 }
 
 impl Runtime for TestRuntime {
@@ -123,6 +125,9 @@ impl Runtime for TestRuntime {
     }
     fn log(&self, line: &str) {
         self.logs.borrow_mut().push(line.to_string());
+    }
+    fn limiter(&self) -> Option<&dyn limit::RateLimiter> {
+        self.limiter.as_deref()
     }
 }
 
@@ -292,7 +297,11 @@ pub fn harness(vars: &[(&str, &str)]) -> Harness {
     all.extend_from_slice(vars);
     let var = |name: &str| all.iter().rev().find(|(n, _)| *n == name).map(|(_, v)| v.to_string());
     let config = RoutesConfig::from_vars(var, "https://app.example").expect("test config");
-    let (platform, model, clock, runtime) = Default::default();
+    let (platform, model, clock, mut runtime): (FakePlatform, CountingModel, VClock, TestRuntime) = Default::default();
+    // As the bindings do: the in-memory limiter at the configured rate.
+    runtime.limiter = config
+        .rate_limit
+        .map(|rate| Rc::new(limit::MemoryLimiter::new(rate, limit::DEFAULT_MAX_KEYS)) as Rc<dyn limit::RateLimiter>);
     let routes = Routes::new(
         Rc::new(config),
         FakePlatform::clone(&platform),
