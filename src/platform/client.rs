@@ -90,6 +90,17 @@ impl PlatformClient {
         }
     }
 
+    /// `GET /api/v1/sessions/{key}`: the session item (its tags carry its
+    /// owner, see [`crate::protocol::session::owner_tag`]).
+    pub fn retrieve_session(&self, key: &str) -> HttpRequest {
+        HttpRequest {
+            method: "GET",
+            url: format!("{}/api/v1/sessions/{}", self.base_url, encode_uri_component(key)),
+            headers: self.common_headers(),
+            body: String::new(),
+        }
+    }
+
     /// `PUT /realtime/v1/sessions/{key}/{io}` with no body (§5.3).
     pub fn init_stream(&self, key: &str, io: Io) -> HttpRequest {
         HttpRequest { method: "PUT", url: self.session_url(key, io), headers: self.common_headers(), body: String::new() }
@@ -227,6 +238,24 @@ pub fn parse_created(status: u16, headers: &[(String, String)], body: &str) -> R
         return Err(PlatformError::from_response(status, headers, body));
     }
     serde_json::from_str(body).map_err(|e| PlatformError::schema(status, "POST /api/v1/sessions", e))
+}
+
+/// The tags of a session, from [`PlatformClient::retrieve_session`]:
+/// `None` when there is no such session (404).
+pub fn parse_session_tags(status: u16, headers: &[(String, String)], body: &str) -> Result<Option<Vec<String>>, PlatformError> {
+    if status == 404 {
+        return Ok(None);
+    }
+    if !is_success(status) {
+        return Err(PlatformError::from_response(status, headers, body));
+    }
+    #[derive(serde::Deserialize)]
+    struct Item {
+        #[serde(default)]
+        tags: Vec<String>,
+    }
+    let item: Item = serde_json::from_str(body).map_err(|e| PlatformError::schema(status, "GET /api/v1/sessions/{key}", e))?;
+    Ok(Some(item.tags))
 }
 
 /// The answer to [`PlatformClient::init_stream`]: a JSON body with a string

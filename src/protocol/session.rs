@@ -191,6 +191,8 @@ pub struct SessionOptions {
     pub tags: Vec<String>,
     /// Keys spread into `basePayload` first (the request overrides them).
     pub base_payload: Object,
+    /// The identity the session is created for ([`CreateSessionRequest::owned_by`]).
+    pub owner: Option<String>,
 }
 
 /// The session tag naming the identity that owns a chat: `owner:` and the
@@ -221,6 +223,13 @@ impl CreateSessionRequest {
         tags.push(owner_tag(owner_id));
         self
     }
+
+    fn owned_by_option(self, owner_id: Option<&str>) -> Self {
+        match owner_id {
+            Some(id) => self.owned_by(id),
+            None => self,
+        }
+    }
 }
 
 /// The head-start body (§5.2): `basePayload` = configured keys, then the
@@ -250,6 +259,7 @@ pub fn handover_prepare_request(request: &HeadStartRequest, options: &SessionOpt
         expires_at: None,
         extra: Object::new(),
     }
+    .owned_by_option(options.owner.as_deref())
 }
 
 /// The preload body (§8.2): `{messages: [], trigger: "preload", ...configured,
@@ -278,6 +288,7 @@ pub fn preload_request(chat_id: &str, client_data: Option<Value>, options: &Sess
         expires_at: None,
         extra: Object::new(),
     }
+    .owned_by_option(options.owner.as_deref())
 }
 
 #[cfg(test)]

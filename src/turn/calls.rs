@@ -41,6 +41,17 @@ pub async fn create<F: Fetch, C: Clock>(
     json_call(fetch, clock, &platform.create_session(body), parse_created).await
 }
 
+/// `GET /api/v1/sessions/{key}` with the SDK's retry policy: the session's
+/// tags, `None` when it does not exist.
+pub async fn session_tags<F: Fetch, C: Clock>(
+    fetch: &F,
+    clock: &C,
+    platform: &PlatformClient,
+    chat_id: &str,
+) -> Result<Option<Vec<String>>, PlatformError> {
+    json_call(fetch, clock, &platform.retrieve_session(chat_id), client::parse_session_tags).await
+}
+
 type Parse<T> = fn(u16, &[(String, String)], &str) -> Result<T, PlatformError>;
 
 /// A platform JSON call with the SDK's retry policy (§5.1): the same request
