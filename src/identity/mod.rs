@@ -1,0 +1,398 @@
+//! Who is calling the chat routes: the caller's bearer JWT, checked here, or
+//! an explicit anonymous setting (the client's IP), or a binding's own hook.
+//!
+//! A token is verified with a shared secret (HS256) or with a public key of
+//! the identity provider's JWKS (RS256, ES256), which covers Clerk, Auth0,
+//! Supabase and Firebase. The algorithm must be one the configuration
+//! allows, and its key comes from where that algorithm's keys live: HS256
+//! only from the secret, RS256/ES256 only from the JWKS, so a token cannot
+//! pick a public key as its HMAC secret. Then `exp`, `nbf`, `iss` and `aud`
+//! are checked and `sub` is the caller's id.
+//!
+//! The core has no IO: [`jwt`] decodes and checks, [`jwks`] keeps the keys
+//! with time passed in. [`Authenticator::authenticate`] fetches the JWKS
+//! over [`crate::io::Fetch`] under a deadline and has a [`KeyVerifier`]
+//! check RS256/ES256 signatures (WebCrypto on wasm, so the wasm carries no
+//! RSA or elliptic-curve code; a pure-Rust one in host tests).
+//!
+//! ```
+//! # use headstart::identity::*;
+//! let headers = vec![("cf-connecting-ip".to_string(), "203.0.113.9".to_string())];
+//! assert_eq!(anonymous(&headers).id, "203.0.113.9");
+//! ```
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
+use crate::io::{timeout, Clock, Fetch, HttpRequest, ResponseBody};
+
+pub mod jwks;
+pub mod jwt;
+#[cfg(test)]
+mod tests;
+
+pub use jwks::{Jwk, JwksCache};
+pub use jwt::{Alg, ClaimRules};
+
+/// The caller of a route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The token's `sub`, the hook's `id`, or for anonymous callers their
+    /// IP (`anonymous` when the runtime gives none).
+    pub id: String,
+    pub source: IdentitySource,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentitySource {
+    /// A verified bearer JWT.
+    Token,
+    /// The binding's `authorize` hook.
+    Hook,
+    /// Anonymous access, explicitly configured (or a local process).
+    Anonymous,
+}
+
+/// Why a caller was refused: 401 for a missing or bad token, 503 when the
+/// keys cannot be had or nothing is configured, 500 for a hook that failed.
+/// The messages never quote the token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("no credentials: send `Authorization: Bearer <JWT>` from your identity provider")]
+    Missing,
+    #[error("the Authorization header must be `Bearer <JWT>`")]
+    NotBearer,
+    #[error("the bearer token is over {} bytes", jwt::MAX_TOKEN_BYTES)]
+    TooLarge,
+    #[error("the bearer token is not a JWT: {0}")]
+    Malformed(&'static str),
+    #[error("the token's algorithm {0:?} is not one this deploy accepts (HEADSTART_AUTH_ALGORITHMS)")]
+    Algorithm(String),
+    #[error("no key of the JWKS matches the token's kid; is HEADSTART_AUTH_JWKS_URL your provider's?")]
+    UnknownKey,
+    #[error("the token's signature is not valid")]
+    BadSignature,
+    #[error("the token has no exp claim; tokens must expire")]
+    NoExpiry,
+    #[error("the token has expired; get a fresh one from your identity provider")]
+    Expired,
+    #[error("the token is not valid yet (nbf)")]
+    NotYetValid,
+    #[error("the token's iss is not HEADSTART_AUTH_ISSUER")]
+    Issuer,
+    #[error("the token's aud does not include HEADSTART_AUTH_AUDIENCE")]
+    Audience,
+    #[error("the token has no sub claim to identify the caller")]
+    NoSubject,
+    #[error("the identity provider's keys (HEADSTART_AUTH_JWKS_URL) could not be fetched; try again")]
+    JwksUnavailable,
+    #[error(
+        "no caller authentication is configured: set HEADSTART_AUTH_JWT_SECRET or HEADSTART_AUTH_JWKS_URL \
+         (options authJwtSecret / authJwksUrl / authorize), or HEADSTART_AUTH=anonymous to serve anyone"
+    )]
+    NotConfigured,
+    #[error("the authorize hook failed: {0}")]
+    Hook(String),
+    /// The hook answered with its own response; the binding sends it.
+    #[error("the authorize hook answered the request")]
+    Answered,
+}
+
+impl AuthError {
+    /// The HTTP status of the refusal.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::JwksUnavailable | Self::NotConfigured => 503,
+            Self::Hook(_) => 500,
+            _ => 401,
+        }
+    }
+
+    /// The machine-readable code of the JSON body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Missing | Self::NotBearer => "unauthenticated",
+            Self::Expired => "token_expired",
+            Self::JwksUnavailable => "auth_unavailable",
+            Self::NotConfigured => "auth_not_configured",
+            Self::Hook(_) | Self::Answered => "authorize_failed",
+            _ => "invalid_token",
+        }
+    }
+}
+
+/// Checks RS256 and ES256 signatures with a JWKS key. Boxed futures keep it
+/// object-safe: the wasm build passes WebCrypto, host tests a pure-Rust one.
+pub trait KeyVerifier {
+    /// Whether `signature` (for ES256 the raw `r || s`, as in a JWS) is
+    /// `key`'s over `message`; `Err` when the key cannot be used.
+    fn verify<'a>(
+        &'a self,
+        alg: Alg,
+        key: &'a Jwk,
+        message: &'a [u8],
+        signature: &'a [u8],
+    ) -> Pin<Box<dyn Future<Output = Result<bool, String>> + 'a>>;
+}
+
+/// The host's default: no asymmetric crypto compiled in.
+#[cfg(not(target_arch = "wasm32"))]
+struct NoKeyVerifier;
+
+#[cfg(not(target_arch = "wasm32"))]
+impl KeyVerifier for NoKeyVerifier {
+    fn verify<'a>(
+        &'a self,
+        alg: Alg,
+        _: &'a Jwk,
+        _: &'a [u8],
+        _: &'a [u8],
+    ) -> Pin<Box<dyn Future<Output = Result<bool, String>> + 'a>> {
+        Box::pin(std::future::ready(Err(format!("{} needs WebCrypto; on the host give a KeyVerifier", alg.name()))))
+    }
+}
+
+/// The runtime's verifier: WebCrypto on wasm.
+pub fn default_key_verifier() -> Rc<dyn KeyVerifier> {
+    #[cfg(target_arch = "wasm32")]
+    return Rc::new(crate::web::crypto::WebCrypto);
+    #[cfg(not(target_arch = "wasm32"))]
+    Rc::new(NoKeyVerifier)
+}
+
+/// Where the JWT keys come from and what the claims must say.
+#[derive(Clone)]
+pub struct JwtSettings {
+    /// The HS256 secret.
+    pub secret: Option<Vec<u8>>,
+    /// The JWKS URL of RS256/ES256 keys.
+    pub jwks_url: Option<String>,
+    pub algorithms: Vec<Alg>,
+    pub rules: ClaimRules,
+}
+
+impl JwtSettings {
+    /// Checks the settings hang together; `names` gives the setting names
+    /// to put in messages (the worker's variables or the package's options).
+    pub fn new(
+        secret: Option<String>,
+        jwks_url: Option<String>,
+        issuer: Option<String>,
+        audience: Vec<String>,
+        algorithms: Option<Vec<String>>,
+        leeway_secs: u64,
+        names: &SettingNames,
+    ) -> Result<Self, String> {
+        if let Some(url) = &jwks_url {
+            if !url.starts_with("https://") && !url.starts_with("http://") {
+                return Err(format!("{} must be an http(s) URL, got {url:?}", names.jwks_url));
+            }
+            // Keys of a JWKS may be shared by many tenants (Google's by
+            // every Firebase project): the issuer tells them apart.
+            if issuer.is_none() {
+                return Err(format!("{} is required with {} (your provider's token issuer)", names.issuer, names.jwks_url));
+            }
+        }
+        let algorithms = match algorithms {
+            None => {
+                let mut algs = Vec::new();
+                if secret.is_some() {
+                    algs.push(Alg::Hs256);
+                }
+                if jwks_url.is_some() {
+                    algs.extend([Alg::Rs256, Alg::Es256]);
+                }
+                algs
+            }
+            Some(names_given) => names_given
+                .iter()
+                .map(|n| Alg::parse(n.trim()).ok_or_else(|| format!("{}: {n:?} is not HS256, RS256 or ES256", names.algorithms)))
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        for alg in &algorithms {
+            match (alg.symmetric(), &secret, &jwks_url) {
+                (true, None, _) => return Err(format!("{}: HS256 needs {}", names.algorithms, names.secret)),
+                (false, _, None) => return Err(format!("{}: {} needs {}", names.algorithms, alg.name(), names.jwks_url)),
+                _ => {}
+            }
+        }
+        if algorithms.is_empty() {
+            return Err(format!("{} must name at least one algorithm", names.algorithms));
+        }
+        let rules = ClaimRules { issuer, audience, leeway_secs };
+        Ok(Self { secret: secret.map(String::into_bytes), jwks_url, algorithms, rules })
+    }
+}
+
+/// The names of the settings, for messages.
+pub struct SettingNames {
+    pub secret: &'static str,
+    pub jwks_url: &'static str,
+    pub issuer: &'static str,
+    pub algorithms: &'static str,
+}
+
+/// The worker's variable names.
+pub const VAR_NAMES: SettingNames = SettingNames {
+    secret: "HEADSTART_AUTH_JWT_SECRET",
+    jwks_url: "HEADSTART_AUTH_JWKS_URL",
+    issuer: "HEADSTART_AUTH_ISSUER",
+    algorithms: "HEADSTART_AUTH_ALGORITHMS",
+};
+
+/// The default slack on `exp` and `nbf`.
+pub const DEFAULT_LEEWAY_SECS: u64 = 60;
+
+/// Verifies bearer JWTs; holds the JWKS cache, so keep one for as long as
+/// the process (an isolate) lives. Cheap to clone (the cache is shared).
+#[derive(Clone)]
+pub struct Authenticator {
+    settings: Rc<JwtSettings>,
+    cache: Rc<RefCell<JwksCache>>,
+    verifier: Rc<dyn KeyVerifier>,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The secret stays out of logs.
+        f.debug_struct("Authenticator")
+            .field("jwks_url", &self.settings.jwks_url)
+            .field("algorithms", &self.settings.algorithms)
+            .field("rules", &self.settings.rules)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authenticator {
+    pub fn new(settings: JwtSettings, verifier: Rc<dyn KeyVerifier>) -> Self {
+        Self { settings: Rc::new(settings), cache: Rc::default(), verifier }
+    }
+
+    pub fn settings(&self) -> &JwtSettings {
+        &self.settings
+    }
+
+    /// The same settings over another verifier (host tests).
+    pub fn with_verifier(&self, verifier: Rc<dyn KeyVerifier>) -> Self {
+        Self { verifier, ..self.clone() }
+    }
+
+    /// The same settings sharing `other`'s JWKS cache, when both read the
+    /// same URL (a worker keeps one cache per isolate).
+    pub fn share_cache(&mut self, other: &Authenticator) {
+        if self.settings.jwks_url == other.settings.jwks_url {
+            self.cache = other.cache.clone();
+        }
+    }
+
+    /// The caller of a request with these headers, at `now_secs` (wall
+    /// clock, for `exp`/`nbf`); the JWKS, when needed, over `fetch`.
+    pub async fn authenticate<F: Fetch, C: Clock>(
+        &self,
+        headers: &[(String, String)],
+        fetch: &F,
+        clock: &C,
+        now_secs: u64,
+    ) -> Result<Identity, AuthError> {
+        let authorization = header(headers, "authorization").ok_or(AuthError::Missing)?;
+        let token = jwt::decode(jwt::bearer(authorization)?, &self.settings.algorithms)?;
+        if token.alg.symmetric() {
+            let secret = self.settings.secret.as_deref().ok_or_else(|| AuthError::Algorithm(token.alg.name().into()))?;
+            jwt::verify_hs256(secret, &token)?;
+        } else {
+            let key = self.key(token.kid.as_deref(), token.alg, fetch, clock).await?;
+            match self.verifier.verify(token.alg, &key, &token.signing_input, &token.signature).await {
+                Ok(true) => {}
+                Ok(false) | Err(_) => return Err(AuthError::BadSignature),
+            }
+        }
+        let id = jwt::check_claims(&token.claims, &self.settings.rules, now_secs)?;
+        Ok(Identity { id, source: IdentitySource::Token })
+    }
+
+    /// The JWKS key of a token, fetching the set when the cache says so
+    /// (at most twice: stale keys, then an unknown kid).
+    async fn key<F: Fetch, C: Clock>(&self, kid: Option<&str>, alg: Alg, fetch: &F, clock: &C) -> Result<Jwk, AuthError> {
+        let url = self.settings.jwks_url.as_deref().ok_or_else(|| AuthError::Algorithm(alg.name().into()))?;
+        for _ in 0..2 {
+            let now = clock.now_ms();
+            match self.cache.borrow().lookup(kid, alg, now) {
+                jwks::Lookup::Found(key) => return Ok(key),
+                jwks::Lookup::Unknown => return Err(AuthError::UnknownKey),
+                jwks::Lookup::Unavailable => return Err(AuthError::JwksUnavailable),
+                jwks::Lookup::Fetch => {}
+            }
+            self.cache.borrow_mut().attempt(now);
+            match timeout(clock, jwks::FETCH_TIMEOUT_MS, fetch_jwks(fetch, url)).await {
+                Some(Ok((keys, max_age))) => self.cache.borrow_mut().store(keys, max_age, clock.now_ms()),
+                // Stale keys, if any, still serve (the next lookup says).
+                Some(Err(_)) | None => {}
+            }
+        }
+        match self.cache.borrow().lookup(kid, alg, clock.now_ms()) {
+            jwks::Lookup::Found(key) => Ok(key),
+            jwks::Lookup::Unavailable => Err(AuthError::JwksUnavailable),
+            _ => Err(AuthError::UnknownKey),
+        }
+    }
+}
+
+/// One JWKS fetch: the keys and how long to keep them.
+async fn fetch_jwks<F: Fetch>(fetch: &F, url: &str) -> Result<(Vec<Jwk>, f64), String> {
+    let request = HttpRequest {
+        method: "GET",
+        url: url.to_string(),
+        headers: vec![("accept".into(), "application/json".into())],
+        body: String::new(),
+    };
+    let mut response = fetch.fetch(&request).await.map_err(|e| e.to_string())?;
+    if response.status != 200 {
+        return Err(format!("the JWKS URL answered {}", response.status));
+    }
+    let max_age = jwks::max_age_ms(response.header("cache-control"));
+    let mut body = Vec::new();
+    while let Some(chunk) = response.body.next_chunk().await {
+        body.extend(chunk.map_err(|e| e.to_string())?);
+        if body.len() > jwks::MAX_BODY_BYTES {
+            return Err(format!("the JWKS is over {} bytes", jwks::MAX_BODY_BYTES));
+        }
+    }
+    Ok((jwks::parse(&body)?, max_age))
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+}
+
+/// The identity of an anonymous caller: its IP as the edge saw it
+/// (`CF-Connecting-IP`, else the first hop of `X-Forwarded-For`), else
+/// `anonymous`.
+pub fn anonymous(headers: &[(String, String)]) -> Identity {
+    let ip = header(headers, "cf-connecting-ip")
+        .map(str::trim)
+        .or_else(|| header(headers, "x-forwarded-for").and_then(|v| v.split(',').next()).map(str::trim))
+        .filter(|ip| !ip.is_empty() && ip.len() <= 64);
+    Identity { id: ip.unwrap_or("anonymous").to_string(), source: IdentitySource::Anonymous }
+}
+
+/// The binding's own check of a request (the package's `authorize` hook).
+/// Built per request: it sees the runtime's request object.
+pub trait Authorize {
+    fn authorize(&self) -> Pin<Box<dyn Future<Output = Result<Identity, AuthError>> + '_>>;
+}
+
+/// How the routes know who calls.
+#[derive(Clone, Debug)]
+pub enum AuthMode {
+    /// Bearer JWTs.
+    Jwt(Authenticator),
+    /// Anyone, identified by IP: explicit (`HEADSTART_AUTH=anonymous`), or
+    /// the default of a local process.
+    Anonymous,
+    /// The binding's [`Authorize`] hook decides.
+    Hook,
+    /// Nothing configured on a deploy: every route answers 503.
+    NotConfigured,
+}
