@@ -31,7 +31,7 @@ use crate::io::{timeout, Clock, Fetch, HttpRequest, ResponseBody};
 pub mod jwks;
 pub mod jwt;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use jwks::{Jwk, JwksCache};
 pub use jwt::{Alg, ClaimRules};
@@ -95,6 +95,8 @@ pub enum AuthError {
     NotConfigured,
     #[error("the authorize hook failed: {0}")]
     Hook(String),
+    #[error("the authorize hook gave no identity for this request")]
+    HookRefused,
     /// The hook answered with its own response; the binding sends it.
     #[error("the authorize hook answered the request")]
     Answered,
@@ -113,7 +115,7 @@ impl AuthError {
     /// The machine-readable code of the JSON body.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Missing | Self::NotBearer => "unauthenticated",
+            Self::Missing | Self::NotBearer | Self::HookRefused => "unauthenticated",
             Self::Expired => "token_expired",
             Self::JwksUnavailable => "auth_unavailable",
             Self::NotConfigured => "auth_not_configured",
@@ -228,6 +230,7 @@ impl JwtSettings {
 
 /// The names of the settings, for messages.
 pub struct SettingNames {
+    pub mode: &'static str,
     pub secret: &'static str,
     pub jwks_url: &'static str,
     pub issuer: &'static str,
@@ -236,14 +239,118 @@ pub struct SettingNames {
 
 /// The worker's variable names.
 pub const VAR_NAMES: SettingNames = SettingNames {
+    mode: "HEADSTART_AUTH",
     secret: "HEADSTART_AUTH_JWT_SECRET",
     jwks_url: "HEADSTART_AUTH_JWKS_URL",
     issuer: "HEADSTART_AUTH_ISSUER",
     algorithms: "HEADSTART_AUTH_ALGORITHMS",
 };
 
+/// The package's option names (`createHandler`).
+pub const OPTION_NAMES: SettingNames = SettingNames {
+    mode: "`auth`",
+    secret: "`authJwtSecret`",
+    jwks_url: "`authJwksUrl`",
+    issuer: "`authIssuer`",
+    algorithms: "`authAlgorithms`",
+};
+
+/// The auth settings as given (variables or options), before they are
+/// checked by [`AuthSettings::mode`].
+#[derive(Default)]
+pub struct AuthSettings {
+    /// `anonymous` or `jwt`.
+    pub mode: Option<String>,
+    pub secret: Option<String>,
+    pub jwks_url: Option<String>,
+    pub issuer: Option<String>,
+    pub audience: Vec<String>,
+    pub algorithms: Option<Vec<String>>,
+    pub leeway_secs: Option<u64>,
+    /// `npm start` or a test: anonymous unless a key is set.
+    pub local: bool,
+}
+
+impl AuthSettings {
+    /// JWTs when a key is set, anyone when the mode is `anonymous` (or,
+    /// with nothing set, in a local process), else nobody: a deploy never
+    /// serves anonymous callers by omission.
+    pub fn mode(self, names: &SettingNames) -> Result<AuthMode, String> {
+        let jwt = self.secret.is_some() || self.jwks_url.is_some();
+        match self.mode.as_deref().map(str::trim) {
+            None | Some("jwt") => {}
+            Some("anonymous") if jwt => {
+                return Err(format!(
+                    "{} is anonymous but {} or {} is set too; keep one",
+                    names.mode, names.secret, names.jwks_url
+                ))
+            }
+            Some("anonymous") => return Ok(AuthMode::Anonymous),
+            Some(other) => return Err(format!("{} must be \"anonymous\" or \"jwt\", got {other:?}", names.mode)),
+        }
+        if !jwt {
+            return match self.mode.is_some() {
+                true => Err(format!("{} is jwt but neither {} nor {} is set", names.mode, names.secret, names.jwks_url)),
+                false if self.local => Ok(AuthMode::Anonymous),
+                false => Ok(AuthMode::NotConfigured),
+            };
+        }
+        let settings = JwtSettings::new(
+            self.secret,
+            self.jwks_url,
+            self.issuer,
+            self.audience,
+            self.algorithms,
+            self.leeway_secs.unwrap_or(DEFAULT_LEEWAY_SECS),
+            names,
+        )?;
+        Ok(AuthMode::Jwt(Authenticator::new(settings)))
+    }
+}
+
 /// The default slack on `exp` and `nbf`.
 pub const DEFAULT_LEEWAY_SECS: u64 = 60;
+
+/// Fetches a JWKS: the keys and how long to keep them (ms). Object-safe,
+/// so an [`Authenticator`] can be kept in the routes' configuration.
+pub trait JwksSource {
+    fn fetch<'a>(&'a self, url: &'a str) -> Pin<Box<dyn Future<Output = Result<(Vec<Jwk>, f64), String>> + 'a>>;
+}
+
+/// A [`JwksSource`] over any [`Fetch`], each fetch under
+/// [`jwks::FETCH_TIMEOUT_MS`] on `clock`.
+pub struct FetchJwks<F, C> {
+    pub fetch: F,
+    pub clock: C,
+}
+
+impl<F: Fetch, C: Clock> JwksSource for FetchJwks<F, C> {
+    fn fetch<'a>(&'a self, url: &'a str) -> Pin<Box<dyn Future<Output = Result<(Vec<Jwk>, f64), String>> + 'a>> {
+        Box::pin(async move {
+            let fetched = timeout(&self.clock, jwks::FETCH_TIMEOUT_MS, fetch_jwks(&self.fetch, url)).await;
+            fetched.unwrap_or_else(|| Err(format!("no answer within {} ms", jwks::FETCH_TIMEOUT_MS)))
+        })
+    }
+}
+
+/// The host's default: no network.
+#[cfg(not(target_arch = "wasm32"))]
+struct NoJwks;
+
+#[cfg(not(target_arch = "wasm32"))]
+impl JwksSource for NoJwks {
+    fn fetch<'a>(&'a self, _: &'a str) -> Pin<Box<dyn Future<Output = Result<(Vec<Jwk>, f64), String>> + 'a>> {
+        Box::pin(std::future::ready(Err("no JWKS source on the host; give one".into())))
+    }
+}
+
+/// The runtime's `fetch` and timers on wasm.
+pub fn default_jwks_source() -> Rc<dyn JwksSource> {
+    #[cfg(target_arch = "wasm32")]
+    return Rc::new(FetchJwks { fetch: crate::web::fetch::WebFetch, clock: crate::web::fetch::WebClock });
+    #[cfg(not(target_arch = "wasm32"))]
+    Rc::new(NoJwks)
+}
 
 /// Verifies bearer JWTs; holds the JWKS cache, so keep one for as long as
 /// the process (an isolate) lives. Cheap to clone (the cache is shared).
@@ -252,6 +359,7 @@ pub struct Authenticator {
     settings: Rc<JwtSettings>,
     cache: Rc<RefCell<JwksCache>>,
     verifier: Rc<dyn KeyVerifier>,
+    source: Rc<dyn JwksSource>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -266,21 +374,30 @@ impl std::fmt::Debug for Authenticator {
 }
 
 impl Authenticator {
-    pub fn new(settings: JwtSettings, verifier: Rc<dyn KeyVerifier>) -> Self {
-        Self { settings: Rc::new(settings), cache: Rc::default(), verifier }
+    /// Over the runtime's WebCrypto and `fetch` (on the host: none; give
+    /// them with [`Self::with_crypto`]).
+    pub fn new(settings: JwtSettings) -> Self {
+        Self {
+            settings: Rc::new(settings),
+            cache: Rc::default(),
+            verifier: default_key_verifier(),
+            source: default_jwks_source(),
+        }
     }
 
     pub fn settings(&self) -> &JwtSettings {
         &self.settings
     }
 
-    /// The same settings over another verifier (host tests).
-    pub fn with_verifier(&self, verifier: Rc<dyn KeyVerifier>) -> Self {
-        Self { verifier, ..self.clone() }
+    /// The same settings over another verifier and JWKS source (host
+    /// tests), with a cache of its own.
+    pub fn with_crypto(&self, verifier: Rc<dyn KeyVerifier>, source: Rc<dyn JwksSource>) -> Self {
+        Self { settings: self.settings.clone(), cache: Rc::default(), verifier, source }
     }
 
-    /// The same settings sharing `other`'s JWKS cache, when both read the
-    /// same URL (a worker keeps one cache per isolate).
+    /// Shares `other`'s JWKS cache when both read the same URL (a worker
+    /// builds its configuration per request but keeps one cache per
+    /// isolate).
     pub fn share_cache(&mut self, other: &Authenticator) {
         if self.settings.jwks_url == other.settings.jwks_url {
             self.cache = other.cache.clone();
@@ -288,11 +405,10 @@ impl Authenticator {
     }
 
     /// The caller of a request with these headers, at `now_secs` (wall
-    /// clock, for `exp`/`nbf`); the JWKS, when needed, over `fetch`.
-    pub async fn authenticate<F: Fetch, C: Clock>(
+    /// clock, for `exp`/`nbf`); `clock` times the JWKS cache.
+    pub async fn authenticate<C: Clock>(
         &self,
         headers: &[(String, String)],
-        fetch: &F,
         clock: &C,
         now_secs: u64,
     ) -> Result<Identity, AuthError> {
@@ -302,7 +418,7 @@ impl Authenticator {
             let secret = self.settings.secret.as_deref().ok_or_else(|| AuthError::Algorithm(token.alg.name().into()))?;
             jwt::verify_hs256(secret, &token)?;
         } else {
-            let key = self.key(token.kid.as_deref(), token.alg, fetch, clock).await?;
+            let key = self.key(token.kid.as_deref(), token.alg, clock).await?;
             match self.verifier.verify(token.alg, &key, &token.signing_input, &token.signature).await {
                 Ok(true) => {}
                 Ok(false) | Err(_) => return Err(AuthError::BadSignature),
@@ -312,26 +428,25 @@ impl Authenticator {
         Ok(Identity { id, source: IdentitySource::Token })
     }
 
-    /// The JWKS key of a token, fetching the set when the cache says so
-    /// (at most twice: stale keys, then an unknown kid).
-    async fn key<F: Fetch, C: Clock>(&self, kid: Option<&str>, alg: Alg, fetch: &F, clock: &C) -> Result<Jwk, AuthError> {
+    /// The JWKS key of a token, fetching the set when the cache says so:
+    /// at most once per request (stale keys, or an unknown kid), and never
+    /// twice within [`jwks::REFETCH_INTERVAL_MS`] unless the keys expired.
+    async fn key<C: Clock>(&self, kid: Option<&str>, alg: Alg, clock: &C) -> Result<Jwk, AuthError> {
         let url = self.settings.jwks_url.as_deref().ok_or_else(|| AuthError::Algorithm(alg.name().into()))?;
-        for _ in 0..2 {
-            let now = clock.now_ms();
-            match self.cache.borrow().lookup(kid, alg, now) {
-                jwks::Lookup::Found(key) => return Ok(key),
-                jwks::Lookup::Unknown => return Err(AuthError::UnknownKey),
-                jwks::Lookup::Unavailable => return Err(AuthError::JwksUnavailable),
-                jwks::Lookup::Fetch => {}
-            }
-            self.cache.borrow_mut().attempt(now);
-            match timeout(clock, jwks::FETCH_TIMEOUT_MS, fetch_jwks(fetch, url)).await {
-                Some(Ok((keys, max_age))) => self.cache.borrow_mut().store(keys, max_age, clock.now_ms()),
-                // Stale keys, if any, still serve (the next lookup says).
-                Some(Err(_)) | None => {}
-            }
+        let lookup = self.cache.borrow().lookup(kid, alg, clock.now_ms());
+        match lookup {
+            jwks::Lookup::Found(key) => return Ok(key),
+            jwks::Lookup::Unknown => return Err(AuthError::UnknownKey),
+            jwks::Lookup::Unavailable => return Err(AuthError::JwksUnavailable),
+            jwks::Lookup::Fetch => {}
         }
-        match self.cache.borrow().lookup(kid, alg, clock.now_ms()) {
+        self.cache.borrow_mut().attempt(clock.now_ms());
+        // A failed fetch leaves the stale keys, if any, to serve.
+        if let Ok((keys, max_age)) = self.source.fetch(url).await {
+            self.cache.borrow_mut().store(keys, max_age, clock.now_ms());
+        }
+        let lookup = self.cache.borrow().lookup(kid, alg, clock.now_ms());
+        match lookup {
             jwks::Lookup::Found(key) => Ok(key),
             jwks::Lookup::Unavailable => Err(AuthError::JwksUnavailable),
             _ => Err(AuthError::UnknownKey),

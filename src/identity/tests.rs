@@ -180,15 +180,25 @@ struct Setup {
     clock: StepClock,
 }
 
-fn setup() -> Setup {
-    let jwks = FakeJwks::default();
+/// An authenticator over the host's crypto and `jwks` (serving the test
+/// keys), timed by `clock`.
+pub fn host_authenticator<C: Clock + 'static>(settings: JwtSettings, jwks: &FakeJwks, clock: C) -> Authenticator {
     *jwks.keys.borrow_mut() = vec![rsa_public("rsa1"), ec_public("ec1")];
-    Setup { auth: Authenticator::new(settings(true, true, None), Rc::new(HostKeys)), jwks, clock: StepClock::default() }
+    Authenticator::new(settings).with_crypto(Rc::new(HostKeys), Rc::new(FetchJwks { fetch: jwks.clone(), clock }))
+}
+
+fn setup_with(settings: JwtSettings) -> Setup {
+    let (jwks, clock) = (FakeJwks::default(), StepClock::default());
+    Setup { auth: host_authenticator(settings, &jwks, clock.clone()), jwks, clock }
+}
+
+fn setup() -> Setup {
+    setup_with(settings(true, true, None))
 }
 
 impl Setup {
     fn check(&self, headers: &[(String, String)]) -> Result<Identity, AuthError> {
-        futures_executor::block_on(self.auth.authenticate(headers, &self.jwks, &self.clock, NOW))
+        futures_executor::block_on(self.auth.authenticate(headers, &self.clock, NOW))
     }
 }
 
@@ -249,8 +259,7 @@ fn the_table_of_tokens() {
 
 #[test]
 fn hs256_is_refused_where_only_a_jwks_is_configured() {
-    let auth = Authenticator::new(settings(false, true, None), Rc::new(HostKeys));
-    let s = Setup { auth, ..setup() };
+    let s = setup_with(settings(false, true, None));
     let token = sign(json!({ "alg": "HS256" }), claims());
     assert_eq!(s.check(&bearer(&token)), Err(AuthError::Algorithm("HS256".into())));
     assert_eq!(s.jwks.fetches.get(), 0);

@@ -32,7 +32,9 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
 use web_sys::{AbortSignal, Headers, Request, Response, ResponseInit};
 
+use super::authorize::JsAuthorize;
 use super::options;
+use crate::identity::Authorize;
 use crate::routes::{
     read_capped, BodyError, RequestBody, RequestError, RouteBody, RouteRequest, RouteResponse, Routes, RoutesConfig, Runtime,
 };
@@ -44,6 +46,7 @@ use crate::web::fetch::{WebClock, WebFetch};
 pub struct Handler {
     config: Rc<RoutesConfig>,
     on_turn: Option<Function>,
+    authorize: Option<Function>,
 }
 
 #[wasm_bindgen]
@@ -52,7 +55,7 @@ impl Handler {
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<Handler, JsValue> {
         let parsed = options::parse(&options)?;
-        Ok(Handler { config: Rc::new(parsed.routes), on_turn: parsed.on_turn })
+        Ok(Handler { config: Rc::new(parsed.routes), on_turn: parsed.on_turn, authorize: parsed.authorize })
     }
 
     /// Answers one request: a `Promise<Response>`. `ctx` is optional; when
@@ -61,6 +64,8 @@ impl Handler {
     pub fn handle(&self, request: Request, ctx: JsValue) -> Promise {
         let runtime = JsRuntime { background: Background::from_ctx(ctx), on_turn: self.on_turn.clone() };
         let routes = Routes::new(self.config.clone(), WebFetch, WebFetch, WebClock, runtime);
+        let hook =
+            self.authorize.clone().map(|hook| JsAuthorize { hook, request: Clone::clone(&request), answer: RefCell::new(None) });
         future_to_promise(async move {
             let watch = AbortWatch::new(signal_of(&request));
             let answer = match route_request(&request) {
@@ -68,7 +73,8 @@ impl Handler {
                     // A client gone (the runtime aborts the request's
                     // signal) drops the turn at once, whether the body is
                     // being read or the session created.
-                    match select(pin!(routes.handle(req)), pin!(watch.fired())).await {
+                    let handled = routes.handle_authorized(req, hook.as_ref().map(|h| h as &dyn Authorize));
+                    match select(pin!(handled), pin!(watch.fired())).await {
                         Either::Left((answer, _)) => answer,
                         Either::Right(_) => {
                             RouteResponse::error(&RequestError::new(499, "the client closed the request", "client_closed"))
@@ -79,6 +85,10 @@ impl Handler {
                     RouteResponse::error(&RequestError::internal(format!("the request could not be read: {}", describe(&e))))
                 }
             };
+            // The hook answered itself: its Response, as it is.
+            if let Some(own) = hook.and_then(|h| h.answer.take()) {
+                return Ok(own.into());
+            }
             Ok(web_response(answer, watch)?.into())
         })
     }

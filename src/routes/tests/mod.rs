@@ -2,6 +2,7 @@
 //! executor, a scripted platform that records every request, a model API
 //! that counts its calls, and a runtime that queues background work.
 
+mod auth;
 mod refusals;
 mod turn;
 
@@ -283,11 +284,21 @@ pub struct Harness {
 /// The worker's configuration for `vars` (on top of a scripted model that
 /// answers at once and a 1 KiB body cap unless set).
 pub fn harness(vars: &[(&str, &str)]) -> Harness {
-    let mut all: Vec<(&str, &str)> =
-        vec![("HEADSTART_SCRIPTED_TTFB_MS", "20"), ("HEADSTART_SCRIPTED_TOKEN_MS", "5"), ("HEADSTART_MAX_BODY_BYTES", "1024")];
+    harness_with(vars, |_| {})
+}
+
+/// [`harness`] with the configuration edited after it is read.
+pub fn harness_with(vars: &[(&str, &str)], edit: impl FnOnce(&mut RoutesConfig)) -> Harness {
+    let mut all: Vec<(&str, &str)> = vec![
+        ("HEADSTART_SCRIPTED_TTFB_MS", "20"),
+        ("HEADSTART_SCRIPTED_TOKEN_MS", "5"),
+        ("HEADSTART_MAX_BODY_BYTES", "1024"),
+        ("HEADSTART_LOCAL", "1"),
+    ];
     all.extend_from_slice(vars);
     let var = |name: &str| all.iter().rev().find(|(n, _)| *n == name).map(|(_, v)| v.to_string());
-    let config = RoutesConfig::from_vars(var, "https://app.example").expect("test config");
+    let mut config = RoutesConfig::from_vars(var, "https://app.example").expect("test config");
+    edit(&mut config);
     let (platform, model, clock, runtime) = Default::default();
     let routes = Routes::new(
         Rc::new(config),
