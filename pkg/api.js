@@ -49,6 +49,12 @@ const STRINGS = {
   HEADSTART_MODEL: "model",
   HEADSTART_SYSTEM: "system",
   HEADSTART_ALLOWED_ORIGINS: "allowedOrigins",
+  HEADSTART_AUTH: "auth",
+  HEADSTART_AUTH_JWT_SECRET: "authJwtSecret",
+  HEADSTART_AUTH_JWKS_URL: "authJwksUrl",
+  HEADSTART_AUTH_ISSUER: "authIssuer",
+  HEADSTART_AUTH_AUDIENCE: "authAudience",
+  HEADSTART_AUTH_ALGORITHMS: "authAlgorithms",
 };
 const NUMBERS = {
   HEADSTART_MAX_TOKENS: "maxTokens",
@@ -58,6 +64,7 @@ const NUMBERS = {
   HEADSTART_STALL_TIMEOUT_MS: "stallTimeoutMs",
   HEADSTART_MAX_ATTEMPTS: "maxAttempts",
   HEADSTART_TEE_LINGER_MS: "teeLingerMs",
+  HEADSTART_AUTH_LEEWAY_SECS: "authLeewaySeconds",
 };
 const JSONS = { HEADSTART_TOOLS: "tools", HEADSTART_PROVIDER_OPTIONS: "providerOptions" };
 const SCRIPTED = { HEADSTART_SCRIPTED_TTFB_MS: "ttfbMs", HEADSTART_SCRIPTED_TOKEN_MS: "tokenMs" };
@@ -91,6 +98,8 @@ export function optionsFromEnv(env, overrides = {}) {
       throw new TypeError(`headstart optionsFromEnv: ${name} is not JSON: ${e.message}`);
     }
   }
+  // `npm start` and the tests: anonymous callers unless auth is set.
+  if (["1", "true", "yes"].includes(get("HEADSTART_LOCAL"))) options.local = true;
   // As the Trigger.dev SDK: the hosted platform unless told otherwise.
   options.platformUrl ??= "https://api.trigger.dev";
   const provider = options.provider ?? (get("ANTHROPIC_API_KEY") ? "anthropic" : get("OPENAI_API_KEY") ? "openai" : "scripted");

@@ -101,7 +101,37 @@ export interface HeadStartOptions {
   basePayload?: { [key: string]: unknown };
   /** Called with each turn's timings when the turn ends. */
   onTurn?: (timing: TurnTiming) => void;
+  /**
+   * Who may call the routes. With a JWT key set, callers need a valid
+   * `Authorization: Bearer <JWT>`; `"anonymous"` serves anyone (identified by
+   * IP). With neither (and not `local`), every route answers 503 naming these
+   * options.
+   */
+  auth?: "anonymous" | "jwt";
+  /** The HS256 secret of the callers' JWTs (e.g. Supabase's JWT secret). */
+  authJwtSecret?: string;
+  /** The JWKS URL of the callers' RS256/ES256 JWTs (Clerk, Auth0, Supabase, Firebase). */
+  authJwksUrl?: string;
+  /** The JWTs' `iss` (required with `authJwksUrl`). */
+  authIssuer?: string;
+  /** Accepted `aud` values (a list or a comma-separated string); unset: not checked. */
+  authAudience?: string | string[];
+  /** Accepted algorithms (default: HS256 with a secret, RS256 and ES256 with a JWKS). */
+  authAlgorithms?: string | Array<"HS256" | "RS256" | "ES256">;
+  /** Slack on `exp`/`nbf`, seconds, 0 to 600 (default 60). */
+  authLeewaySeconds?: number;
+  /** A local process (`npm start`, tests): anonymous callers unless a JWT key is set. */
+  local?: boolean;
+  /**
+   * Your own check of the caller, instead of JWTs. Gets the request (do not
+   * read its body: the route does) and returns the caller's id (a string or
+   * `{ id }`), a Response to answer with, or null to refuse (401).
+   */
+  authorize?: (request: Request) => AuthorizeResult | Promise<AuthorizeResult>;
 }
+
+/** What `authorize` returns. */
+export type AuthorizeResult = string | { id: string } | Response | null | undefined;
 
 /** What runtimes that keep work alive after a response pass (Workers, Vercel Edge). */
 export interface HandlerContext {

@@ -47,7 +47,9 @@ export function freePort() {
 }
 
 /**
- * @param {{ vars?: Record<string,string>, readyTimeoutMs?: number, persistTo?: string }} [opts]
+ * The worker is a local process (`HEADSTART_LOCAL=1`: anonymous callers,
+ * as `npm start`) unless `local: false`, which runs it as deployed.
+ * @param {{ vars?: Record<string,string>, readyTimeoutMs?: number, persistTo?: string, local?: boolean, config?: string }} [opts]
  * @returns {Promise<{ url: string, pid: number, log: () => string, stop: () => Promise<void> }>}
  */
 export async function startWrangler(opts = {}) {
@@ -55,7 +57,8 @@ export async function startWrangler(opts = {}) {
   const state = opts.persistTo ?? mkdtempSync(join(tmpdir(), "headstart-wrangler-"));
   const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--inspector-port", String(await freePort())];
   if (opts.config) args.push("--config", opts.config);
-  for (const [k, v] of Object.entries(opts.vars ?? {})) args.push("--var", `${k}:${v}`);
+  const vars = { ...(opts.local === false ? {} : { HEADSTART_LOCAL: "1" }), ...opts.vars };
+  for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
   const { child, output: log, stop: stopProcess } = startProcess(join(root, "node_modules/.bin/wrangler"), args, {
     env: { ...process.env, PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH}`, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1", HEADSTART_SKIP_BUILD: "1" },
     group: true,
