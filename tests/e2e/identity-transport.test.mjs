@@ -6,7 +6,9 @@
 // or wrong-audience token gets 401 JSON, and no session is created.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createHmac } from "node:crypto";
+import { createHmac, generateKeyPairSync, sign } from "node:crypto";
+import http from "node:http";
+import { once } from "node:events";
 import { readUIMessageStream } from "ai";
 import { TriggerChatTransport } from "@trigger.dev/sdk/chat";
 import { startWrangler } from "./wrangler.mjs";
@@ -112,5 +114,43 @@ test("no token, a bad, expired or wrong-audience token: 401 JSON on every route,
       if (token) assert.ok(!JSON.stringify(body).includes(token), "the token is not echoed");
       assert.equal(await sessionExists(chatId), false, `${name} on ${path}: no session`);
     }
+  }
+});
+
+test("RS256 and ES256 tokens checked by workerd's WebCrypto against a JWKS served over HTTP", async () => {
+  const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const ec = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const jwk = (key, kid) => ({ ...key.publicKey.export({ format: "jwk" }), kid });
+  let fetches = 0;
+  const jwks = http.createServer((req, res) => {
+    fetches++;
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [jwk(rsa, "r1"), jwk(ec, "e1")] }));
+  });
+  jwks.listen(0, "127.0.0.1");
+  await once(jwks, "listening");
+  const issuer = "https://issuer.test";
+  const other = await startWrangler({
+    local: false,
+    vars: { HEADSTART_AUTH_JWKS_URL: `http://127.0.0.1:${jwks.address().port}/jwks.json`, HEADSTART_AUTH_ISSUER: issuer, TRIGGER_SECRET_KEY: PLATFORM_KEY },
+  });
+  try {
+    const token = (alg, kid, key) => {
+      const b64 = (v) => Buffer.from(JSON.stringify(v)).toString("base64url");
+      const input = `${b64({ alg, kid })}.${b64({ sub: `u_${alg}`, iss: issuer, exp: now() + 600 })}`;
+      const sig = alg === "RS256" ? sign("sha256", Buffer.from(input), key) : sign("sha256", Buffer.from(input), { key, dsaEncoding: "ieee-p1363" });
+      return `${input}.${sig.toString("base64url")}`;
+    };
+    const call = async (t) => {
+      const res = await fetch(`${other.url}/api/chat/token`, { method: "POST", headers: { authorization: `Bearer ${t}` }, body: JSON.stringify({ chatId: `jwks_${process.pid}` }) });
+      return [res.status, res.status === 200 ? "ok" : (await res.json()).code];
+    };
+    assert.deepEqual(await call(token("RS256", "r1", rsa.privateKey)), [200, "ok"]);
+    assert.deepEqual(await call(token("ES256", "e1", ec.privateKey)), [200, "ok"]);
+    const forged = token("ES256", "e1", generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey);
+    assert.deepEqual(await call(forged), [401, "invalid_token"]);
+    assert.equal(fetches, 1, "the isolate keeps the JWKS between requests");
+  } finally {
+    await other.stop();
+    jwks.close();
   }
 });

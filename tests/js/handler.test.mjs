@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import { once } from "node:events";
-import { createHmac } from "node:crypto";
+import { createHmac, generateKeyPairSync, sign } from "node:crypto";
 import { createHandler, toNodeListener, version } from "../../pkg/index.js";
 import { startWrangler } from "../e2e/wrangler.mjs";
 import { startReplayServer } from "./provider-server.mjs";
@@ -383,3 +383,60 @@ function hs256(secret, claims) {
   const input = `${b64({ alg: "HS256", typ: "JWT" })}.${b64(claims)}`;
   return `${input}.${createHmac("sha256", secret).update(input).digest("base64url")}`;
 }
+
+test("RS256 and ES256 callers, checked with the runtime's WebCrypto against a JWKS served over HTTP", async () => {
+  const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const ec = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const jwk = (key, kid) => ({ ...key.publicKey.export({ format: "jwk" }), kid, use: "sig" });
+  let fetches = 0;
+  let down = false;
+  const jwks = http.createServer((req, res) => {
+    fetches++;
+    if (down) return res.writeHead(500).end();
+    res.writeHead(200, { "content-type": "application/json", "cache-control": "max-age=600" });
+    res.end(JSON.stringify({ keys: [jwk(rsa, "r1"), jwk(ec, "e1")] }));
+  });
+  jwks.listen(0, "127.0.0.1");
+  await once(jwks, "listening");
+  try {
+    const issuer = "https://issuer.test/";
+    const handler = createHandler({
+      platformUrl: worker.url,
+      secretKey: SECRET,
+      scripted: { ttfbMs: 20, tokenMs: 2 },
+      authJwksUrl: `http://127.0.0.1:${jwks.address().port}/jwks.json`,
+      authIssuer: issuer,
+      authAudience: ["api", "app"],
+    });
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { sub: "u_rs", iss: issuer, aud: ["app"], exp: now + 600 };
+    const token = (alg, kid, key, extra = {}) => {
+      const b64 = (v) => Buffer.from(JSON.stringify(v)).toString("base64url");
+      const input = `${b64({ alg, kid, typ: "JWT" })}.${b64({ ...claims, ...extra })}`;
+      const sig = alg === "RS256" ? sign("sha256", Buffer.from(input), key) : sign("sha256", Buffer.from(input), { key, dsaEncoding: "ieee-p1363" });
+      return `${input}.${sig.toString("base64url")}`;
+    };
+    const start = (t) =>
+      handler(new Request("http://localhost/api/chat/token", { method: "POST", headers: { authorization: `Bearer ${t}` }, body: JSON.stringify({ chatId: chatId("jwks") }) }));
+    const status = async (t) => {
+      const res = await start(t);
+      return [res.status, res.status === 200 ? "ok" : (await res.json()).code];
+    };
+    assert.deepEqual(await status(token("RS256", "r1", rsa.privateKey)), [200, "ok"]);
+    assert.deepEqual(await status(token("ES256", "e1", ec.privateKey)), [200, "ok"]);
+    assert.equal(fetches, 1, "the JWKS is cached");
+    assert.deepEqual(await status(token("ES256", "e1", generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey)), [401, "invalid_token"]);
+    assert.deepEqual(await status(token("RS256", "e1", rsa.privateKey)), [401, "invalid_token"], "an RS256 token on an EC key");
+    assert.deepEqual(await status(token("RS256", "r1", rsa.privateKey, { iss: "https://evil.test/" })), [401, "invalid_token"]);
+    for (const kid of ["nope", "nope2", "nope3"]) assert.deepEqual(await status(token("RS256", kid, rsa.privateKey)), [401, "invalid_token"]);
+    assert.equal(fetches, 1, "unknown kids refetch at most once in 30 s (the host tests step the clock past it)");
+
+    // A JWKS that cannot be fetched: 503, before anything is spent.
+    const fresh = createHandler({ platformUrl: worker.url, secretKey: SECRET, authJwksUrl: `http://127.0.0.1:${jwks.address().port}/jwks.json`, authIssuer: issuer });
+    down = true;
+    const res = await fresh(new Request("http://localhost/api/chat", { method: "POST", headers: { authorization: `Bearer ${token("RS256", "r1", rsa.privateKey)}` }, body: "{}" }));
+    assert.deepEqual([res.status, (await res.json()).code], [503, "auth_unavailable"]);
+  } finally {
+    jwks.close();
+  }
+});
