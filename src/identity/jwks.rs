@@ -113,7 +113,7 @@ pub struct JwksCache {
 /// What to do for a token's key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lookup {
-    Found(Jwk),
+    Found(Box<Jwk>),
     /// Fetch the JWKS first (stale, never fetched, or an unknown `kid` and
     /// a refetch is allowed).
     Fetch,
@@ -134,12 +134,12 @@ impl JwksCache {
                 (false, _) => Lookup::Fetch,
                 // The last fetch failed: keep to the stale keys if any,
                 // else the JWKS is down for now.
-                (true, true) => self.find(kid, alg).map_or(Lookup::Unknown, Lookup::Found),
+                (true, true) => self.find(kid, alg).map_or(Lookup::Unknown, |k| Lookup::Found(Box::new(k))),
                 (true, false) => Lookup::Unavailable,
             };
         }
         match self.find(kid, alg) {
-            Some(key) => Lookup::Found(key),
+            Some(key) => Lookup::Found(Box::new(key)),
             None if !recently_tried => Lookup::Fetch,
             None => Lookup::Unknown,
         }
@@ -208,8 +208,8 @@ mod tests {
         cache.attempt(REFETCH_INTERVAL_MS);
         cache.store(vec![rsa("a")], DEFAULT_MAX_AGE_MS, REFETCH_INTERVAL_MS);
         let t = REFETCH_INTERVAL_MS + 1.0;
-        assert_eq!(cache.lookup(Some("a"), Alg::Rs256, t), Lookup::Found(rsa("a")));
-        assert_eq!(cache.lookup(None, Alg::Rs256, t), Lookup::Found(rsa("a")));
+        assert_eq!(cache.lookup(Some("a"), Alg::Rs256, t), Lookup::Found(Box::new(rsa("a"))));
+        assert_eq!(cache.lookup(None, Alg::Rs256, t), Lookup::Found(Box::new(rsa("a"))));
         // An unknown kid: refused until a refetch is allowed, then one.
         assert_eq!(cache.lookup(Some("z"), Alg::Rs256, t), Lookup::Unknown);
         assert_eq!(cache.lookup(Some("z"), Alg::Rs256, 2.0 * REFETCH_INTERVAL_MS), Lookup::Fetch);
@@ -217,7 +217,7 @@ mod tests {
         let late = REFETCH_INTERVAL_MS + DEFAULT_MAX_AGE_MS;
         assert_eq!(cache.lookup(Some("a"), Alg::Rs256, late), Lookup::Fetch);
         cache.attempt(late);
-        assert_eq!(cache.lookup(Some("a"), Alg::Rs256, late + 1.0), Lookup::Found(rsa("a")));
+        assert_eq!(cache.lookup(Some("a"), Alg::Rs256, late + 1.0), Lookup::Found(Box::new(rsa("a"))));
         assert_eq!(cache.lookup(Some("z"), Alg::Rs256, late + 1.0), Lookup::Unknown);
     }
 }

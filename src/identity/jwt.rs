@@ -109,7 +109,7 @@ pub fn decode(token: &str, allowed: &[Alg]) -> Result<Token, AuthError> {
     Ok(Token {
         alg,
         kid: head.kid,
-        signing_input: token[..header.len() + 1 + payload.len()].as_bytes().to_vec(),
+        signing_input: token.as_bytes()[..header.len() + 1 + payload.len()].to_vec(),
         signature: b64(signature)?,
         claims,
     })

@@ -314,8 +314,11 @@ pub const DEFAULT_LEEWAY_SECS: u64 = 60;
 /// Fetches a JWKS: the keys and how long to keep them (ms). Object-safe,
 /// so an [`Authenticator`] can be kept in the routes' configuration.
 pub trait JwksSource {
-    fn fetch<'a>(&'a self, url: &'a str) -> Pin<Box<dyn Future<Output = Result<(Vec<Jwk>, f64), String>> + 'a>>;
+    fn fetch<'a>(&'a self, url: &'a str) -> JwksFuture<'a>;
 }
+
+/// What a [`JwksSource`] resolves to: the keys and their max age in ms.
+pub type JwksFuture<'a> = Pin<Box<dyn Future<Output = Result<(Vec<Jwk>, f64), String>> + 'a>>;
 
 /// A [`JwksSource`] over any [`Fetch`], each fetch under
 /// [`jwks::FETCH_TIMEOUT_MS`] on `clock`.
@@ -325,7 +328,7 @@ pub struct FetchJwks<F, C> {
 }
 
 impl<F: Fetch, C: Clock> JwksSource for FetchJwks<F, C> {
-    fn fetch<'a>(&'a self, url: &'a str) -> Pin<Box<dyn Future<Output = Result<(Vec<Jwk>, f64), String>> + 'a>> {
+    fn fetch<'a>(&'a self, url: &'a str) -> JwksFuture<'a> {
         Box::pin(async move {
             let fetched = timeout(&self.clock, jwks::FETCH_TIMEOUT_MS, fetch_jwks(&self.fetch, url)).await;
             fetched.unwrap_or_else(|| Err(format!("no answer within {} ms", jwks::FETCH_TIMEOUT_MS)))
@@ -339,7 +342,7 @@ struct NoJwks;
 
 #[cfg(not(target_arch = "wasm32"))]
 impl JwksSource for NoJwks {
-    fn fetch<'a>(&'a self, _: &'a str) -> Pin<Box<dyn Future<Output = Result<(Vec<Jwk>, f64), String>> + 'a>> {
+    fn fetch<'a>(&'a self, _: &'a str) -> JwksFuture<'a> {
         Box::pin(std::future::ready(Err("no JWKS source on the host; give one".into())))
     }
 }
@@ -435,7 +438,7 @@ impl Authenticator {
         let url = self.settings.jwks_url.as_deref().ok_or_else(|| AuthError::Algorithm(alg.name().into()))?;
         let lookup = self.cache.borrow().lookup(kid, alg, clock.now_ms());
         match lookup {
-            jwks::Lookup::Found(key) => return Ok(key),
+            jwks::Lookup::Found(key) => return Ok(*key),
             jwks::Lookup::Unknown => return Err(AuthError::UnknownKey),
             jwks::Lookup::Unavailable => return Err(AuthError::JwksUnavailable),
             jwks::Lookup::Fetch => {}
@@ -447,7 +450,7 @@ impl Authenticator {
         }
         let lookup = self.cache.borrow().lookup(kid, alg, clock.now_ms());
         match lookup {
-            jwks::Lookup::Found(key) => Ok(key),
+            jwks::Lookup::Found(key) => Ok(*key),
             jwks::Lookup::Unavailable => Err(AuthError::JwksUnavailable),
             _ => Err(AuthError::UnknownKey),
         }
@@ -492,10 +495,13 @@ pub fn anonymous(headers: &[(String, String)]) -> Identity {
     Identity { id: ip.unwrap_or("anonymous").to_string(), source: IdentitySource::Anonymous }
 }
 
+/// What an [`Authorize`] hook resolves to.
+pub type AuthorizeFuture<'a> = Pin<Box<dyn Future<Output = Result<Identity, AuthError>> + 'a>>;
+
 /// The binding's own check of a request (the package's `authorize` hook).
 /// Built per request: it sees the runtime's request object.
 pub trait Authorize {
-    fn authorize(&self) -> Pin<Box<dyn Future<Output = Result<Identity, AuthError>> + '_>>;
+    fn authorize(&self) -> AuthorizeFuture<'_>;
 }
 
 /// How the routes know who calls.

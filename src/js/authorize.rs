@@ -5,15 +5,13 @@
 //! `null`/`undefined` refuses the caller (401).
 
 use std::cell::RefCell;
-use std::future::Future;
-use std::pin::Pin;
 
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, Response};
 
-use crate::identity::{AuthError, Authorize, Identity, IdentitySource};
+use crate::identity::{AuthError, Authorize, AuthorizeFuture, Identity, IdentitySource};
 
 /// The hook, for one request. A `Response` it returns is kept in `answer`
 /// for the handler to send.
@@ -24,7 +22,7 @@ pub struct JsAuthorize {
 }
 
 impl Authorize for JsAuthorize {
-    fn authorize(&self) -> Pin<Box<dyn Future<Output = Result<Identity, AuthError>> + '_>> {
+    fn authorize(&self) -> AuthorizeFuture<'_> {
         Box::pin(async move {
             let failed = |e: JsValue| AuthError::Hook(describe(&e));
             let returned = self.hook.call1(&JsValue::NULL, &self.request).map_err(failed)?;

@@ -3,14 +3,13 @@
 //! reads the body, so the platform and the model API see nothing.
 
 use std::cell::Cell;
-use std::pin::Pin;
 use std::rc::Rc;
 
 use serde_json::json;
 
 use super::*;
 use crate::identity::tests::{claims, host_authenticator, settings, sign, FakeJwks, StepClock, HS_SECRET, ISSUER, NOW};
-use crate::identity::{AuthMode, Authorize, Identity, IdentitySource};
+use crate::identity::{AuthMode, Authorize, AuthorizeFuture, Identity, IdentitySource};
 
 const ROUTES: [&str; 4] = ["/api/chat", "/api/chat/detached", "/api/chat/start", "/api/chat/token"];
 
@@ -153,7 +152,7 @@ fn a_jwks_that_cannot_be_fetched_is_503_and_spends_nothing() {
 struct Hook(Result<Identity, AuthError>, Rc<Cell<usize>>);
 
 impl Authorize for Hook {
-    fn authorize(&self) -> Pin<Box<dyn std::future::Future<Output = Result<Identity, AuthError>> + '_>> {
+    fn authorize(&self) -> AuthorizeFuture<'_> {
         self.1.set(self.1.get() + 1);
         Box::pin(std::future::ready(self.0.clone()))
     }
