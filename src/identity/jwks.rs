@@ -145,6 +145,11 @@ impl JwksCache {
         }
     }
 
+    /// The key for `kid`, fresh or stale (while a refetch is in flight).
+    pub fn known(&self, kid: Option<&str>, alg: Alg) -> Option<Jwk> {
+        self.find(kid, alg)
+    }
+
     fn find(&self, kid: Option<&str>, alg: Alg) -> Option<Jwk> {
         let mut fitting = self.keys.iter().filter(|k| k.fits(alg));
         match kid {

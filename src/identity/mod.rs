@@ -26,7 +26,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
-use crate::io::{timeout, Clock, Fetch, HttpRequest, ResponseBody};
+use crate::io::{timeout, Clock, Fetch, HttpRequest, Notify, ResponseBody};
 
 pub mod jwks;
 pub mod jwt;
@@ -360,7 +360,7 @@ pub fn default_jwks_source() -> Rc<dyn JwksSource> {
 #[derive(Clone)]
 pub struct Authenticator {
     settings: Rc<JwtSettings>,
-    cache: Rc<RefCell<JwksCache>>,
+    cache: Rc<SharedJwks>,
     verifier: Rc<dyn KeyVerifier>,
     source: Rc<dyn JwksSource>,
 }
@@ -436,24 +436,57 @@ impl Authenticator {
     /// twice within [`jwks::REFETCH_INTERVAL_MS`] unless the keys expired.
     async fn key<C: Clock>(&self, kid: Option<&str>, alg: Alg, clock: &C) -> Result<Jwk, AuthError> {
         let url = self.settings.jwks_url.as_deref().ok_or_else(|| AuthError::Algorithm(alg.name().into()))?;
-        let lookup = self.cache.borrow().lookup(kid, alg, clock.now_ms());
+        let shared = &*self.cache;
+        if shared.fetching.get() {
+            // Another request is fetching: known keys serve at once, else
+            // its answer (under its own deadline, and ours).
+            if let Some(key) = shared.keys.borrow().known(kid, alg) {
+                return Ok(key);
+            }
+            let seen = shared.fetched.version();
+            timeout(clock, jwks::FETCH_TIMEOUT_MS, shared.fetched.changed_since(seen)).await;
+        }
+        let lookup = shared.keys.borrow().lookup(kid, alg, clock.now_ms());
         match lookup {
             jwks::Lookup::Found(key) => return Ok(*key),
             jwks::Lookup::Unknown => return Err(AuthError::UnknownKey),
             jwks::Lookup::Unavailable => return Err(AuthError::JwksUnavailable),
             jwks::Lookup::Fetch => {}
         }
-        self.cache.borrow_mut().attempt(clock.now_ms());
+        shared.keys.borrow_mut().attempt(clock.now_ms());
+        shared.fetching.set(true);
+        let in_flight = FetchInFlight(shared);
         // A failed fetch leaves the stale keys, if any, to serve.
         if let Ok((keys, max_age)) = self.source.fetch(url).await {
-            self.cache.borrow_mut().store(keys, max_age, clock.now_ms());
+            shared.keys.borrow_mut().store(keys, max_age, clock.now_ms());
         }
-        let lookup = self.cache.borrow().lookup(kid, alg, clock.now_ms());
+        drop(in_flight);
+        let lookup = shared.keys.borrow().lookup(kid, alg, clock.now_ms());
         match lookup {
             jwks::Lookup::Found(key) => Ok(*key),
             jwks::Lookup::Unavailable => Err(AuthError::JwksUnavailable),
             _ => Err(AuthError::UnknownKey),
         }
+    }
+}
+
+/// The JWKS cache of one URL and its fetch in flight, shared by every
+/// request of the process.
+#[derive(Default)]
+struct SharedJwks {
+    keys: RefCell<JwksCache>,
+    fetching: std::cell::Cell<bool>,
+    /// Told when a fetch ends.
+    fetched: Notify,
+}
+
+/// Ends a fetch in flight, even when its request is dropped midway.
+struct FetchInFlight<'a>(&'a SharedJwks);
+
+impl Drop for FetchInFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetching.set(false);
+        self.0.fetched.notify();
     }
 }
 

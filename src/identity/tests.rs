@@ -124,11 +124,13 @@ impl crate::io::ResponseBody for Body {
 }
 
 /// Serves `keys` at the JWKS URL, or fails while `down`; counts fetches.
+/// With `slow`, each answer waits for one other task to run first.
 #[derive(Clone, Default)]
 pub struct FakeJwks {
     pub keys: Rc<RefCell<Vec<Value>>>,
     pub down: Rc<Cell<bool>>,
     pub fetches: Rc<Cell<usize>>,
+    pub slow: Rc<Cell<bool>>,
 }
 
 impl Fetch for FakeJwks {
@@ -136,6 +138,18 @@ impl Fetch for FakeJwks {
     async fn fetch(&self, request: &HttpRequest) -> Result<HttpResponse<Body>, FetchError> {
         assert_eq!(request.url, JWKS_URL);
         self.fetches.set(self.fetches.get() + 1);
+        if self.slow.get() {
+            let mut yielded = false;
+            std::future::poll_fn(|cx| {
+                if std::mem::replace(&mut yielded, true) {
+                    std::task::Poll::Ready(())
+                } else {
+                    cx.waker().wake_by_ref();
+                    std::task::Poll::Pending
+                }
+            })
+            .await;
+        }
         if self.down.get() {
             return Err(FetchError("connection refused".into()));
         }
@@ -302,6 +316,27 @@ fn a_jwks_that_cannot_be_fetched_is_503() {
     // HS256 never needs the JWKS.
     s.jwks.down.set(true);
     assert_eq!(s.check(&bearer(&sign(json!({ "alg": "HS256" }), claims()))).unwrap().id, "user_1");
+}
+
+#[test]
+fn requests_during_a_fetch_wait_for_it() {
+    let s = setup();
+    s.jwks.slow.set(true);
+    let token = bearer(&sign(json!({ "alg": "RS256", "kid": "rsa1" }), claims()));
+    let clock = s.clock.clone();
+    let both = futures_util::future::join(s.auth.authenticate(&token, &clock, NOW), s.auth.authenticate(&token, &clock, NOW));
+    let (a, b) = futures_executor::block_on(both);
+    assert_eq!((a.unwrap().id, b.unwrap().id), ("user_1".to_string(), "user_1".to_string()));
+    assert_eq!(s.jwks.fetches.get(), 1, "one fetch for both");
+    // A request dropped mid-fetch does not leave the fetch "in flight".
+    let s = setup();
+    s.jwks.slow.set(true);
+    let mut first = Box::pin(s.auth.authenticate(&token, &clock, NOW));
+    let waker = futures_util::task::noop_waker();
+    assert!(first.as_mut().poll(&mut std::task::Context::from_waker(&waker)).is_pending());
+    drop(first);
+    s.clock.0.set(jwks::REFETCH_INTERVAL_MS);
+    assert_eq!(s.check(&token).unwrap().id, "user_1");
 }
 
 #[test]
