@@ -74,6 +74,10 @@ pub enum AuthError {
     UnknownKey,
     #[error("the token's signature is not valid")]
     BadSignature,
+    /// The runtime's crypto refused the key or the call (not the token's
+    /// fault alone: a JWKS key this runtime cannot import, say).
+    #[error("the token's key could not be used to check it: {0}")]
+    KeyUnusable(String),
     #[error("the token has no exp claim; tokens must expire")]
     NoExpiry,
     #[error("the token has expired; get a fresh one from your identity provider")]
@@ -424,7 +428,8 @@ impl Authenticator {
             let key = self.key(token.kid.as_deref(), token.alg, clock).await?;
             match self.verifier.verify(token.alg, &key, &token.signing_input, &token.signature).await {
                 Ok(true) => {}
-                Ok(false) | Err(_) => return Err(AuthError::BadSignature),
+                Ok(false) => return Err(AuthError::BadSignature),
+                Err(e) => return Err(AuthError::KeyUnusable(e.chars().take(200).collect())),
             }
         }
         let id = jwt::check_claims(&token.claims, &self.settings.rules, now_secs)?;

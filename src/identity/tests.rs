@@ -340,6 +340,18 @@ fn requests_during_a_fetch_wait_for_it() {
 }
 
 #[test]
+fn a_key_the_crypto_cannot_use_is_said_so() {
+    let s = setup();
+    let mut broken = ec_public("ec2");
+    broken["x"] = "AAAA".into();
+    s.jwks.keys.borrow_mut().push(broken);
+    let token = sign(json!({ "alg": "ES256", "kid": "ec2" }), claims());
+    let e = s.check(&bearer(&token)).unwrap_err();
+    assert!(matches!(&e, AuthError::KeyUnusable(m) if m.contains("32 bytes")), "{e:?}");
+    assert_eq!((e.status(), e.code()), (401, "invalid_token"));
+}
+
+#[test]
 fn settings_are_checked() {
     let new = |secret: Option<&str>, jwks: Option<&str>, iss: Option<&str>, algs: Option<&[&str]>| {
         JwtSettings::new(

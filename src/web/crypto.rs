@@ -65,10 +65,13 @@ fn object(fields: &[(&str, JsValue)]) -> Result<Object, JsValue> {
     Ok(o)
 }
 
+/// Calls a method that returns a promise. `Promise.resolve` adopts it even
+/// from another realm (Vercel's edge-runtime gives WebCrypto's promises from
+/// Node's realm, which are not `instanceof` the sandbox's `Promise`).
 fn call(this: &JsValue, method: &str, args: &[JsValue]) -> Result<Promise, JsValue> {
     let f: Function = Reflect::get(this, &method.into())?.dyn_into()?;
     let args: Array = args.iter().collect();
-    f.apply(this, &args)?.dyn_into()
+    Ok(Promise::resolve(&f.apply(this, &args)?))
 }
 
 fn describe(e: &JsValue) -> String {
