@@ -99,7 +99,7 @@ export function optionsFromEnv(env, overrides = {}) {
     }
   }
   // `npm start` and the tests: anonymous callers unless auth is set.
-  if (["1", "true", "yes"].includes(get("HEADSTART_LOCAL"))) options.local = true;
+  if (["1", "true"].includes(get("HEADSTART_LOCAL"))) options.local = true;
   // As the Trigger.dev SDK: the hosted platform unless told otherwise.
   options.platformUrl ??= "https://api.trigger.dev";
   const provider = options.provider ?? (get("ANTHROPIC_API_KEY") ? "anthropic" : get("OPENAI_API_KEY") ? "openai" : "scripted");

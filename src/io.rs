@@ -47,18 +47,40 @@ pub trait Fetch {
     type Body: ResponseBody;
     /// Sends the request and resolves with the response head.
     async fn fetch(&self, request: &HttpRequest) -> Result<HttpResponse<Self::Body>, FetchError>;
+
+    /// Sends the request without following redirects (`redirect: "manual"`):
+    /// a 3xx comes back as the response, `location` header and all, so a
+    /// caller that checks every address it reaches (the agent's tools) can
+    /// check the next one. The default is [`fetch`](Fetch::fetch), right for
+    /// an implementation that never follows redirects itself (the in-memory
+    /// ones); one over a client that does must override it, as the web one
+    /// does.
+    async fn fetch_manual(&self, request: &HttpRequest) -> Result<HttpResponse<Self::Body>, FetchError> {
+        self.fetch(request).await
+    }
 }
+
+/// Largest body [`ResponseBody::text`] reads: 1 MiB, the platform's own
+/// request limit (PROTOCOL.md §9.5), far above any error or JSON answer.
+pub const MAX_TEXT_BODY: usize = 1 << 20;
 
 #[allow(async_fn_in_trait)]
 pub trait ResponseBody {
     /// The next piece of the body; `None` at its clean end.
     async fn next_chunk(&mut self) -> Option<Result<Vec<u8>, FetchError>>;
 
-    /// The whole (remaining) body as text, for error responses.
+    /// The whole (remaining) body as text, for error responses and the small
+    /// JSON answers of the platform. A body over [`MAX_TEXT_BODY`] bytes is
+    /// an error: it is no answer we expect, and reading it all would grow
+    /// memory without bound.
     async fn text(&mut self) -> Result<String, FetchError> {
         let mut bytes = Vec::new();
         while let Some(chunk) = self.next_chunk().await {
-            bytes.extend(chunk?);
+            let chunk = chunk?;
+            if bytes.len() + chunk.len() > MAX_TEXT_BODY {
+                return Err(FetchError(format!("the response body is larger than {MAX_TEXT_BODY} bytes")));
+            }
+            bytes.extend(chunk);
         }
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
@@ -164,5 +186,29 @@ impl Notify {
                 std::task::Poll::Pending
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Pieces(Vec<Vec<u8>>);
+
+    impl ResponseBody for Pieces {
+        async fn next_chunk(&mut self) -> Option<Result<Vec<u8>, FetchError>> {
+            (!self.0.is_empty()).then(|| Ok(self.0.remove(0)))
+        }
+    }
+
+    #[test]
+    fn text_reads_a_body_up_to_the_limit_and_no_further() {
+        let half = vec![b'a'; MAX_TEXT_BODY / 2];
+        let text = futures_executor::block_on(Pieces(vec![half.clone(), half.clone()]).text()).unwrap();
+        assert_eq!(text.len(), MAX_TEXT_BODY);
+        let mut endless = Pieces(vec![half.clone(), half.clone(), b"!".to_vec(), half]);
+        let err = futures_executor::block_on(endless.text()).unwrap_err();
+        assert!(err.0.contains("larger than"), "{err}");
+        assert_eq!(endless.0.len(), 1, "reading stops at the limit");
     }
 }

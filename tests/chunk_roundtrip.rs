@@ -297,3 +297,22 @@ fn chat_inputs_round_trip() {
     assert!(matches!(inputs.last(), Some(ChatInput::Unknown(_))));
     assert_eq!(ChatInput::handover_skip().to_json(), r#"{"kind":"handover-skip"}"#);
 }
+
+/// Found by the `chunk` fuzz target: serde_json's default float parser is off
+/// by one unit in the last place for some long numbers, so a number forwarded
+/// twice changed. JSON.parse is correctly rounded; so must we be.
+#[test]
+fn numbers_survive_being_forwarded_twice() {
+    for json in [
+        r#"{"type":"tool-output-available","toolCallId":"c","output":{"n":100000000060100000000}}"#,
+        r#"{"type":"tool-output-available","toolCallId":"c","output":{"n":0.30000000000000004,"m":2.2250738585072011e-308}}"#,
+    ] {
+        let once = parse_chunk("float", json);
+        let twice = parse_chunk("float again", &once.to_json());
+        assert_eq!(twice, once, "{json}");
+        assert_eq!(twice.to_json(), once.to_json());
+        let n = serde_json::from_str::<Value>(json).unwrap()["output"]["n"].as_f64().unwrap();
+        let exact: f64 = json.split("\"n\":").nth(1).unwrap().split([',', '}']).next().unwrap().parse().unwrap();
+        assert_eq!(n, exact, "parsed as Rust's correctly rounded parse does");
+    }
+}

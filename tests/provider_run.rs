@@ -234,6 +234,25 @@ fn a_cut_connection_ends_well_formed() {
 }
 
 #[test]
+fn a_line_that_never_ends_fails_the_call_at_the_sse_limit() {
+    let Ok(mut reply) = ok("text") else { unreachable!() };
+    reply.pieces.truncate(4);
+    // 9 MiB without a line end, then silence: the call must fail at the
+    // 8 MiB line limit, not buffer until the stall timeout.
+    reply.pieces.extend(std::iter::repeat_n(Piece::Bytes(vec![b'x'; 1 << 20]), 9));
+    reply.pieces.push(Piece::Stall);
+    let fetch = FakeFetch { replies: RefCell::new(vec![Ok(reply)]), ..Default::default() };
+    let r = run(&fetch, &VirtualClock::default(), &anthropic(), "hi");
+    assert_eq!(&types(&r.chunks)[types(&r.chunks).len() - 3..], ["error", "finish-step", "finish"]);
+    assert!(
+        matches!(r.step.outcome().unwrap(), Err(ProviderError::Malformed { detail, .. }) if detail.contains("SseLimits::max_line")),
+        "{:?}",
+        r.step.outcome()
+    );
+    assert_eq!(fetch.dropped_bodies.get(), 1);
+}
+
+#[test]
 fn dropping_the_step_drops_the_body_which_aborts_the_request() {
     let Ok(mut reply) = ok("text") else { unreachable!() };
     reply.pieces.truncate(3);

@@ -4,7 +4,7 @@
 //! decoder gives back exactly what was encoded, and for arbitrary bytes the
 //! decoded events never depend on where the input was cut.
 
-use headstart::protocol::sse::{encode_event, SseDecoder, SseEvent};
+use headstart::protocol::sse::{encode_event, SseDecoder, SseError, SseEvent, SseLimits};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
@@ -85,14 +85,26 @@ fn pieces<'a>(bytes: &'a [u8], cuts: &[Index]) -> Vec<&'a [u8]> {
     out
 }
 
+type Decoded = (Vec<SseEvent>, Option<String>, bool, Option<SseError>);
+
 /// Decodes the pieces in order; also reports the decoder's final state.
-fn decode(pieces: &[&[u8]]) -> (Vec<SseEvent>, Option<String>, bool) {
-    let mut decoder = SseDecoder::new();
+fn decode(pieces: &[&[u8]]) -> Decoded {
+    decode_with(SseLimits::default(), pieces)
+}
+
+fn decode_with(limits: SseLimits, pieces: &[&[u8]]) -> Decoded {
+    let mut decoder = SseDecoder::with_limits(limits);
     let mut events = Vec::new();
+    let mut error = None;
     for piece in pieces {
-        decoder.feed_into(piece, &mut events);
+        if let Err(e) = decoder.feed_into(piece, &mut events) {
+            // A failed decoder stays failed with the same error.
+            assert!(error.is_none_or(|first| first == e));
+            error = Some(e);
+        }
     }
-    (events, decoder.last_id().map(str::to_string), decoder.has_partial_event())
+    assert_eq!(decoder.error(), error);
+    (events, decoder.last_id().map(str::to_string), decoder.has_partial_event(), error)
 }
 
 fn cut_lists() -> impl Strategy<Value = Vec<Vec<Index>>> {
@@ -106,7 +118,8 @@ proptest! {
     fn encoded_events_decode_exactly(events in events(), cuts in cut_lists()) {
         let bytes = encode(&events);
         let want = expected(&events);
-        let (whole, _, partial) = decode(&[&bytes]);
+        let (whole, _, partial, error) = decode(&[&bytes]);
+        prop_assert_eq!(error, None);
         prop_assert_eq!(&whole, &want);
         prop_assert!(!partial, "a complete stream leaves nothing buffered");
         let one_byte: Vec<&[u8]> = bytes.chunks(1).collect();
@@ -128,12 +141,18 @@ proptest! {
             0..24,
         ).prop_map(|v| v.concat()),
         cuts in cut_lists(),
+        max_line in 0usize..16,
+        max_event_data in 0usize..24,
     ) {
-        let whole = decode(&[&bytes]);
-        let one_byte: Vec<&[u8]> = bytes.chunks(1).collect();
-        prop_assert_eq!(&decode(&one_byte), &whole);
-        for cut in &cuts {
-            prop_assert_eq!(&decode(&pieces(&bytes, cut)), &whole, "cut at {:?}", cut);
+        // Small limits, so that breaking them is common: the error and the
+        // events before it must not depend on the cuts either.
+        for limits in [SseLimits::default(), SseLimits { max_line, max_event_data }] {
+            let whole = decode_with(limits, &[&bytes]);
+            let one_byte: Vec<&[u8]> = bytes.chunks(1).collect();
+            prop_assert_eq!(&decode_with(limits, &one_byte), &whole);
+            for cut in &cuts {
+                prop_assert_eq!(&decode_with(limits, &pieces(&bytes, cut)), &whole, "cut at {:?}", cut);
+            }
         }
     }
 }
@@ -151,7 +170,7 @@ fn an_empty_piece_between_cr_and_lf_changes_nothing() {
 fn leading_spaces_and_line_ends_in_data_survive() {
     let data = "  two spaces\n\tx\r\n: not a comment\r";
     let bytes = encode_event(Some(" ev"), Some(" 7"), data);
-    let (events, last_id, _) = decode(&[bytes.as_bytes()]);
+    let (events, last_id, _, _) = decode(&[bytes.as_bytes()]);
     assert_eq!(
         events,
         [SseEvent { event: " ev".into(), data: "  two spaces\n\tx\n: not a comment\n".into(), id: Some(" 7".into()) }]

@@ -209,3 +209,17 @@ async fn cancelling_a_bridged_body_drops_the_rust_stream() {
     JsFuture::from(js_sys::Promise::from(call(&reader, "cancel"))).await.unwrap();
     assert!(dropped.get(), "cancel reached the Rust stream");
 }
+
+#[wasm_bindgen_test]
+async fn fetch_manual_asks_the_runtime_not_to_follow_redirects() {
+    use headstart::io::Fetch;
+    use headstart::web::fetch::WebFetch;
+    // The runtime's own answer to a manual redirect: the 3xx with its Location.
+    let _fake = FakeFetch::install(Some("null, { status: 302, headers: { location: 'http://127.0.0.1/admin' } }"));
+    let response = WebFetch.fetch_manual(&get("https://public.example/")).await.unwrap();
+    assert_eq!((response.status, response.header("location")), (302, Some("http://127.0.0.1/admin")));
+    assert_eq!(FakeFetch::field("req.redirect"), JsValue::from_str("manual"));
+    drop(response);
+    WebFetch.fetch(&get("https://public.example/")).await.unwrap();
+    assert_eq!(FakeFetch::field("req.redirect"), JsValue::from_str("follow"));
+}

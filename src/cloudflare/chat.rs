@@ -15,7 +15,7 @@ use super::self_fetch::PlatformFetch;
 use crate::identity::{AuthMode, Authenticator};
 use crate::routes::{
     read_capped, BodyError, Paths, RequestBody, RequestError, RouteBody, RouteRequest, RouteResponse, Routes, RoutesConfig,
-    Runtime,
+    RoutesConfigError, Runtime,
 };
 use crate::web::fetch::{WebClock, WebFetch};
 
@@ -37,6 +37,7 @@ pub async fn handle(mut req: Request, env: Env, ctx: Context) -> Result<Response
     let remote = config::var(&env, "TRIGGER_API_URL").is_some();
     let mut routes_config = match RoutesConfig::from_vars(|name| config::var(&env, name), &own_origin) {
         Ok(c) => c,
+        Err(RoutesConfigError::Missing(missing)) => return config::missing_response(&missing),
         Err(e) => {
             return to_response(RouteResponse::error(&RequestError::new(500, format!("configuration: {e}"), "misconfigured")))
         }

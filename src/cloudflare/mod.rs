@@ -24,7 +24,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let path = req.path();
     match (req.method(), path.as_str()) {
         (Method::Get, "/healthz") => return status::healthz(),
-        (Method::Get, "/status") => return status::page(),
+        (Method::Get, "/status") => return status::page(&env),
         (method, "/healthz" | "/status") => return status::method_not_allowed(&method, &path),
         (_, path) if chat::serves(path) => return chat::handle(req, env, ctx).await,
         _ => {}
@@ -66,6 +66,19 @@ fn preflight(req: &Request) -> Result<Response> {
 /// ([`target::target`]). A session created by id is found through its
 /// alias object.
 async fn forward(mut req: Request, env: Env, route: Route) -> Result<Response> {
+    let settings = match config::settings(&env) {
+        Ok(s) => s,
+        Err(missing) => return config::missing_response(&missing),
+    };
+    let now_secs = (js_sys::Date::now() / 1000.0) as u64;
+    if let Err(e) = target::admit(req.headers().get("authorization")?.as_deref(), &settings, now_secs) {
+        let mut r = Response::ok(e.body)?.with_status(e.status);
+        r.headers_mut().set("content-type", "application/json")?;
+        for (name, value) in http::cors_headers(req.headers().get("origin")?.as_deref()) {
+            r.headers_mut().set(name, &value)?;
+        }
+        return Ok(r);
+    }
     let ns = env.durable_object("SESSIONS")?;
     let (declared, body) = if route == Route::CreateSession {
         // POST /api/v1/sessions: the object is named by the body's

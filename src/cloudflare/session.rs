@@ -9,13 +9,16 @@ use super::agent_host::DoHost;
 use super::config;
 use super::store::{self, SqlStore};
 use crate::selfhost::http::{self, cors_headers};
+use crate::selfhost::secrets::Missing;
 use crate::selfhost::server::{Server, ServerBody, ServerRequest, ServerResponse, BODY_MAX};
 
 pub use crate::selfhost::server::ALIAS_PATH;
 
 #[durable_object(fetch)]
 pub struct SessionObject {
-    server: Server<SqlStore, DoHost>,
+    /// `Err` when the deploy lacks a secret: then every request is refused
+    /// (the entry refuses first; this holds if an object is reached anyway).
+    server: std::result::Result<Server<SqlStore, DoHost>, Missing>,
 }
 
 impl DurableObject for SessionObject {
@@ -24,11 +27,15 @@ impl DurableObject for SessionObject {
         if let Err(e) = store::migrate(&sql) {
             worker::console_error!("session storage migration failed: {e}");
         }
-        let settings = config::settings(&env);
-        Self { server: Server::new(SqlStore { sql }, DoHost { env, settings }) }
+        let server = config::settings(&env).map(|settings| Server::new(SqlStore { sql }, DoHost { env, settings }));
+        Self { server }
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
+        let server = match &self.server {
+            Ok(server) => server,
+            Err(missing) => return config::missing_response(missing),
+        };
         let origin = req.headers().get("origin")?;
         let request = match server_request(req).await? {
             Ok(r) => r,
@@ -40,7 +47,7 @@ impl DurableObject for SessionObject {
                 return worker_response(r);
             }
         };
-        worker_response(self.server.handle(request).await)
+        worker_response(server.handle(request).await)
     }
 }
 
@@ -78,10 +85,4 @@ fn worker_response(r: ServerResponse) -> Result<Response> {
             builder.from_stream(events.map(|text: String| Ok::<Vec<u8>, worker::Error>(text.into_bytes())))
         }
     }
-}
-
-/// A random id of `n` URL-safe characters (the SDK's nanoid alphabet).
-pub fn nanoid(n: usize) -> String {
-    const ALPHABET: &[u8] = b"useandom-26T198340PX75pxJACKVERYMINDBUSHWOLF_GQZbfghjklqvwyzrict";
-    (0..n).map(|_| ALPHABET[(js_sys::Math::random() * 64.0) as usize % 64] as char).collect()
 }

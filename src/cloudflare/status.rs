@@ -1,6 +1,8 @@
 //! The status page and health check that `npm start` serves.
 
-use worker::{Method, Response, Result};
+use worker::{Env, Method, Response, Result};
+
+use super::config;
 
 /// `GET /healthz`: liveness for scripts and load balancers.
 pub fn healthz() -> Result<Response> {
@@ -9,8 +11,20 @@ pub fn healthz() -> Result<Response> {
     Ok(res)
 }
 
-/// `GET /status`: what is running and where to look next.
-pub fn page() -> Result<Response> {
+/// `GET /status`: what is running and where to look next, and, on a deploy
+/// that lacks a secret, which one (by name) keeps it from serving.
+pub fn page(env: &Env) -> Result<Response> {
+    let local = crate::selfhost::secrets::is_local(&|k| config::var(env, k));
+    let state = match config::settings(env) {
+        Err(missing) => format!(
+            "<p><strong>Not serving:</strong> {} — the platform and the chat routes answer 503 until then.</p>",
+            html_escape(&missing.to_string())
+        ),
+        Ok(_) if local => {
+            "<p>Local mode (<code>HEADSTART_LOCAL</code>): the development keys are in use. Never deploy with it.</p>".into()
+        }
+        Ok(_) => "<p>Serving: the platform's secrets are set.</p>".into(),
+    };
     Response::from_html(format!(
         r#"<!doctype html>
 <html lang="en">
@@ -27,12 +41,16 @@ while the chat agent boots, then splices the agent's stream into the same respon
 <li><code>POST /api/chat</code> — head start; <code>/api/chat/start</code>, <code>/api/chat/token</code>, <code>/api/chat/detached</code></li>
 <li><code>/api/v1/sessions</code>, <code>/realtime/v1/sessions/…</code> — the self-hosted session platform</li>
 </ul>
-<p>Running on workerd, offline, on the scripted model.</p>
+{state}
 </body>
 </html>
 "#,
         version = crate::VERSION
     ))
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 /// A JSON 404, like every other error this worker returns.

@@ -193,6 +193,36 @@ pub struct SessionOptions {
     pub base_payload: Object,
 }
 
+/// The session tag naming the identity that owns a chat: `owner:` and the
+/// SHA-256 of the identity (base64url), so the tag stays under the tag
+/// length limit and does not show the user's id to whoever lists tags.
+pub fn owner_tag(owner_id: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(owner_id.as_bytes());
+    format!("{OWNER_TAG_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest))
+}
+
+/// Prefix of [`owner_tag`].
+pub const OWNER_TAG_PREFIX: &str = "owner:";
+
+/// The owner tag among a session's tags, if it has one.
+pub fn owner_of(tags: &[String]) -> Option<&str> {
+    tags.iter().map(String::as_str).find(|t| t.starts_with(OWNER_TAG_PREFIX))
+}
+
+impl CreateSessionRequest {
+    /// The session is created for `owner` (its [`owner_tag`] among the
+    /// session's tags); a platform that keeps owners refuses the create of
+    /// an existing chat for anyone else.
+    pub fn owned_by(mut self, owner_id: &str) -> Self {
+        let tags = self.tags.get_or_insert_with(Vec::new);
+        tags.retain(|t| !t.starts_with(OWNER_TAG_PREFIX));
+        tags.push(owner_tag(owner_id));
+        self
+    }
+}
+
 /// The head-start body (§5.2): `basePayload` = configured keys, then the
 /// whole browser body, then `chatId`, `trigger: "handover-prepare"` and
 /// `idleTimeoutInSeconds`.
@@ -257,6 +287,23 @@ mod tests {
 
     fn options() -> SessionOptions {
         SessionOptions { agent_id: "my-chat".into(), ..Default::default() }
+    }
+
+    #[test]
+    fn owners_are_tagged_by_a_hash() {
+        let req = preload_request("c1", None, &options()).owned_by("user_42");
+        let tags = req.tags.clone().unwrap();
+        assert_eq!(tags.len(), 1);
+        assert_eq!(owner_of(&tags), Some(owner_tag("user_42").as_str()));
+        assert!(!tags[0].contains("user_42") && tags[0].len() <= TAG_CHARS_MAX);
+        assert_ne!(owner_tag("user_42"), owner_tag("user_43"));
+        let again = req.owned_by("user_43");
+        assert_eq!(again.tags.unwrap(), [owner_tag("user_43")], "one owner tag at most");
+        assert!(req_without_owner().tags.is_none());
+    }
+
+    fn req_without_owner() -> CreateSessionRequest {
+        preload_request("c1", None, &options())
     }
 
     #[test]

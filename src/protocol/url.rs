@@ -59,7 +59,13 @@ pub fn normalize_url(input: &str) -> Option<String> {
         out.push_str(&parse_authority(&r[..end], &scheme, false)?);
         out.push_str(&parse_path(&r[end..], false));
     } else if rest.starts_with('/') {
-        out.push_str(&parse_path(rest, false));
+        let path = parse_path(rest, false);
+        // With no host, a path that starts with `//` would read back as an
+        // authority: the URL serializer writes `/.` before it.
+        if path.starts_with("//") {
+            out.push_str("/.");
+        }
+        out.push_str(&path);
     } else {
         // An opaque path (`data:`, `mailto:`, `blob:`, ...).
         out.push_str(&encode(rest, is_c0_control));
@@ -392,9 +398,16 @@ mod tests {
             ("foo://Host/A B", "foo://Host/A%20B"),
             ("file:///tmp/a b", "file:///tmp/a%20b"),
             ("https://u:@a.b/", "https://u@a.b/"),
+            // Found by the `url` fuzz target: without `/.` the href of these
+            // reads back as `foo://h%00%00@`, an empty host that throws.
+            ("foo:/.//h\0\0@\0\0", "foo:/.//h%00%00@"),
+            ("foo:/..//a/b", "foo:/.//a/b"),
+            ("foo:/a/..//b", "foo:/.//b"),
+            ("foo:////x", "foo:////x"),
         ];
         for (input, href) in cases {
             assert_eq!(normalize_url(input).as_deref(), Some(href), "{input}");
+            assert_eq!(normalize_url(href).as_deref(), Some(href), "an href normalizes to itself: {href}");
         }
         for bad in ["not a url", "https://", "http://ex ample.com/", "https://a.b:99999/", "http://1.2.3.256/", "https://a:b:c/"]
         {

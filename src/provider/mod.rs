@@ -41,6 +41,15 @@ pub struct CallOptions {
 
 pub use crate::io::HttpRequest;
 
+/// At most this many content blocks (Anthropic) or tool calls (OpenAI) of one
+/// response are tracked at once; real responses have a handful. More fails
+/// the call (see [`StreamDecoder::failure`]).
+pub const MAX_TRACKED_BLOCKS: usize = 1024;
+/// At most this many bytes of a response are kept by a decoder between
+/// events (streamed tool input, usage, logprobs, parts held back); more fails
+/// the call. Text is not kept: it is passed on as it comes.
+pub const MAX_RETAINED_BYTES: usize = 16 << 20;
+
 /// Turns the bytes of a streaming response body into stream parts. Bytes
 /// may be split anywhere.
 pub trait StreamDecoder {
@@ -49,6 +58,12 @@ pub trait StreamDecoder {
     /// The body ended cleanly (EOF). Returns what the provider makes of an
     /// unfinished message (e.g. a `finish` with reason `interrupted`).
     fn end(&mut self) -> Vec<StreamPart>;
+    /// Set once the body broke a decoding limit (an SSE line or event larger
+    /// than [`SseLimits`](crate::protocol::sse::SseLimits) allows, more than
+    /// [`MAX_TRACKED_BLOCKS`] or [`MAX_RETAINED_BYTES`]): the rest of the
+    /// body cannot be read, [`feed`](Self::feed) returns nothing more, and
+    /// the call fails with this error.
+    fn failure(&self) -> Option<ProviderError>;
 }
 
 /// An API provider reached over HTTP.

@@ -177,6 +177,10 @@ async fn stream_body<C: Clock, B: ResponseBody>(
             }
             emit_all(emit, step.push(part));
         }
+        if let Some(e) = decoder.failure() {
+            emit_all(emit, step.fail(e));
+            return None;
+        }
         if step.is_done() {
             return None;
         }

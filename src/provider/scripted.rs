@@ -224,9 +224,9 @@ fn answer(options: &CallOptions, user_text: &str) -> Answer {
 
 /// Cities after "weather in", split on commas and "and".
 fn weather_cities(text: &str) -> Vec<String> {
-    let lower = text.to_lowercase();
-    let Some(at) = lower.find("weather in ") else { return vec![] };
-    let rest = &text[at + "weather in ".len()..];
+    const KEY: &str = "weather in ";
+    let Some(at) = find_ascii_case_insensitive(text, KEY) else { return vec![] };
+    let rest = &text[at + KEY.len()..];
     let end = rest.find(['?', '.', '!', '\n']).unwrap_or(rest.len());
     rest[..end]
         .split(',')
@@ -235,6 +235,16 @@ fn weather_cities(text: &str) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .take(5)
         .collect()
+}
+
+/// Byte offset of `needle` (ASCII) in `text`, ignoring ASCII case. Not
+/// `to_lowercase().find(..)`: lower-casing changes the byte length of some
+/// letters ('İ', 'ẞ', 'Ⱥ'), so an offset into the lower-cased copy is not
+/// one into `text`. A match holds only ASCII bytes, so it starts and ends on
+/// character boundaries of `text`.
+fn find_ascii_case_insensitive(text: &str, needle: &str) -> Option<usize> {
+    debug_assert!(needle.is_ascii());
+    text.as_bytes().windows(needle.len()).position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 /// The longest run of arithmetic characters holding a digit and an operator.

@@ -6,14 +6,13 @@ use crate::identity::{AuthMode, AuthSettings, VAR_NAMES};
 use crate::platform::PlatformClient;
 use crate::protocol::session::{SessionOptions, CREATE_BODY_MAX, DEFAULT_IDLE_TIMEOUT_SECS};
 use crate::provider::config::{ConfigError, ModelSettings};
+use crate::selfhost::secrets;
 use crate::turn::HeadStartConfig;
 
 /// The agent's task id when none is configured.
 pub const DEFAULT_AGENT_ID: &str = "headstart-agent";
 
-/// Secret key accepted when none is configured: only for local development
-/// (`npm start`, tests); set `TRIGGER_SECRET_KEY` for anything else.
-pub const DEV_SECRET_KEY: &str = "tr_dev_headstart_local";
+pub use crate::selfhost::secrets::DEV_SECRET_KEY;
 
 /// The route paths.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +52,17 @@ impl std::fmt::Debug for TokenSource {
             Self::Repost => f.write_str("Repost"),
         }
     }
+}
+
+/// Why [`RoutesConfig::from_vars`] refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RoutesConfigError {
+    /// A model variable is wrong (`500 misconfigured`).
+    #[error(transparent)]
+    Model(#[from] ConfigError),
+    /// A secret is missing (`503 missing_secret`, naming it).
+    #[error(transparent)]
+    Missing(#[from] secrets::Missing),
 }
 
 /// Everything the routes need, checked once.
@@ -98,20 +108,19 @@ impl RoutesConfig {
     /// | `HEADSTART_AUTH` | `anonymous`: serve anyone (identified by IP) | JWTs; with none set, 503 |
     /// | `HEADSTART_LOCAL` | `1`: a local process (`npm start`, tests): anonymous by default | off |
     /// | model variables | see [`ModelSettings::from_vars`] | the scripted model |
-    pub fn from_vars(var: impl Fn(&str) -> Option<String>, own_origin: &str) -> Result<Self, ConfigError> {
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>, own_origin: &str) -> Result<Self, RoutesConfigError> {
         let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
         let model = ModelSettings::from_vars(var)?;
         let remote = var("TRIGGER_API_URL");
-        let secret_key = var("TRIGGER_SECRET_KEY").unwrap_or_else(|| DEV_SECRET_KEY.into());
-        let token = match remote {
-            Some(_) => TokenSource::Repost,
-            // Tokens are signed with their own key when one is set, else
-            // with the secret key (as the hosted platform signs with the
-            // env's key).
-            None => TokenSource::Mint {
-                signing_key: var("HEADSTART_SIGNING_KEY").unwrap_or_else(|| secret_key.clone()).into_bytes(),
-                env_id: var("HEADSTART_ENV_ID").unwrap_or_else(|| "env_headstart_local".into()),
-            },
+        // The secrets fail closed: the development keys only when local.
+        let (secret_key, token) = match remote {
+            Some(_) => (secrets::remote_secret_key(var)?, TokenSource::Repost),
+            // Minted here with the self-hosted platform's own signing key.
+            None => {
+                let s = secrets::platform_secrets(var)?;
+                let env_id = var("HEADSTART_ENV_ID").unwrap_or_else(|| "env_headstart_local".into());
+                (s.secret_key, TokenSource::Mint { signing_key: s.signing_key, env_id })
+            }
         };
         let idle_secs = var("HEADSTART_IDLE_TIMEOUT_SECS").and_then(|v| v.trim().parse::<u32>().ok());
         let session = SessionOptions {
@@ -141,12 +150,6 @@ impl RoutesConfig {
     }
 }
 
-/// Whether the process says it is local (`HEADSTART_LOCAL=1`): `npm start`
-/// and the tests. A deploy never is.
-pub fn is_local(var: impl Fn(&str) -> Option<String>) -> bool {
-    var("HEADSTART_LOCAL").is_some_and(|v| matches!(v.trim(), "1" | "true" | "yes"))
-}
-
 /// Who may call, from the `HEADSTART_AUTH*` variables.
 fn auth_from_vars(var: &impl Fn(&str) -> Option<String>) -> Result<AuthMode, ConfigError> {
     let list =
@@ -166,7 +169,7 @@ fn auth_from_vars(var: &impl Fn(&str) -> Option<String>) -> Result<AuthMode, Con
         audience: list("HEADSTART_AUTH_AUDIENCE").unwrap_or_default(),
         algorithms: list("HEADSTART_AUTH_ALGORITHMS"),
         leeway_secs,
-        local: is_local(var),
+        local: secrets::is_local(var),
     };
     settings.mode(&VAR_NAMES).map_err(|message| ConfigError::Invalid { name: "HEADSTART_AUTH", message })
 }

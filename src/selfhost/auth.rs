@@ -232,6 +232,10 @@ pub fn authorize(credential: &Credential, op: Op<'_>) -> Result<(), AuthError> {
                 || claims.has(&format!("write:tasks:{task_identifier}"))
         }
         Op::InitStream { io: Io::Out, .. } | Op::Append { io: Io::Out, .. } => false,
+        // What the browser sends the agent is read by the agent alone, as
+        // on the hosted platform since 4.6: a leaked chat token cannot
+        // replay the conversation's inputs.
+        Op::Read { io: Io::In, .. } | Op::ReadRecords { io: Io::In, .. } => false,
         Op::InitStream { key, io: Io::In } | Op::Append { key, io: Io::In } => claims.allows_session("write", key),
         Op::Read { key, .. } | Op::ReadRecords { key, .. } | Op::ChatMessages { key } => claims.allows_session("read", key),
     };
@@ -244,6 +248,7 @@ pub fn authorize(credential: &Credential, op: Op<'_>) -> Result<(), AuthError> {
             "writing the out channel needs the secret key".into()
         }
         Op::InitStream { key, .. } | Op::Append { key, .. } => format!("token lacks write:sessions:{key}"),
+        Op::Read { io: Io::In, .. } | Op::ReadRecords { io: Io::In, .. } => "reading the in channel needs the secret key".into(),
         Op::Read { key, .. } | Op::ReadRecords { key, .. } | Op::ChatMessages { key } => {
             format!("token lacks read:sessions:{key}")
         }

@@ -35,6 +35,7 @@ pub mod log;
 pub mod mem_store;
 pub mod part_ids;
 pub mod route;
+pub mod secrets;
 pub mod server;
 pub mod sessions;
 pub mod store;

@@ -17,7 +17,7 @@ use super::ids::{run_id, session_id};
 use super::time::{format_iso, parse_iso};
 use crate::protocol::input::validate_chat_id;
 use crate::protocol::json::Object;
-use crate::protocol::session::{CreateSessionRequest, CreatedSession, SessionRequestError, TriggerConfig};
+use crate::protocol::session::{owner_of, CreateSessionRequest, CreatedSession, SessionRequestError, TriggerConfig};
 
 /// A run's state as its agent last reported it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,6 +145,9 @@ pub enum CreateError {
     Closed,
     #[error("Session is expired; use a different externalId to create a new session")]
     Expired,
+    /// The chat was created for another identity (its owner tag differs).
+    #[error("This chat belongs to another user")]
+    NotOwner,
 }
 
 impl CreateError {
@@ -152,6 +155,7 @@ impl CreateError {
         match self {
             CreateError::Invalid(_) | CreateError::ExpiresAt => 422,
             CreateError::Closed | CreateError::Expired => 409,
+            CreateError::NotOwner => 403,
         }
     }
 
@@ -203,6 +207,13 @@ pub fn create_or_reuse(
     }
     if existing.is_expired(now_ms) {
         return Err(CreateError::Expired);
+    }
+    // A chat with an owner is reused by its owner alone (checked here, in
+    // the same step as the reuse, so no run starts for anyone else).
+    if let Some(owner) = owner_of(&existing.tags) {
+        if owner_of(req.tags.as_deref().unwrap_or_default()) != Some(owner) {
+            return Err(CreateError::NotOwner);
+        }
     }
     let mut row = existing.clone();
     row.trigger_config = req.trigger_config.clone();

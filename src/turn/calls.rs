@@ -20,7 +20,11 @@ use crate::selfhost::Io;
 const SUBSCRIBE_HEADERS_MS: u32 = 30_000;
 /// One attempt of a platform JSON call, answer and body: a platform that
 /// accepts the connection and then says nothing must not hold the turn.
-pub const ATTEMPT_MS: u32 = 10_000;
+/// Generous on purpose: under load a short one re-sends calls the platform
+/// is still working on (the SDK's 5 s S2 timeout did that to the
+/// TypeScript handler at 1000 turns, about 32 POSTs a turn), and the idle
+/// limit bounds the session create anyway.
+pub const ATTEMPT_MS: u32 = 30_000;
 /// One S2 append attempt (the S2 SDK's request timeout).
 pub const S2_ATTEMPT_MS: u32 = 5_000;
 /// The longest wait between two attempts, whatever a `retry-after` or an

@@ -85,8 +85,11 @@ pub struct Abandoned {
 /// append is in flight (its retries may be cut off with the client).
 struct DecisionGuard<'a> {
     owed: RefCell<Option<Abandoned>>,
-    on_abandon: Cell<Option<Box<dyn FnOnce(Abandoned) + 'a>>>,
+    on_abandon: Cell<Option<OnAbandon<'a>>>,
 }
+
+/// The caller's way to deliver what is owed, in the background.
+type OnAbandon<'a> = Box<dyn FnOnce(Abandoned) + 'a>;
 
 impl DecisionGuard<'_> {
     fn owe(&self, what: Option<Abandoned>) {
@@ -127,7 +130,7 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
     message_id: String,
     record_id: &dyn Fn() -> String,
     out: &Emitter<Frame>,
-    on_abandon: Box<dyn FnOnce(Abandoned) + '_>,
+    on_abandon: OnAbandon<'_>,
 ) -> TurnTiming {
     let skip = || Abandoned { input: ChatInput::handover_skip(), part_id: record_id() };
     let guard = DecisionGuard { owed: RefCell::new(Some(skip())), on_abandon: Cell::new(Some(on_abandon)) };

@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use js_sys::{Array, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, Headers, Request, RequestInit, Response};
+use web_sys::{AbortController, Headers, Request, RequestInit, RequestRedirect, Response};
 
 use crate::io::{Clock, Fetch, FetchError, HttpRequest, HttpResponse, ResponseBody};
 
@@ -51,31 +51,46 @@ impl Fetch for WebFetch {
     type Body = WebBody;
 
     async fn fetch(&self, request: &HttpRequest) -> Result<HttpResponse<WebBody>, FetchError> {
-        let controller = AbortController::new().map_err(js_error)?;
-        let abort = AbortOnDrop(controller);
-        let headers = Headers::new().map_err(js_error)?;
-        for (name, value) in &request.headers {
-            headers.append(name, value).map_err(js_error)?;
-        }
-        let init = RequestInit::new();
-        init.set_method(request.method);
-        init.set_headers(&headers);
-        if !request.body.is_empty() {
-            init.set_body(&JsValue::from_str(&request.body));
-        }
-        init.set_signal(Some(&abort.0.signal()));
-        let req = Request::new_with_str_and_init(&request.url, &init).map_err(js_error)?;
-        let response: Response = JsFuture::from(global_fetch(&req)).await.map_err(js_error)?.unchecked_into();
-        let mut header_pairs = Vec::new();
-        if let Ok(Some(iter)) = js_sys::try_iter(response.headers().as_ref()) {
-            for entry in iter.flatten() {
-                let pair: Array = entry.unchecked_into();
-                header_pairs.push((pair.get(0).as_string().unwrap_or_default(), pair.get(1).as_string().unwrap_or_default()));
-            }
-        }
-        let stream = response.body().map(|b| wasm_streams::ReadableStream::from_raw(b).into_stream());
-        Ok(HttpResponse { status: response.status(), headers: header_pairs, body: WebBody { stream, _abort: abort } })
+        send(request, false).await
     }
+
+    /// On workerd, Deno, Bun and Node a manual redirect is the 3xx itself
+    /// with its `Location`; a browser hides it (status 0, no headers).
+    async fn fetch_manual(&self, request: &HttpRequest) -> Result<HttpResponse<WebBody>, FetchError> {
+        send(request, true).await
+    }
+}
+
+async fn send(request: &HttpRequest, manual_redirect: bool) -> Result<HttpResponse<WebBody>, FetchError> {
+    let controller = AbortController::new().map_err(js_error)?;
+    let abort = AbortOnDrop(controller);
+    let headers = Headers::new().map_err(js_error)?;
+    for (name, value) in &request.headers {
+        headers.append(name, value).map_err(js_error)?;
+    }
+    let init = RequestInit::new();
+    init.set_method(request.method);
+    init.set_headers(&headers);
+    if !request.body.is_empty() {
+        init.set_body(&JsValue::from_str(&request.body));
+    }
+    init.set_signal(Some(&abort.0.signal()));
+    // Only a manual redirect is asked for: "follow" is the default, and
+    // leaving it unset keeps the request as it always was.
+    if manual_redirect {
+        init.set_redirect(RequestRedirect::Manual);
+    }
+    let req = Request::new_with_str_and_init(&request.url, &init).map_err(js_error)?;
+    let response: Response = JsFuture::from(global_fetch(&req)).await.map_err(js_error)?.unchecked_into();
+    let mut header_pairs = Vec::new();
+    if let Ok(Some(iter)) = js_sys::try_iter(response.headers().as_ref()) {
+        for entry in iter.flatten() {
+            let pair: Array = entry.unchecked_into();
+            header_pairs.push((pair.get(0).as_string().unwrap_or_default(), pair.get(1).as_string().unwrap_or_default()));
+        }
+    }
+    let stream = response.body().map(|b| wasm_streams::ReadableStream::from_raw(b).into_stream());
+    Ok(HttpResponse { status: response.status(), headers: header_pairs, body: WebBody { stream, _abort: abort } })
 }
 
 impl ResponseBody for WebBody {

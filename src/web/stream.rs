@@ -7,7 +7,7 @@ use futures_util::{Stream, StreamExt};
 use js_sys::Uint8Array;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::protocol::sse::{write_data, SseDecoder, SseEvent};
+use crate::protocol::sse::{write_data, SseDecoder, SseError, SseEvent};
 
 /// A byte `ReadableStream` fed by a Rust stream of byte chunks; each item is
 /// enqueued as it comes, so the runtime can flush it at once.
@@ -48,6 +48,8 @@ pub enum ReadError {
     NotBytes,
     /// The body ended inside an event: the connection was cut.
     Truncated,
+    /// The body broke an SSE size limit; the rest of it cannot be read.
+    Limit(SseError),
 }
 
 impl SseReader {
@@ -68,6 +70,9 @@ impl SseReader {
             }
             if self.done {
                 return Ok(None);
+            }
+            if let Some(e) = self.decoder.error() {
+                return Err(ReadError::Limit(e));
             }
             match self.body.next().await {
                 Some(Ok(chunk)) => {

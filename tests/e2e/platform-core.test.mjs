@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { createHmac, randomUUID } from "node:crypto";
 import { ApiClient, ApiError, CreatedSessionResponseBody } from "@trigger.dev/core/v3";
 import { startWrangler } from "./wrangler.mjs";
-import { SECRET, FAST_MODEL, preloadBody, userMessage, messageChunk, withRaw, readTurn, textOf } from "./platform.mjs";
+import { SECRET, SIGNING_KEY, FAST_MODEL, preloadBody, userMessage, messageChunk, withRaw, readTurn, textOf } from "./platform.mjs";
 
 const T = { timeout: 60_000 };
 let worker;
@@ -25,7 +25,7 @@ const bearer = (token) => ({ Authorization: `Bearer ${token}` });
 const signal = () => AbortSignal.timeout(20_000);
 
 /** A session public access token shaped as the platform mints them, signed with `key`. */
-function signToken(claims, key = SECRET) {
+function signToken(claims, key = SIGNING_KEY) {
   const b64 = (v) => Buffer.from(JSON.stringify(v)).toString("base64url");
   const input = `${b64({ alg: "HS256", typ: "JWT" })}.${b64(claims)}`;
   return `${input}.${createHmac("sha256", key).update(input).digest("base64url")}`;
@@ -222,7 +222,11 @@ test("auth: no token and bad tokens are 401; a token for chat A is 403 on chat B
   }
   // The same (fresh) token works on A.
   const valid = new ApiClient(worker.url, signToken({ ...claims, exp: now + 3600 }));
-  assert.equal((await valid.readSessionStreamRecords("core-auth-a", "in")).records.length, 0);
+  assert.ok(Array.isArray((await valid.readSessionStreamRecords("core-auth-a", "out")).records));
+  // ... on its `out`: `in` is the agent's to read (the secret key), as on the hosted platform since 4.6.
+  assert.equal(await status(valid.readSessionStreamRecords("core-auth-a", "in")), 403);
+  const inSse = await fetch(sessionUrl("core-auth-a", "in"), { headers: { ...bearer(a.publicAccessToken), Accept: "text/event-stream" }, signal: signal() });
+  assert.equal(inSse.status, 403);
 
   // A's PAT on B: 403 on append, SSE read and records.
   assert.equal(await status(patA.appendToSessionStream("core-auth-b", "in", JSON.stringify({ kind: "stop" }), noRetry)), 403);

@@ -5,6 +5,8 @@ import assert from "node:assert/strict";
 
 /** The platform's dev secret key (src/cloudflare/config.rs). */
 export const SECRET = "tr_dev_headstart_local";
+/** The key that signs chat tokens in local mode (a secret of its own when deployed). */
+export const SIGNING_KEY = "headstart-local-signing-key";
 
 /** Wrangler vars that make the scripted model answer at once. */
 export const FAST_MODEL = { HEADSTART_SCRIPTED_TTFB_MS: "5", HEADSTART_SCRIPTED_TOKEN_MS: "1" };

@@ -47,9 +47,7 @@ export function freePort() {
 }
 
 /**
- * The worker is a local process (`HEADSTART_LOCAL=1`: anonymous callers,
- * as `npm start`) unless `local: false`, which runs it as deployed.
- * @param {{ vars?: Record<string,string>, readyTimeoutMs?: number, persistTo?: string, local?: boolean, config?: string }} [opts]
+ * @param {{ vars?: Record<string,string>, local?: boolean, readyTimeoutMs?: number, persistTo?: string, config?: string }} [opts]
  * @returns {Promise<{ url: string, pid: number, log: () => string, stop: () => Promise<void> }>}
  */
 export async function startWrangler(opts = {}) {
@@ -57,7 +55,9 @@ export async function startWrangler(opts = {}) {
   const state = opts.persistTo ?? mkdtempSync(join(tmpdir(), "headstart-wrangler-"));
   const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--inspector-port", String(await freePort())];
   if (opts.config) args.push("--config", opts.config);
-  const vars = { ...(opts.local === false ? {} : { HEADSTART_LOCAL: "1" }), ...opts.vars };
+  // Local unless a test asks for a deploy's behaviour (`local: false`): the
+  // development keys are accepted only when the process says it is local.
+  const vars = { ...(opts.local === false ? {} : { HEADSTART_LOCAL: "1" }), ...(opts.vars ?? {}) };
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
   const { child, output: log, stop: stopProcess } = startProcess(join(root, "node_modules/.bin/wrangler"), args, {
     env: { ...process.env, PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH}`, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1", HEADSTART_SKIP_BUILD: "1" },

@@ -189,3 +189,17 @@ pub fn has_decision(records: &[SequencedRecord]) -> bool {
             .is_some_and(|v| v["kind"] == "handover" || v["kind"] == "handover-skip")
     })
 }
+
+/// No record is doubled on a stream by retries: envelope ids are unique on
+/// `.in` (the platform dedupes appends by part id).
+pub fn no_doubled_inputs(records: &[SequencedRecord]) -> Result<(), String> {
+    let mut seen = HashSet::new();
+    for r in records {
+        if let Ok(env) = serde_json::from_str::<InEnvelope>(&r.body) {
+            if !seen.insert(env.id.clone()) {
+                return Err(format!(".in holds part {} twice (seq {})", env.id, r.seq_num));
+            }
+        }
+    }
+    Ok(())
+}

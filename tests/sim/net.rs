@@ -41,7 +41,7 @@ pub type Handler = Rc<dyn Fn(HttpRequest) -> Pin<Box<dyn Future<Output = Reply>>
 /// Fault odds on the link to one host (each per request).
 #[derive(Debug, Clone, Default)]
 pub struct LinkFaults {
-    /// 500/502/503 before the host sees the request.
+    /// 500/502/503/529 (overloaded) before the host sees the request.
     pub error_status: f64,
     /// 429 with `retry-after` (and `x-ratelimit-reset`).
     pub rate_limited: f64,
@@ -147,7 +147,7 @@ impl Net {
             }
         }
         let fault = if rng.chance(faults.error_status) {
-            Some(Fault::ErrorStatus(*rng.pick(&[500, 502, 503])))
+            Some(Fault::ErrorStatus(*rng.pick(&[500, 502, 503, 529])))
         } else if rng.chance(faults.rate_limited) {
             Some(Fault::RateLimited)
         } else if rng.chance(faults.hang) {

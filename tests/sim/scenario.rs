@@ -378,6 +378,7 @@ fn checks(plan: &Plan, world: &World, seen: &Seen, chat_id: &str) -> Result<(), 
         }
     }
     check::acked_appends_stored(&log, &world.platform.stores.borrow())?;
+    check::no_doubled_inputs(&records(world, chat_id, Io::In))?;
     Ok(())
 }
 

@@ -127,6 +127,9 @@ impl Host for ObjectHost {
     }
 }
 
+/// Arms a new object's storage with its faults.
+type ArmStore = Box<dyn Fn(&MemSessionStore)>;
+
 pub struct PlatformState {
     clock: SimClock,
     spawner: Spawner,
@@ -141,7 +144,7 @@ pub struct PlatformState {
     tasks: RefCell<HashMap<String, Vec<AbortHandle>>>,
     aliases: RefCell<HashMap<String, String>>,
     /// Called with each new store (to arm its faults).
-    on_new_store: RefCell<Option<Box<dyn Fn(&MemSessionStore)>>>,
+    on_new_store: RefCell<Option<ArmStore>>,
 }
 
 impl PlatformState {
@@ -195,6 +198,10 @@ impl PlatformState {
                 return Reply::json(e.status, &e.body);
             }
         };
+        let authorization = req.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("authorization")).map(|(_, v)| v.as_str());
+        if let Err(e) = target::admit(authorization, &self.settings, (EPOCH_MS + self.clock.now()) / 1000) {
+            return Reply::json(e.status, &e.body);
+        }
         let length = req.body.len().to_string();
         let name = match target::target(&parsed, Some(&length), req.body.as_bytes()) {
             Ok(Target::Chat(name)) => name,
@@ -243,7 +250,6 @@ pub struct Setup {
 pub struct World {
     pub net: Rc<Net>,
     pub platform: Rc<PlatformState>,
-    pub model: Rc<crate::model::Model>,
     pub routes: SimRoutes,
     pub client_fetch: SimFetch,
     pub trace: Trace,
@@ -296,6 +302,6 @@ impl World {
         let runtime = EdgeRuntime { spawner, clock: clock.clone(), rng: RefCell::new(rng.fork()), trace: trace.clone() };
         let routes = Routes::new(Rc::new(routes_config), net.client("edge"), net.client("edge"), clock.clone(), runtime);
         let client_fetch = net.client("browser");
-        Self { net, platform, model, routes, client_fetch, trace }
+        Self { net, platform, routes, client_fetch, trace }
     }
 }

@@ -8,12 +8,15 @@
 //! in the Durable Object. A failed call is a [`ToolError`], whose `Display`
 //! is the `errorText` of the `tool-output-error` chunk the model then sees.
 //!
+//! Every URL a tool reaches, redirects included, passes the egress rule of
+//! [`egress`]: no loopback, private, link-local or metadata address, and
+//! only the hosts of [`ToolOptions::fetch_allow`] when it is set.
+//!
 //! Left out: input validation against the JSON schemas (each tool checks
-//! the fields it reads), retries, and egress filtering for `fetch_url` (it
-//! fetches any http(s) URL the model names; the Workers runtime has no
-//! private network, a deployment elsewhere must restrict egress itself).
+//! the fields it reads) and retries.
 
 mod calculator;
+pub mod egress;
 mod html;
 mod http;
 #[cfg(all(test, not(target_arch = "wasm32")))] // futures-executor is a host dev-dependency
@@ -26,6 +29,7 @@ use crate::io::{timeout, Clock, Fetch};
 use crate::provider::tool::{builtin_tools, ToolSpec};
 
 pub use calculator::{evaluate, CalcError};
+pub use egress::HostPattern;
 pub use html::html_to_text;
 pub use http::{parse_http_tools, HttpToolConfig};
 pub use weather::weather;
@@ -39,11 +43,32 @@ pub struct ToolOptions {
     pub fetch_text_limit: usize,
     /// Response bodies are read up to this many bytes, the rest dropped.
     pub max_response_bytes: usize,
+    /// When not empty, the only hosts `fetch_url` and the HTTP tools reach
+    /// (`HEADSTART_FETCH_ALLOW`); it narrows the egress rule, never widens it.
+    pub fetch_allow: Vec<HostPattern>,
 }
 
 impl Default for ToolOptions {
     fn default() -> Self {
-        Self { timeout_ms: 15_000, fetch_text_limit: 8 * 1024, max_response_bytes: 2 * 1024 * 1024 }
+        Self { timeout_ms: 15_000, fetch_text_limit: 8 * 1024, max_response_bytes: 2 * 1024 * 1024, fetch_allow: Vec::new() }
+    }
+}
+
+impl ToolOptions {
+    /// The defaults with what the variables set: `HEADSTART_FETCH_ALLOW`
+    /// (comma-separated hosts and `*.domain` patterns).
+    ///
+    /// ```
+    /// use headstart::agent::tools::{HostPattern, ToolOptions};
+    /// let options = ToolOptions::from_vars(|name| (name == "HEADSTART_FETCH_ALLOW").then(|| "*.example.com".into())).unwrap();
+    /// assert_eq!(options.fetch_allow, [HostPattern::Subdomains("example.com".into())]);
+    /// ```
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Self, ToolConfigError> {
+        let mut options = Self::default();
+        if let Some(list) = get("HEADSTART_FETCH_ALLOW") {
+            options.fetch_allow = egress::parse_allowlist(&list).map_err(ToolConfigError::AllowList)?;
+        }
+        Ok(options)
     }
 }
 
@@ -78,6 +103,8 @@ pub enum ToolConfigError {
     Duplicate(String),
     #[error("tool \"{name}\": {reason}")]
     Invalid { name: String, reason: String },
+    #[error("HEADSTART_FETCH_ALLOW: {0}")]
+    AllowList(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -141,7 +168,7 @@ impl ToolRegistry {
         if self.has(name) {
             return Err(ToolConfigError::Duplicate(name.into()));
         }
-        let config = config.validated(name)?;
+        let config = config.validated(name, &self.options)?;
         let spec =
             ToolSpec { name: name.into(), description: config.description.clone(), input_schema: config.input_schema.clone() };
         self.tools.push((spec, Kind::Http(config)));

@@ -12,6 +12,7 @@ use crate::io::{FetchError, HttpRequest, HttpResponse, ResponseBody};
 
 enum Reply {
     Answer { status: u16, content_type: Option<&'static str>, pieces: Vec<Result<Vec<u8>, FetchError>> },
+    Redirect(u16, &'static str),
     Fail(&'static str),
     Stall,
 }
@@ -42,7 +43,10 @@ impl ResponseBody for FakeBody {
 
 impl Fetch for FakeFetch {
     type Body = FakeBody;
-    async fn fetch(&self, request: &HttpRequest) -> Result<HttpResponse<FakeBody>, FetchError> {
+    async fn fetch(&self, _: &HttpRequest) -> Result<HttpResponse<FakeBody>, FetchError> {
+        panic!("the tools must not let the runtime follow redirects")
+    }
+    async fn fetch_manual(&self, request: &HttpRequest) -> Result<HttpResponse<FakeBody>, FetchError> {
         self.requests.borrow_mut().push(request.clone());
         let reply = self.replies.borrow_mut().pop_front().expect("a scripted reply");
         match reply {
@@ -50,6 +54,11 @@ impl Fetch for FakeFetch {
                 status,
                 headers: content_type.map(|ct| ("content-type".to_string(), ct.to_string())).into_iter().collect(),
                 body: FakeBody(pieces.into()),
+            }),
+            Reply::Redirect(status, location) => Ok(HttpResponse {
+                status,
+                headers: vec![("location".into(), location.into())],
+                body: FakeBody(vec![Err(FetchError("a redirect's body is not read".into()))].into()),
             }),
             Reply::Fail(message) => Err(FetchError(message.into())),
             Reply::Stall => std::future::pending().await,
@@ -267,4 +276,173 @@ fn http_tool_errors() {
     assert_eq!(err, ToolError::Status { status: 400, body: format!("{}…", "x".repeat(500)) });
     let err = run(&registry, &fetch, "search", json!({ "q": "x" })).unwrap_err();
     assert_eq!(err, ToolError::Timeout { ms: 2000 });
+}
+
+fn urls(fetch: &FakeFetch) -> Vec<String> {
+    fetch.requests.borrow().iter().map(|r| r.url.clone()).collect()
+}
+
+#[test]
+fn fetch_url_refuses_private_addresses_before_any_request() {
+    let fetch = FakeFetch::default();
+    let registry = ToolRegistry::default();
+    for (url, reason) in [
+        ("http://127.0.0.1:8787/api", "127.0.0.1 is a loopback address"),
+        ("http://0x7f.1/", "127.0.0.1 is a loopback address"),
+        ("http://2130706433/", "127.0.0.1 is a loopback address"),
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is the cloud metadata address"),
+        ("http://[::ffff:10.0.0.1]/", "[::ffff:10.0.0.1] is the IPv4-mapped form of 10.0.0.1, a private address"),
+        ("http://metadata.google.internal/", "metadata.google.internal is a cloud metadata service"),
+        ("http://app.localhost/", "app.localhost is a loopback name"),
+    ] {
+        let err = run(&registry, &fetch, "fetch_url", json!({ "url": url })).unwrap_err();
+        assert_eq!(err, ToolError::Refused { url: url.into(), reason: reason.into() });
+    }
+    assert!(fetch.requests.borrow().is_empty());
+}
+
+#[test]
+fn redirects_are_followed_by_hand_and_each_hop_is_checked() {
+    let registry = ToolRegistry::default();
+    // Relative, scheme-relative and absolute Locations, then the page.
+    let fetch = FakeFetch::new([
+        Reply::Redirect(301, "/moved?x=1"),
+        Reply::Redirect(302, "//b.test/b/c"),
+        Reply::Redirect(307, "d"),
+        Reply::Redirect(308, "https://c.test/"),
+        answer(200, "text/plain", "here"),
+    ]);
+    let out = run(&registry, &fetch, "fetch_url", json!({ "url": "http://a.test/start" })).unwrap();
+    assert_eq!((out["url"].as_str(), out["text"].as_str()), (Some("https://c.test/"), Some("here")));
+    assert_eq!(
+        urls(&fetch),
+        ["http://a.test/start", "http://a.test/moved?x=1", "http://b.test/b/c", "http://b.test/b/d", "https://c.test/"]
+    );
+
+    // A public page that bounces to a private address is refused at that hop.
+    for (location, reason) in [
+        ("http://127.0.0.1/admin", "it redirects to http://127.0.0.1/admin: 127.0.0.1 is a loopback address"),
+        ("http://0251.0376.0251.0376/", "it redirects to http://169.254.169.254/: 169.254.169.254 is the cloud metadata address"),
+        ("http://[fd00:ec2::254]/", "it redirects to http://[fd00:ec2::254]/: [fd00:ec2::254] is the cloud metadata address"),
+        ("//localhost:9/", "it redirects to https://localhost:9/: localhost is a loopback name"),
+        ("file:///etc/passwd", "it redirects to file:///etc/passwd: only http and https URLs are fetched"),
+        ("http://[zz]/", "it redirects to \"http://[zz]/\", which is not a URL"),
+    ] {
+        let fetch = FakeFetch::new([Reply::Redirect(302, "https://b.test/next"), Reply::Redirect(302, location)]);
+        let err = run(&registry, &fetch, "fetch_url", json!({ "url": "https://a.test/" })).unwrap_err();
+        assert_eq!(err, ToolError::Refused { url: "https://a.test/".into(), reason: reason.into() }, "{location}");
+        assert_eq!(urls(&fetch), ["https://a.test/", "https://b.test/next"]);
+    }
+
+    // Five redirects are followed, a sixth is not; a 3xx without a
+    // Location, or one that is not a redirect, is the answer.
+    let chain = |n: usize| (0..n).map(|_| Reply::Redirect(302, "/again")).chain([answer(200, "text/plain", "end")]);
+    assert_eq!(
+        run(&registry, &FakeFetch::new(chain(5)), "fetch_url", json!({ "url": "http://a.test/" })).unwrap()["text"],
+        "end"
+    );
+    let err = run(&registry, &FakeFetch::new(chain(6)), "fetch_url", json!({ "url": "http://a.test/" })).unwrap_err();
+    assert_eq!(err.to_string(), "refused to fetch \"http://a.test/\": more than 5 redirects");
+    let fetch = FakeFetch::new([answer(304, "text/plain", ""), Reply::Answer { status: 0, content_type: None, pieces: vec![] }]);
+    assert_eq!(run(&registry, &fetch, "fetch_url", json!({ "url": "http://a.test/" })).unwrap()["status"], 304);
+    let err = run(&registry, &fetch, "fetch_url", json!({ "url": "http://a.test/" })).unwrap_err();
+    assert!(err.to_string().contains("the runtime hid a redirect"), "{err}");
+}
+
+#[test]
+fn http_tools_follow_redirects_as_fetch_does_and_keep_their_headers_home() {
+    let registry = ToolRegistry::from_config(ToolOptions::default(), Some(CONFIG)).unwrap();
+    let fetch = FakeFetch::new([
+        Reply::Redirect(307, "/search2"),
+        Reply::Redirect(303, "https://other.test/result"),
+        answer(200, "application/json", "{\"ok\": true}"),
+    ]);
+    assert_eq!(run(&registry, &fetch, "search", json!({ "q": "x" })).unwrap(), json!({ "ok": true }));
+    let requests = fetch.requests.borrow();
+    let names = |r: &HttpRequest| r.headers.iter().map(|(n, _)| n.to_ascii_lowercase()).collect::<Vec<_>>();
+    // 307 keeps the method, body and headers on the same origin.
+    assert_eq!(
+        (requests[1].method, requests[1].url.as_str(), requests[1].body.as_str()),
+        ("POST", "https://tools.test/search2", r#"{"q":"x"}"#)
+    );
+    assert_eq!(names(&requests[1]), ["accept", "content-type", "authorization"]);
+    // 303 turns into a GET without a body; the key stays with its origin.
+    assert_eq!((requests[2].method, requests[2].body.as_str()), ("GET", ""));
+    assert_eq!(names(&requests[2]), ["accept"]);
+
+    let fetch = FakeFetch::new([Reply::Redirect(302, "http://10.0.0.2/internal")]);
+    let err = run(&registry, &fetch, "ping", json!({})).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "refused to fetch \"http://tools.test/ping\": it redirects to http://10.0.0.2/internal: 10.0.0.2 is a private address"
+    );
+}
+
+#[test]
+fn http_tool_urls_are_checked_when_configured() {
+    let refused = |url: &str| {
+        let json = format!(r#"{{"t": {{"url": "{url}"}}}}"#);
+        ToolRegistry::from_config(ToolOptions::default(), Some(&json)).unwrap_err().to_string()
+    };
+    assert_eq!(refused("http://127.0.0.1:9000/hook"), "tool \"t\": \"url\" is refused: 127.0.0.1 is a loopback address");
+    assert_eq!(
+        refused("http://169.254.169.254/"),
+        "tool \"t\": \"url\" is refused: 169.254.169.254 is the cloud metadata address"
+    );
+}
+
+#[test]
+fn http_tool_bodies_are_cut_at_the_limit() {
+    let options = ToolOptions { max_response_bytes: 5, ..ToolOptions::default() };
+    let registry = ToolRegistry::from_config(options, Some(CONFIG)).unwrap();
+    let pieces = vec![Ok(b"pong ".to_vec()), Ok(b"and more".to_vec()), Err(FetchError("never read".into()))];
+    let fetch = FakeFetch::new([Reply::Answer { status: 200, content_type: Some("text/plain"), pieces }]);
+    assert_eq!(run(&registry, &fetch, "ping", json!({})).unwrap(), json!("pong "));
+}
+
+#[test]
+fn the_allowlist_comes_from_the_variable() {
+    let vars = |value: &'static str| move |name: &str| (name == "HEADSTART_FETCH_ALLOW").then(|| value.to_string());
+    let options = ToolOptions::from_vars(vars("docs.test, *.wiki.test")).unwrap();
+    assert_eq!(ToolOptions::from_vars(|_| None).unwrap(), ToolOptions::default());
+    let registry = ToolRegistry::new(options.clone());
+    let fetch = FakeFetch::new([
+        answer(200, "text/plain", "a"),
+        answer(200, "text/plain", "b"),
+        Reply::Redirect(302, "https://docs.test.evil.test/"),
+    ]);
+    assert_eq!(run(&registry, &fetch, "fetch_url", json!({ "url": "https://docs.test/" })).unwrap()["text"], "a");
+    assert_eq!(run(&registry, &fetch, "fetch_url", json!({ "url": "https://en.wiki.test/x" })).unwrap()["text"], "b");
+    let err = run(&registry, &fetch, "fetch_url", json!({ "url": "https://docs.test/r" })).unwrap_err();
+    assert!(err.to_string().ends_with("docs.test.evil.test is not in the allowed hosts (HEADSTART_FETCH_ALLOW)"), "{err}");
+    let err = run(&registry, &fetch, "fetch_url", json!({ "url": "https://wiki.test/" })).unwrap_err();
+    assert!(err.to_string().ends_with("wiki.test is not in the allowed hosts (HEADSTART_FETCH_ALLOW)"), "{err}");
+    // An HTTP tool's host must be listed too.
+    let err = ToolRegistry::from_config(options, Some(CONFIG)).unwrap_err().to_string();
+    assert_eq!(err, "tool \"search\": \"url\" is refused: tools.test is not in the allowed hosts (HEADSTART_FETCH_ALLOW)");
+    let err = ToolOptions::from_vars(vars("docs.test, https://x.test/")).unwrap_err().to_string();
+    assert!(err.starts_with("HEADSTART_FETCH_ALLOW: \"https://x.test/\" is not a host name"), "{err}");
+}
+
+#[test]
+fn locations_resolve_like_whatwg() {
+    let base = "https://a.test/dir/page?q=1#top";
+    for (location, href) in [
+        ("other", "https://a.test/dir/other"),
+        ("../up", "https://a.test/up"),
+        ("/root", "https://a.test/root"),
+        ("\\\\b.test\\x", "https://b.test/x"),
+        ("?z", "https://a.test/dir/page?z"),
+        ("#f", "https://a.test/dir/page?q=1#f"),
+        ("", "https://a.test/dir/page?q=1"),
+        ("  /trimmed ", "https://a.test/trimmed"),
+        ("https:same", "https://a.test/dir/same"),
+        ("https:/abs", "https://a.test/abs"),
+        ("HTTPS://B.test", "https://b.test/"),
+        ("http:c.test", "http://c.test/"),
+        ("localhost:8080/x", "localhost:8080/x"),
+    ] {
+        assert_eq!(http::resolve(base, location).as_deref(), Some(href), "{location}");
+    }
+    assert_eq!(http::resolve(base, "http://[::1"), None);
 }

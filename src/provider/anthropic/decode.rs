@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::protocol::json::Object;
 use crate::protocol::message::FinishReason;
 use crate::protocol::sse::SseDecoder;
-use crate::provider::{ProviderError, StreamDecoder, StreamPart, Usage};
+use crate::provider::{ProviderError, StreamDecoder, StreamPart, Usage, MAX_RETAINED_BYTES, MAX_TRACKED_BLOCKS};
 
 #[derive(Debug)]
 enum Block {
@@ -36,6 +36,11 @@ pub struct AnthropicDecoder {
     has_output: bool,
     has_stream_error: bool,
     last_finish: Option<(Usage, Object)>,
+    /// Bytes kept between events (tool input, usage), against
+    /// `MAX_RETAINED_BYTES`.
+    retained: usize,
+    /// A decoder limit was broken; the rest of the body is ignored.
+    failed: Option<ProviderError>,
 }
 
 impl AnthropicDecoder {
@@ -57,6 +62,9 @@ impl AnthropicDecoder {
                 let (Some(index), Some(block)) = (index, value.get("content_block")) else {
                     return self.emit(out, malformed(format!("content_block_start without index or block: {data}")));
                 };
+                if self.blocks.len() >= MAX_TRACKED_BLOCKS && !self.blocks.contains_key(&index) {
+                    return self.fail(format!("more than {MAX_TRACKED_BLOCKS} content blocks open at once"));
+                }
                 self.block_start(index, block, out);
             }
             "content_block_delta" => {
@@ -74,6 +82,9 @@ impl AnthropicDecoder {
             "message_delta" => {
                 let usage = value.get("usage").and_then(Value::as_object);
                 if let Some(u) = usage {
+                    if !self.retain(data.len()) {
+                        return;
+                    }
                     if let Some(n) = u.get("output_tokens").and_then(Value::as_u64) {
                         self.usage.output_tokens = Some(n);
                     }
@@ -200,6 +211,9 @@ impl AnthropicDecoder {
                 if piece.is_empty() {
                     return;
                 }
+                if !self.retain(piece.len()) {
+                    return;
+                }
                 if let Some(Block::ToolCall { id, input, .. }) = self.blocks.get_mut(&index) {
                     input.push_str(&piece);
                     let id = id.clone();
@@ -225,6 +239,20 @@ impl AnthropicDecoder {
         }
     }
 
+    /// Counts `bytes` more kept; false (and failed) past the limit.
+    fn retain(&mut self, bytes: usize) -> bool {
+        self.retained += bytes;
+        if self.retained > MAX_RETAINED_BYTES {
+            self.fail(format!("the response keeps more than {MAX_RETAINED_BYTES} bytes of tool input and usage"));
+        }
+        self.failed.is_none()
+    }
+
+    fn fail(&mut self, detail: String) {
+        self.blocks = HashMap::new();
+        self.failed = Some(ProviderError::Malformed { provider: "anthropic", detail });
+    }
+
     fn emit(&mut self, out: &mut Vec<StreamPart>, part: StreamPart) {
         match &part {
             StreamPart::ResponseMetadata { .. } => self.has_output = false,
@@ -248,14 +276,20 @@ impl AnthropicDecoder {
 impl StreamDecoder for AnthropicDecoder {
     fn feed(&mut self, bytes: &[u8]) -> Vec<StreamPart> {
         let mut out = Vec::new();
+        if self.failed.is_some() {
+            return out;
+        }
         for event in self.sse.feed(bytes) {
             self.event(&event.data, &mut out);
+            if self.failed.is_some() {
+                break;
+            }
         }
         out
     }
 
     fn end(&mut self) -> Vec<StreamPart> {
-        if self.has_output && !self.has_stream_error {
+        if self.has_output && !self.has_stream_error && self.failure().is_none() {
             let (usage, meta) = self.last_finish.clone().unwrap_or_default();
             self.has_output = false;
             return vec![StreamPart::Finish {
@@ -266,6 +300,11 @@ impl StreamDecoder for AnthropicDecoder {
             }];
         }
         vec![]
+    }
+
+    fn failure(&self) -> Option<ProviderError> {
+        let sse = || self.sse.error().map(|e| ProviderError::Malformed { provider: "anthropic", detail: e.to_string() });
+        self.failed.clone().or_else(sse)
     }
 }
 

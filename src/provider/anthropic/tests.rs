@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use super::*;
-use crate::provider::{CallOptions, HttpProviderConfig, ToolChoice, ToolSpec};
+use crate::provider::{CallOptions, HttpProviderConfig, StreamDecoder, StreamPart, ToolChoice, ToolSpec};
 
 fn config() -> HttpProviderConfig {
     HttpProviderConfig {
@@ -97,4 +97,52 @@ fn http_errors_carry_type_message_and_retry_after() {
     );
     assert_eq!(e.retry_delay_ms(1), Some(17_000));
     assert!(matches!(http_error(502, &[], "<html>"), ProviderError::Http { message, .. } if message == "HTTP 502"));
+}
+
+#[test]
+fn an_endless_event_fails_the_decoder_instead_of_growing() {
+    let mut dec = AnthropicDecoder::new();
+    let line = format!("data: {}\n", " ".repeat(1 << 20));
+    // Seven 1 MiB lines and their joins fit in 8 MiB; the eighth does not.
+    for _ in 0..7 {
+        assert!(dec.feed(line.as_bytes()).is_empty());
+    }
+    assert_eq!(dec.failure(), None);
+    assert!(dec.feed(line.as_bytes()).is_empty());
+    assert!(matches!(dec.failure(), Some(ProviderError::Malformed { detail, .. }) if detail.contains("max_event_data")));
+    assert!(dec.end().is_empty());
+}
+
+fn sse_frames(events: impl IntoIterator<Item = Value>) -> Vec<u8> {
+    events.into_iter().map(|e| format!("event: x\ndata: {e}\n\n")).collect::<String>().into_bytes()
+}
+
+#[test]
+fn too_many_open_blocks_fail_the_decoder() {
+    let start = json!({"type": "message_start", "message": {"id": "m", "model": "c", "usage": {}}});
+    let blocks = (0..=crate::provider::MAX_TRACKED_BLOCKS as u64)
+        .map(|i| json!({"type": "content_block_start", "index": i, "content_block": {"type": "text", "text": ""}}));
+    let mut dec = AnthropicDecoder::new();
+    let parts = dec.feed(&sse_frames(std::iter::once(start).chain(blocks)));
+    let starts = parts.iter().filter(|p| matches!(p, StreamPart::TextStart { .. })).count();
+    assert_eq!(starts, crate::provider::MAX_TRACKED_BLOCKS);
+    assert!(matches!(dec.failure(), Some(ProviderError::Malformed { detail, .. }) if detail.contains("content blocks")));
+    assert!(dec.feed(b"data: {\"type\":\"ping\"}\n\n").is_empty());
+    assert!(dec.end().is_empty());
+}
+
+#[test]
+fn endless_tool_input_fails_the_decoder() {
+    let piece = "1".repeat(1 << 20);
+    let mut events = vec![
+        json!({"type": "message_start", "message": {"id": "m", "model": "c", "usage": {}}}),
+        json!({"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "t", "name": "n", "input": {}}}),
+    ];
+    events.extend((0..17).map(
+        |_| json!({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": piece}}),
+    ));
+    let mut dec = AnthropicDecoder::new();
+    let parts = dec.feed(&sse_frames(events));
+    assert_eq!(parts.iter().filter(|p| matches!(p, StreamPart::ToolInputDelta { .. })).count(), 16);
+    assert!(matches!(dec.failure(), Some(ProviderError::Malformed { detail, .. }) if detail.contains("bytes of tool input")));
 }

@@ -10,7 +10,7 @@ use crate::protocol::message::FinishReason;
 use crate::protocol::sse::SseDecoder;
 use crate::provider::error::ProviderError;
 use crate::provider::part::{StreamPart, Usage};
-use crate::provider::StreamDecoder;
+use crate::provider::{StreamDecoder, MAX_RETAINED_BYTES, MAX_TRACKED_BLOCKS};
 
 /// One `chat.completion.chunk`, with the fields the SDK's chunk schema
 /// declares (`openaiChatChunkSchema`); everything else is ignored.
@@ -212,6 +212,11 @@ pub struct OpenAiDecoder {
     /// `providerMetadata.openai` of the `finish` part.
     metadata: Map<String, Value>,
     logprobs: Option<Vec<Value>>,
+    /// Bytes of the frames whose content is kept between events (held back
+    /// before output, tool call arguments, logprobs).
+    retained: usize,
+    /// A decoder limit was broken (the state is then `Failed`).
+    limit: Option<ProviderError>,
 }
 
 impl Default for OpenAiDecoder {
@@ -236,6 +241,8 @@ impl OpenAiDecoder {
             usage: None,
             metadata: Map::new(),
             logprobs: None,
+            retained: 0,
+            limit: None,
         }
     }
 
@@ -285,6 +292,17 @@ impl OpenAiDecoder {
                 true
             }
             Frame::Chunk(chunk) => {
+                let first = chunk.choices.first();
+                let retains = matches!(self.state, State::BeforeOutput(_))
+                    || first.is_some_and(|c| c.logprobs.is_some() || c.delta.as_ref().is_some_and(|d| d.tool_calls.is_some()));
+                if retains {
+                    self.retained += data.len();
+                    if self.retained > MAX_RETAINED_BYTES {
+                        return self.fail(format!(
+                            "the response keeps more than {MAX_RETAINED_BYTES} bytes of tool calls, logprobs and held-back parts"
+                        ));
+                    }
+                }
                 let is_output = chunk.choices.iter().any(|c| {
                     c.delta.as_ref().is_some_and(|d| {
                         d.content.as_deref().is_some_and(|s| !s.is_empty())
@@ -293,7 +311,11 @@ impl OpenAiDecoder {
                             || d.annotations.as_ref().is_some_and(|a| !a.is_empty())
                     })
                 });
-                if let Err(InvalidToolCall(detail)) = self.on_chunk(*chunk, &mut parts) {
+                let result = self.on_chunk(*chunk, &mut parts);
+                if self.tools.len() > MAX_TRACKED_BLOCKS {
+                    return self.fail(format!("more than {MAX_TRACKED_BLOCKS} tool calls in one response"));
+                }
+                if let Err(InvalidToolCall(detail)) = result {
                     parts.push(StreamPart::Error(ProviderError::Malformed { provider: PROVIDER, detail }));
                     self.release(out);
                     out.append(&mut parts);
@@ -310,6 +332,13 @@ impl OpenAiDecoder {
                 out.append(&mut parts);
             }
         }
+    }
+
+    fn fail(&mut self, detail: String) {
+        self.state = State::Failed;
+        self.tools = ToolCallTracker::default();
+        self.logprobs = None;
+        self.limit = Some(ProviderError::Malformed { provider: PROVIDER, detail });
     }
 
     /// Passes on the parts held back before the first output.
@@ -428,12 +457,17 @@ impl StreamDecoder for OpenAiDecoder {
     /// event-stream parser drops it.
     fn end(&mut self) -> Vec<StreamPart> {
         let mut out = Vec::new();
-        if matches!(self.state, State::Finished | State::Failed) {
+        if matches!(self.state, State::Finished | State::Failed) || self.sse.error().is_some() {
             return out;
         }
         self.release(&mut out);
         self.finish(&mut out);
         out
+    }
+
+    fn failure(&self) -> Option<ProviderError> {
+        let sse = || self.sse.error().map(|e| ProviderError::Malformed { provider: PROVIDER, detail: e.to_string() });
+        self.limit.clone().or_else(sse)
     }
 }
 

@@ -540,3 +540,49 @@ fn request_config_errors() {
     let body: Value = serde_json::from_str(&build_request(&cfg, &base).unwrap().body).unwrap();
     assert_eq!(body["messages"], json!([{"role": "user", "content": []}]));
 }
+
+#[test]
+fn an_endless_frame_fails_the_decoder_instead_of_growing() {
+    let mut dec = OpenAiDecoder::new();
+    assert!(dec.feed(b"data: {\"id\":\"x\",").is_empty());
+    assert_eq!(dec.failure(), None);
+    for _ in 0..9 {
+        assert!(dec.feed(&[b' '; 1 << 20]).is_empty());
+    }
+    assert!(matches!(dec.failure(), Some(ProviderError::Malformed { detail, .. }) if detail.contains("max_line")));
+    assert!(dec.feed(b"\n\ndata: [DONE]\n\n").is_empty(), "a failed decoder reads nothing more");
+}
+
+fn chunk_frames(chunks: impl IntoIterator<Item = Value>) -> Vec<u8> {
+    chunks.into_iter().map(|c| format!("data: {c}\n\n")).collect::<String>().into_bytes()
+}
+
+#[test]
+fn too_many_tool_calls_fail_the_decoder() {
+    let calls: Vec<Value> = (0..=crate::provider::MAX_TRACKED_BLOCKS)
+        .map(|i| json!({"index": i, "id": format!("c{i}"), "type": "function", "function": {"name": "f", "arguments": ""}}))
+        .collect();
+    let mut dec = OpenAiDecoder::new();
+    let frame = json!({"id": "r", "choices": [{"index": 0, "delta": {"tool_calls": calls}}]});
+    dec.feed(&chunk_frames([frame]));
+    assert!(matches!(dec.failure(), Some(ProviderError::Malformed { detail, .. }) if detail.contains("tool calls")));
+    assert!(dec.feed(b"data: [DONE]\n\n").is_empty());
+    assert!(dec.end().is_empty());
+}
+
+#[test]
+fn endless_tool_arguments_fail_the_decoder() {
+    let piece = "1".repeat(1 << 20);
+    let frames = (0..17).map(|i| {
+        let call = if i == 0 {
+            json!({"index": 0, "id": "c", "function": {"name": "f", "arguments": piece}})
+        } else {
+            json!({"index": 0, "function": {"arguments": piece}})
+        };
+        json!({"id": "r", "choices": [{"index": 0, "delta": {"tool_calls": [call]}}]})
+    });
+    let mut dec = OpenAiDecoder::new();
+    let parts = dec.feed(&chunk_frames(frames));
+    assert_eq!(parts.iter().filter(|p| matches!(p, StreamPart::ToolInputDelta { .. })).count(), 15);
+    assert!(matches!(dec.failure(), Some(ProviderError::Malformed { detail, .. }) if detail.contains("bytes of tool calls")));
+}

@@ -62,6 +62,11 @@ fn starts_with_structured_value(s: Option<&str>) -> bool {
 }
 
 impl ToolCallTracker {
+    /// How many calls are tracked.
+    pub(super) fn len(&self) -> usize {
+        self.calls.len()
+    }
+
     fn set_for<'a, K: PartialEq>(list: &'a [(K, Vec<usize>)], key: &K) -> Option<&'a Vec<usize>> {
         list.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }

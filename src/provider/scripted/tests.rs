@@ -132,3 +132,58 @@ fn faults_on_demand() {
     let config = ScriptedConfig { fault: Some(Fault::Http(500)), ..ScriptedConfig::default() };
     assert!(matches!(plan(&config, &user("hi")), Plan::Fail { error: ProviderError::Http { status: 500, .. }, .. }));
 }
+
+/// Characters whose lower case has another UTF-8 length ('İ' → "i̇",
+/// 'ẞ' → 'ß', 'Ⱥ' → 'ⱥ', ...): offsets into a lower-cased copy of a
+/// text containing them are not offsets into the text.
+fn length_changing_chars() -> Vec<char> {
+    (0..=char::MAX as u32)
+        .filter_map(char::from_u32)
+        .filter(|c| c.to_lowercase().map(char::len_utf8).sum::<usize>() != c.len_utf8())
+        .collect()
+}
+
+/// Plans an answer to `text`, which must be a complete stream with text.
+fn answer_to(text: &str) -> Vec<TimedPart> {
+    let (p, stalls) = parts(plan(&ScriptedConfig::default(), &user(text)));
+    assert!(!stalls, "{text:?}");
+    assert!(matches!(p.last().map(|t| &t.part), Some(StreamPart::Finish { .. })), "{text:?}: {p:?}");
+    assert!(!text_of(&p).is_empty(), "{text:?}");
+    p
+}
+
+#[test]
+fn weather_after_letters_whose_lower_case_is_longer() {
+    let p = answer_to("İweather in Paris");
+    assert_eq!(calls(&p), [("get_weather".into(), r#"{"city":"Paris"}"#.into())]);
+    let p = answer_to("ẞȺ WEATHER IN Ⱥberdeen and İstanbul?");
+    assert_eq!(calls(&p).into_iter().map(|(_, i)| i).collect::<Vec<_>>(), [r#"{"city":"Ⱥberdeen"}"#, r#"{"city":"İstanbul"}"#]);
+}
+
+#[test]
+fn every_length_changing_letter_before_and_inside_a_city_is_answered() {
+    let odd = length_changing_chars();
+    assert!(odd.len() >= 3, "{odd:?}");
+    for c in odd {
+        for text in [format!("{c}weather in Rome"), format!("{c}{c} Weather in {c}ville, Rome and {c}"), format!("{c}")] {
+            let p = answer_to(&text);
+            if text.contains("Rome") {
+                assert!(calls(&p).iter().any(|(_, i)| i == r#"{"city":"Rome"}"#), "{text:?}: {p:?}");
+            }
+        }
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn any_user_text_is_answered(
+        prefix in "[İẞȺȾKÅΩ\u{0}-\u{7f}\u{80}-\u{10ffff}]{0,8}",
+        city in "\\PC{0,12}",
+        text in "\\PC{0,40}",
+    ) {
+        proptest::prop_assume!(!text.contains("[fault:") && !city.contains("[fault:"));
+        answer_to(&text);
+        answer_to(&format!("{prefix}weather in {city}"));
+        answer_to(&format!("{prefix}WEATHER IN {city}?"));
+    }
+}

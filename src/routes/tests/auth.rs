@@ -11,6 +11,10 @@ use super::*;
 use crate::identity::tests::{claims, host_authenticator, settings, sign, FakeJwks, StepClock, HS_SECRET, ISSUER, NOW};
 use crate::identity::{AuthMode, Authorize, AuthorizeFuture, Identity, IdentitySource};
 
+/// A deploy's platform secrets (not local: the development keys are refused).
+const SECRETS: [(&str, &str); 2] =
+    [("TRIGGER_SECRET_KEY", "tr_prod_routes_test"), ("HEADSTART_SIGNING_KEY", "routes-test-signing-key")];
+
 const ROUTES: [&str; 4] = ["/api/chat", "/api/chat/detached", "/api/chat/start", "/api/chat/token"];
 
 fn body_of(path: &str) -> Vec<u8> {
@@ -35,6 +39,7 @@ fn request(path: &str, authorization: Option<&str>, read: &Rc<Cell<usize>>) -> R
 /// calls the counter sees.
 fn deployed(vars: &[(&str, &str)]) -> Harness {
     let mut all = vec![("HEADSTART_LOCAL", ""), ("HEADSTART_PROVIDER", "anthropic"), ("ANTHROPIC_API_KEY", "sk-test")];
+    all.extend_from_slice(&SECRETS);
     all.extend_from_slice(vars);
     harness(&all)
 }
@@ -69,12 +74,12 @@ fn a_deploy_with_no_auth_configured_answers_503_naming_the_setting() {
 #[test]
 fn anonymous_is_explicit_or_local() {
     for vars in [[("HEADSTART_LOCAL", ""), ("HEADSTART_AUTH", "anonymous")], [("HEADSTART_LOCAL", "1"), ("HEADSTART_AUTH", "")]] {
-        let h = harness(&vars);
+        let h = harness(&[&vars[..], &SECRETS[..]].concat());
         let response = h.handle(post("/api/chat/start", body_of("/api/chat/start")));
         assert_eq!(response.status, 200, "{vars:?}: {response:?}");
     }
     let bad = |vars: &[(&str, &str)]| {
-        let var = |n: &str| vars.iter().find(|(k, _)| *k == n).map(|(_, v)| v.to_string());
+        let var = |n: &str| vars.iter().chain(&SECRETS).find(|(k, _)| *k == n).map(|(_, v)| v.to_string());
         RoutesConfig::from_vars(var, "https://app.example").unwrap_err().to_string()
     };
     assert!(bad(&[("HEADSTART_AUTH", "anonymous"), ("HEADSTART_AUTH_JWT_SECRET", "s")]).contains("keep one"));
@@ -112,7 +117,7 @@ fn hs256_callers_are_checked_before_anything_is_spent() {
         refused(&h, path, Some(&none), 401, "invalid_token", "alg none");
     }
     // A good token: the route runs (the scripted model answers).
-    let h = harness(&[&vars[..], &[("HEADSTART_LOCAL", "")][..]].concat());
+    let h = harness(&[&vars[..], &[("HEADSTART_LOCAL", "")][..], &SECRETS[..]].concat());
     let mut req = post("/api/chat", body_of("/api/chat"));
     req.headers.push(("authorization".into(), format!("bearer {}", with(json!({})))));
     let response = h.handle(req);
@@ -125,6 +130,7 @@ fn with_jwks(jwks: &FakeJwks) -> Harness {
     let vars = [("HEADSTART_AUTH_JWKS_URL", crate::identity::tests::JWKS_URL), ("HEADSTART_AUTH_ISSUER", ISSUER)];
     let mut all = vec![("HEADSTART_LOCAL", "")];
     all.extend_from_slice(&vars);
+    all.extend_from_slice(&SECRETS);
     // The fake JWKS answers at once: its deadline never fires.
     harness_with(&all, |config| {
         config.auth = AuthMode::Jwt(host_authenticator(settings(false, true, None), jwks, StepClock::default()));
@@ -160,7 +166,7 @@ impl Authorize for Hook {
 
 #[test]
 fn a_hook_decides_when_configured() {
-    let h = harness_with(&[("HEADSTART_LOCAL", "")], |config| config.auth = AuthMode::Hook);
+    let h = harness_with(&[&[("HEADSTART_LOCAL", "")][..], &SECRETS[..]].concat(), |config| config.auth = AuthMode::Hook);
     let calls = Rc::new(Cell::new(0));
     let who = Identity { id: "u1".into(), source: IdentitySource::Hook };
     let ok = Hook(Ok(who), calls.clone());

@@ -290,10 +290,10 @@ pub fn harness(vars: &[(&str, &str)]) -> Harness {
 /// [`harness`] with the configuration edited after it is read.
 pub fn harness_with(vars: &[(&str, &str)], edit: impl FnOnce(&mut RoutesConfig)) -> Harness {
     let mut all: Vec<(&str, &str)> = vec![
+        ("HEADSTART_LOCAL", "1"),
         ("HEADSTART_SCRIPTED_TTFB_MS", "20"),
         ("HEADSTART_SCRIPTED_TOKEN_MS", "5"),
         ("HEADSTART_MAX_BODY_BYTES", "1024"),
-        ("HEADSTART_LOCAL", "1"),
     ];
     all.extend_from_slice(vars);
     let var = |name: &str| all.iter().rev().find(|(n, _)| *n == name).map(|(_, v)| v.to_string());

@@ -151,7 +151,8 @@ fn cors_for_allowed_origins_only() {
 #[test]
 fn worker_variables() {
     let config = |vars: &[(&str, &str)]| {
-        let var = |name: &str| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string());
+        let var =
+            |name: &str| vars.iter().chain([&("HEADSTART_LOCAL", "1")]).find(|(n, _)| *n == name).map(|(_, v)| v.to_string());
         RoutesConfig::from_vars(var, "https://me.example").unwrap()
     };
     let defaults = config(&[("HEADSTART_MAX_BODY_BYTES", "")]);
@@ -170,6 +171,18 @@ fn worker_variables() {
     assert_eq!((set.turn.idle_timeout_ms, set.turn.session.agent_id.as_str()), (5000, "my-agent"));
     assert!(matches!(set.token, TokenSource::Repost));
     assert!(RoutesConfig::from_vars(|n| (n == "HEADSTART_PROVIDER").then(|| "nope".into()), "https://me.example").is_err());
+    // Deployed (not local), the secrets are required, by name.
+    let deployed = |vars: &'static [(&'static str, &'static str)]| {
+        RoutesConfig::from_vars(move |n| vars.iter().find(|(k, _)| *k == n).map(|(_, v)| v.to_string()), "https://me.example")
+    };
+    let missing = |e: RoutesConfigError| match e {
+        RoutesConfigError::Missing(m) => m.0,
+        other => panic!("{other}"),
+    };
+    assert_eq!(missing(deployed(&[]).unwrap_err()), ["TRIGGER_SECRET_KEY", "HEADSTART_SIGNING_KEY"]);
+    assert_eq!(missing(deployed(&[("TRIGGER_API_URL", "https://api.trigger.dev")]).unwrap_err()), ["TRIGGER_SECRET_KEY"]);
+    let set = deployed(&[("TRIGGER_SECRET_KEY", "tr_prod_1"), ("HEADSTART_SIGNING_KEY", "s3cret")]).unwrap();
+    assert!(matches!(set.token, TokenSource::Mint { ref signing_key, .. } if signing_key == b"s3cret"));
 }
 
 #[test]

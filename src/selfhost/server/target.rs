@@ -61,6 +61,17 @@ pub fn create_target(body: &[u8]) -> Result<String, ErrorResponse> {
         .ok_or_else(|| error_body(422, "externalId is required", None))
 }
 
+/// The entry's gate, before any object is named or woken: the request must
+/// carry the secret key or a valid session token (signature and expiry).
+/// What the credential may do with which session is the object's to decide
+/// (it knows all the session's keys); this only keeps unauthenticated
+/// traffic from starting objects. Preflights do not come here.
+pub fn admit(authorization: Option<&str>, settings: &super::Settings, now_secs: u64) -> Result<(), ErrorResponse> {
+    crate::selfhost::auth::authenticate(authorization, &settings.secret_key, &settings.signing_key, now_secs)
+        .map(|_| ())
+        .map_err(|e| error_body(e.status(), &e.to_string(), None))
+}
+
 /// The answer to a CORS preflight (`OPTIONS` on any platform path).
 pub fn preflight(req: &ServerRequest) -> ServerResponse {
     let mut r = ServerResponse::text(204, "text/plain; charset=utf-8", String::new());
@@ -89,5 +100,27 @@ mod tests {
         let s2 = format!("/s2/v1/streams/{}/records", "sessions%2Fc1%2Fout");
         assert_eq!(t("POST", &s2, None, ""), Ok(Target::Chat("c1".into())));
         assert_eq!(route_key(&Route::Preflight), None);
+    }
+
+    #[test]
+    fn only_authenticated_requests_reach_an_object() {
+        let settings = super::super::Settings {
+            secret_key: "sk".into(),
+            signing_key: b"signing".to_vec(),
+            env_id: "env".into(),
+            create_delay_ms: None,
+            webhook_url: None,
+        };
+        let now = 1_780_000_000;
+        assert!(admit(Some("Bearer sk"), &settings, now).is_ok());
+        assert!(admit(Some("bearer sk"), &settings, now).is_ok());
+        let token = crate::selfhost::auth::mint_session_token(b"signing", "env", "c1", now);
+        assert!(admit(Some(&format!("Bearer {token}")), &settings, now).is_ok());
+        assert_eq!(admit(None, &settings, now).unwrap_err().status, 401);
+        assert_eq!(admit(Some("Bearer nope"), &settings, now).unwrap_err().status, 401);
+        let forged = crate::selfhost::auth::mint_session_token(b"other", "env", "c1", now);
+        assert_eq!(admit(Some(&format!("Bearer {forged}")), &settings, now).unwrap_err().status, 401);
+        let expired = crate::selfhost::auth::mint_session_token(b"signing", "env", "c1", now - 7200);
+        assert_eq!(admit(Some(&format!("Bearer {expired}")), &settings, now).unwrap_err().status, 401);
     }
 }

@@ -154,14 +154,16 @@ fn secret_key_may_do_everything() {
 }
 
 #[test]
-fn session_token_reads_its_chat_and_writes_only_in() {
+fn session_token_reads_its_chat_out_and_writes_only_in() {
     let cred = session("chat_1");
     assert_eq!(authorize(&cred, Op::Append { key: "chat_1", io: Io::In }), Ok(()));
     assert_eq!(authorize(&cred, Op::InitStream { key: "chat_1", io: Io::In }), Ok(()));
-    for io in [Io::In, Io::Out] {
-        assert_eq!(authorize(&cred, Op::Read { key: "chat_1", io }), Ok(()));
-        assert_eq!(authorize(&cred, Op::ReadRecords { key: "chat_1", io }), Ok(()));
-    }
+    assert_eq!(authorize(&cred, Op::Read { key: "chat_1", io: Io::Out }), Ok(()));
+    assert_eq!(authorize(&cred, Op::ReadRecords { key: "chat_1", io: Io::Out }), Ok(()));
+    // `.in` is the agent's to read (the hosted platform since 4.6).
+    assert_eq!(authorize(&cred, Op::Read { key: "chat_1", io: Io::In }).unwrap_err().status(), 403);
+    assert_eq!(authorize(&cred, Op::ReadRecords { key: "chat_1", io: Io::In }).unwrap_err().status(), 403);
+    assert_eq!(authorize(&Credential::Secret, Op::Read { key: "chat_1", io: Io::In }), Ok(()));
     assert_eq!(authorize(&cred, Op::ChatMessages { key: "chat_1" }), Ok(()));
     for op in [
         Op::Append { key: "chat_1", io: Io::Out },
@@ -180,10 +182,8 @@ fn a_token_for_one_chat_never_authorizes_another() {
         let cred = session(owner);
         for target in keys {
             let same = owner == target;
-            for io in [Io::In, Io::Out] {
-                assert_eq!(authorize(&cred, Op::Read { key: target, io }).is_ok(), same, "{owner} -> {target}");
-                assert_eq!(authorize(&cred, Op::ReadRecords { key: target, io }).is_ok(), same);
-            }
+            assert_eq!(authorize(&cred, Op::Read { key: target, io: Io::Out }).is_ok(), same, "{owner} -> {target}");
+            assert_eq!(authorize(&cred, Op::ReadRecords { key: target, io: Io::Out }).is_ok(), same);
             assert_eq!(authorize(&cred, Op::Append { key: target, io: Io::In }).is_ok(), same);
             assert_eq!(authorize(&cred, Op::InitStream { key: target, io: Io::In }).is_ok(), same);
             assert_eq!(authorize(&cred, Op::ChatMessages { key: target }).is_ok(), same);
@@ -220,7 +220,8 @@ fn read_only_and_type_level_scopes() {
     let task = claims(&["write:tasks:my-chat"]);
     assert!(authorize(&task, Op::CreateSession { task_identifier: "my-chat" }).is_ok());
     assert!(authorize(&task, Op::CreateSession { task_identifier: "my-chat-2" }).is_err());
-    assert!(authorize(&claims(&["read:all"]), Op::Read { key: "z", io: Io::In }).is_ok());
+    assert!(authorize(&claims(&["read:all"]), Op::Read { key: "z", io: Io::Out }).is_ok());
+    assert!(authorize(&claims(&["read:all"]), Op::Read { key: "z", io: Io::In }).is_err());
     assert!(authorize(&claims(&["admin"]), Op::CreateSession { task_identifier: "t" }).is_ok());
     assert!(authorize(&claims(&["read:runs:run_1", "write:inputStreams:run_1"]), Op::Read { key: "run_1", io: Io::In }).is_err());
 }

@@ -216,3 +216,21 @@ fn rows_round_trip_through_storage() {
     assert_eq!(json["createdAtMs"], T0);
     assert_eq!(serde_json::from_value::<SessionRow>(json).unwrap(), row);
 }
+
+#[test]
+fn a_chat_with_an_owner_is_reused_by_its_owner_alone() {
+    let mine = head_start().owned_by("alice");
+    let row = create(None, &mine, T0).unwrap().row;
+    assert_eq!(create(Some(&row), &head_start().owned_by("alice"), T0 + 1).unwrap().status, 200);
+    for other in [head_start().owned_by("mallory"), head_start()] {
+        let err = create(Some(&row), &other, T0 + 1).unwrap_err();
+        assert_eq!((err, err_status(&other, &row)), (CreateError::NotOwner, 403));
+    }
+    // A chat created without an owner (local, anonymous) stays open to all.
+    let open = create(None, &head_start(), T0).unwrap().row;
+    assert!(create(Some(&open), &head_start().owned_by("bob"), T0 + 1).is_ok());
+}
+
+fn err_status(req: &CreateSessionRequest, row: &SessionRow) -> u16 {
+    create(Some(row), req, T0 + 1).unwrap_err().status()
+}
