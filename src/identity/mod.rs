@@ -542,6 +542,24 @@ pub trait Authorize {
     fn authorize(&self) -> AuthorizeFuture<'_>;
 }
 
+impl AuthMode {
+    /// One line for operators (the status page): who may call. Names no
+    /// secret.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Jwt(auth) => {
+                let s = auth.settings();
+                let algs: Vec<&str> = s.algorithms.iter().map(|a| a.name()).collect();
+                let issuer = s.rules.issuer.as_deref().map(|i| format!(" issued by {i}")).unwrap_or_default();
+                format!("callers need a bearer JWT ({}){issuer}", algs.join(", "))
+            }
+            Self::Anonymous => "anyone may call (anonymous, identified by IP)".into(),
+            Self::Hook => "the authorize hook says who calls".into(),
+            Self::NotConfigured => AuthError::NotConfigured.to_string(),
+        }
+    }
+}
+
 /// How the routes know who calls.
 #[derive(Clone, Debug)]
 pub enum AuthMode {

@@ -377,6 +377,14 @@ fn settings_are_checked() {
 }
 
 #[test]
+fn the_mode_says_who_may_call_without_the_secret() {
+    let jwt = AuthMode::Jwt(Authenticator::new(settings(true, true, None))).describe();
+    assert_eq!(jwt, format!("callers need a bearer JWT (HS256, RS256, ES256) issued by {ISSUER}"));
+    assert!(!jwt.contains(HS_SECRET));
+    assert!(AuthMode::NotConfigured.describe().contains("HEADSTART_AUTH=anonymous"));
+}
+
+#[test]
 fn anonymous_callers_are_their_ip() {
     let h = |pairs: &[(&str, &str)]| pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect::<Vec<_>>();
     assert_eq!(anonymous(&h(&[("CF-Connecting-IP", "203.0.113.9"), ("x-forwarded-for", "1.1.1.1")])).id, "203.0.113.9");

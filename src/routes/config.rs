@@ -150,8 +150,9 @@ impl RoutesConfig {
     }
 }
 
-/// Who may call, from the `HEADSTART_AUTH*` variables.
-fn auth_from_vars(var: &impl Fn(&str) -> Option<String>) -> Result<AuthMode, ConfigError> {
+/// Who may call, from the `HEADSTART_AUTH*` variables (empty ones count
+/// as unset, as in [`RoutesConfig::from_vars`]).
+pub fn auth_from_vars(var: &impl Fn(&str) -> Option<String>) -> Result<AuthMode, ConfigError> {
     let list =
         |name: &str| var(name).map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect::<Vec<_>>());
     let leeway_secs = match var("HEADSTART_AUTH_LEEWAY_SECS") {

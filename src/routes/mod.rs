@@ -49,7 +49,7 @@ mod session;
 mod tests;
 
 pub use body::{read_capped, BodyError, RequestBody};
-pub use config::{Paths, RoutesConfig, RoutesConfigError, TokenSource, DEFAULT_AGENT_ID, DEV_SECRET_KEY};
+pub use config::{auth_from_vars, Paths, RoutesConfig, RoutesConfigError, TokenSource, DEFAULT_AGENT_ID, DEV_SECRET_KEY};
 pub use request::RequestError;
 pub use response::{RouteBody, RouteResponse};
 pub use runtime::{message_id, nanoid, Runtime};

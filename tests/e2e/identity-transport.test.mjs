@@ -87,6 +87,11 @@ test("the transport sends the user's JWT: turn 1 by head start completes", async
   assert.deepEqual(calls, [], "the head start needs no start or token call");
   assert.ok(await sessionExists(chatId));
 
+  // The status page says who may call, naming no secret.
+  const status = await (await fetch(`${worker.url}/status`)).text();
+  assert.match(status, /Chat routes: callers need a bearer JWT \(HS256\)/);
+  assert.ok(!status.includes(SECRET));
+
   // The token route takes the same JWT (the transport's accessToken callback).
   const res = await post("/api/chat/token", { chatId }, token);
   assert.equal(res.status, 200);
@@ -131,7 +136,12 @@ test("RS256 and ES256 tokens checked by workerd's WebCrypto against a JWKS serve
   const issuer = "https://issuer.test";
   const other = await startWrangler({
     local: false,
-    vars: { HEADSTART_AUTH_JWKS_URL: `http://127.0.0.1:${jwks.address().port}/jwks.json`, HEADSTART_AUTH_ISSUER: issuer, TRIGGER_SECRET_KEY: PLATFORM_KEY },
+    vars: {
+      HEADSTART_AUTH_JWKS_URL: `http://127.0.0.1:${jwks.address().port}/jwks.json`,
+      HEADSTART_AUTH_ISSUER: issuer,
+      TRIGGER_SECRET_KEY: PLATFORM_KEY,
+      HEADSTART_SIGNING_KEY: "identity-e2e-signing-key",
+    },
   });
   try {
     const token = (alg, kid, key) => {
