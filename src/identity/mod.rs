@@ -116,6 +116,14 @@ impl AuthError {
         }
     }
 
+    /// What only the log should see: the hook's or the crypto's own words.
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            Self::Hook(detail) | Self::KeyUnusable(detail) => Some(detail),
+            _ => None,
+        }
+    }
+
     /// The machine-readable code of the JSON body.
     pub fn code(&self) -> &'static str {
         match self {

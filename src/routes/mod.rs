@@ -168,7 +168,12 @@ where
         }
         let ctx = match self.authenticate(&req.headers, hook).await {
             Ok(identity) => RouteContext { identity },
-            Err(e) => return refusal(&e).with_cors(cors.as_deref()),
+            Err(e) => {
+                if let Some(detail) = e.detail() {
+                    self.log(&format!("headstart: {path}: {}: {detail}", e.code()));
+                }
+                return refusal(&e).with_cors(cors.as_deref());
+            }
         };
         let answer = match route {
             Route::HeadStart => self.head_start(req, false, ctx).await,

@@ -79,7 +79,14 @@ impl RequestError {
     /// keys cannot be had or no authentication is configured. The message
     /// says what to fix and never quotes the token.
     pub fn from_auth(e: &AuthError) -> Self {
-        Self::new(e.status(), e.to_string(), e.code())
+        let message = match e {
+            // What the app's hook or the runtime's crypto said goes to the
+            // log ([`AuthError::detail`]), not to the browser.
+            AuthError::Hook(_) => "the authorize hook failed; the server log says why".to_string(),
+            AuthError::KeyUnusable(_) => "the token's key could not be used to check it".to_string(),
+            _ => e.to_string(),
+        };
+        Self::new(e.status(), message, e.code())
     }
 
     /// `500 internal`: a bug, not the request's fault.

@@ -179,4 +179,10 @@ fn a_hook_decides_when_configured() {
     assert_eq!(calls.get(), 2);
     // A binding that forgot its hook fails closed.
     assert_eq!(h.handle(post("/api/chat/start", body_of("/api/chat/start"))).status, 500);
+    // A hook that throws: 500; its words go to the log, not to the browser.
+    let throws = Hook(Err(AuthError::Hook("db at 10.0.0.5 is down".into())), calls.clone());
+    let response = block_on(&h.clock, h.routes.handle_authorized(post("/api/chat", body_of("/api/chat")), Some(&throws)));
+    assert_eq!((response.status, json_of(&response)["code"].as_str()), (500, Some("authorize_failed")));
+    assert!(!json_of(&response).to_string().contains("10.0.0.5"));
+    assert!(h.runtime.logs.borrow().iter().any(|l| l.contains("10.0.0.5")));
 }
