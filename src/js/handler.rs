@@ -13,6 +13,11 @@
 //! | `OPTIONS` on those | CORS preflight (headers only for `allowedOrigins`) |
 //! | anything else | `404` JSON |
 //!
+//! Each route first checks its caller ([`crate::identity`]): a bearer JWT
+//! (the `auth*` options), the app's `authorize(request)` hook, or anonymous
+//! access (`auth: "anonymous"`, or `local`); `401`/`503` JSON otherwise, or
+//! the hook's own `Response`.
+//!
 //! A client that goes away (the response body cancelled, or the request's
 //! `signal` aborted) drops the turn, which aborts the model call; before the
 //! handover decision that sends `handover-skip`, in the background
