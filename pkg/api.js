@@ -65,7 +65,10 @@ const NUMBERS = {
   HEADSTART_MAX_ATTEMPTS: "maxAttempts",
   HEADSTART_TEE_LINGER_MS: "teeLingerMs",
   HEADSTART_AUTH_LEEWAY_SECS: "authLeewaySeconds",
+  HEADSTART_MAX_STEP1_TOKENS: "maxStep1Tokens",
+  HEADSTART_MAX_HISTORY_MESSAGES: "maxHistoryMessages",
 };
+const RATE_LIMIT = { HEADSTART_RATE_LIMIT_PER_MINUTE: "perMinute", HEADSTART_RATE_LIMIT_BURST: "burst" };
 const JSONS = { HEADSTART_TOOLS: "tools", HEADSTART_PROVIDER_OPTIONS: "providerOptions" };
 const SCRIPTED = { HEADSTART_SCRIPTED_TTFB_MS: "ttfbMs", HEADSTART_SCRIPTED_TOKEN_MS: "tokenMs" };
 
@@ -100,6 +103,9 @@ export function optionsFromEnv(env, overrides = {}) {
   }
   // `npm start` and the tests: anonymous callers unless auth is set.
   if (["1", "true"].includes(get("HEADSTART_LOCAL"))) options.local = true;
+  const rateLimit = {};
+  for (const [name, key] of Object.entries(RATE_LIMIT)) if (get(name) !== undefined) rateLimit[key] = number(name, get(name));
+  if (Object.keys(rateLimit).length) options.rateLimit = { perMinute: 20, ...rateLimit };
   // As the Trigger.dev SDK: the hosted platform unless told otherwise.
   options.platformUrl ??= "https://api.trigger.dev";
   const provider = options.provider ?? (get("ANTHROPIC_API_KEY") ? "anthropic" : get("OPENAI_API_KEY") ? "openai" : "scripted");

@@ -71,7 +71,7 @@ export interface HeadStartOptions {
   baseURL?: string;
   /** System prompt. */
   system?: string;
-  /** Max output tokens (provider default; Anthropic: 4096). */
+  /** Max output tokens (provider default; Anthropic: 4096), at most `maxStep1Tokens`. */
   maxTokens?: number;
   /** Sampling temperature, 0 to 2. */
   temperature?: number;
@@ -128,10 +128,47 @@ export interface HeadStartOptions {
    * `{ id }`), a Response to answer with, or null to refuse (401).
    */
   authorize?: (request: Request) => AuthorizeResult | Promise<AuthorizeResult>;
+  /**
+   * Each caller's rate limit, checked before anything is read or spent (`429`
+   * JSON `{ error, code: "rate_limited" }` with `Retry-After`). Default: the
+   * built-in limiter at 20 a minute, 20 at once. `{ perMinute, burst? }`:
+   * the built-in limiter (in this process's memory) at that rate (`burst`
+   * defaults to `perMinute`; `perMinute: 0` turns it off); `false`: no
+   * limit; a function: yours (e.g. over Redis). The head start, detached
+   * head start and start routes spend the `"turn"` budget, the token route
+   * its own `"token"` one.
+   */
+  rateLimit?: false | RateLimitRate | RateLimitFunction;
+  /** Ceiling of step 1's output tokens, whatever `maxTokens` says (default 4096). */
+  maxStep1Tokens?: number;
+  /** The most UI messages a head start may carry (default 50; more is `413 too_many_messages`). */
+  maxHistoryMessages?: number;
 }
 
 /** What `authorize` returns. */
 export type AuthorizeResult = string | { id: string } | Response | null | undefined;
+
+/** The built-in limiter's rate: `burst` calls at once, then `perMinute` a minute. */
+export interface RateLimitRate {
+  perMinute: number;
+  burst?: number;
+}
+
+/**
+ * A rate limiter of your own. `key` is the caller: `id:<sub>` for a JWT's
+ * subject, `id:<id>` for `authorize`'s, and for anonymous callers their
+ * client address (`CF-Connecting-IP` or the first `X-Forwarded-For` hop, else
+ * `"anonymous"`); `request` the request (do not read its body), `budget` what it spends.
+ * Answer `true` to go on, `false` to refuse (`Retry-After: 60`) or
+ * `{ retryAfterSeconds }` to refuse for that long. A throw, a rejection or
+ * another answer lets the call through and is logged: an outage of your
+ * store does not take the chat down.
+ */
+export type RateLimitFunction = (
+  key: string,
+  request: Request,
+  budget: "turn" | "token",
+) => boolean | { retryAfterSeconds: number } | Promise<boolean | { retryAfterSeconds: number }>;
 
 /** What runtimes that keep work alive after a response pass (Workers, Vercel Edge). */
 export interface HandlerContext {
@@ -165,7 +202,9 @@ export function createHandler(options: HeadStartOptions): HeadStartHandler;
  * `HEADSTART_ALLOWED_ORIGINS`, `HEADSTART_TEE_LINGER_MS`,
  * `HEADSTART_STALL_TIMEOUT_MS`, `HEADSTART_MAX_ATTEMPTS`,
  * `HEADSTART_SCRIPTED_TTFB_MS`, `HEADSTART_SCRIPTED_TOKEN_MS`,
- * `HEADSTART_SCRIPTED_FAULT`), e.g. `createHandler(optionsFromEnv(process.env))`.
+ * `HEADSTART_SCRIPTED_FAULT`, `HEADSTART_RATE_LIMIT_PER_MINUTE`,
+ * `HEADSTART_RATE_LIMIT_BURST`, `HEADSTART_MAX_STEP1_TOKENS`,
+ * `HEADSTART_MAX_HISTORY_MESSAGES`), e.g. `createHandler(optionsFromEnv(process.env))`.
  * The provider is `HEADSTART_PROVIDER`, else the one whose key is set, else
  * the scripted model; `TRIGGER_API_URL` defaults to https://api.trigger.dev.
  * Empty variables count as unset; `overrides` win.

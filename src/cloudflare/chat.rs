@@ -2,7 +2,8 @@
 //! `/api/chat/token`) on the worker: [`crate::routes`] does the work; this
 //! file only converts `worker::Request`/`Response` and gives the routes the
 //! worker's IO (the platform in-process unless `TRIGGER_API_URL` is set,
-//! `fetch` for the model, `ctx.waitUntil` for background work).
+//! `fetch` for the model, `ctx.waitUntil` for background work, the
+//! rate-limit binding or this isolate's memory for the rate limit).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -11,6 +12,7 @@ use futures_util::StreamExt;
 use worker::{Context, Env, Request, Response, Result};
 
 use super::config;
+use super::rate_limit;
 use super::self_fetch::PlatformFetch;
 use crate::identity::{AuthMode, Authenticator};
 use crate::routes::{
@@ -54,7 +56,8 @@ pub async fn handle(mut req: Request, env: Env, ctx: Context) -> Result<Response
     let headers = req.headers().entries().collect();
     let request =
         RouteRequest { method: req.method().to_string(), url: url.to_string(), headers, body: WorkerBody(req.stream().ok()) };
-    let routes = Routes::new(Rc::new(routes_config), PlatformFetch::new(remote, env), WebFetch, WebClock, WorkerRuntime(ctx));
+    let runtime = WorkerRuntime { ctx, limiter: rate_limit::limiter(&env, routes_config.rate_limit) };
+    let routes = Routes::new(Rc::new(routes_config), PlatformFetch::new(remote, env), WebFetch, WebClock, runtime);
     to_response(routes.handle(request).await)
 }
 
@@ -68,11 +71,14 @@ impl RequestBody for WorkerBody {
     }
 }
 
-struct WorkerRuntime(Context);
+struct WorkerRuntime {
+    ctx: Context,
+    limiter: Option<Rc<dyn crate::routes::limit::RateLimiter>>,
+}
 
 impl Runtime for WorkerRuntime {
     fn spawn_background(&self, task: std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>) {
-        self.0.wait_until(task);
+        self.ctx.wait_until(task);
     }
     fn random_u64(&self) -> u64 {
         (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64
@@ -82,6 +88,9 @@ impl Runtime for WorkerRuntime {
     }
     fn log(&self, line: &str) {
         worker::console_log!("{line}");
+    }
+    fn limiter(&self) -> Option<&dyn crate::routes::limit::RateLimiter> {
+        self.limiter.as_deref()
     }
 }
 

@@ -10,6 +10,7 @@ use worker::{event, Context, Env, Method, Request, Response, Result};
 mod agent_host;
 mod chat;
 mod config;
+mod rate_limit;
 mod self_fetch;
 mod session;
 mod status;

@@ -45,6 +45,18 @@ pub struct Identity {
     pub source: IdentitySource,
 }
 
+impl Identity {
+    /// The caller's key for per-caller limits: its address when anonymous
+    /// (callers without one share `anonymous`), else its id, marked so no
+    /// token's `sub` can take an address's bucket.
+    pub fn limit_key(&self) -> String {
+        match self.source {
+            IdentitySource::Anonymous => self.id.clone(),
+            IdentitySource::Token | IdentitySource::Hook => format!("id:{}", self.id),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IdentitySource {
     /// A verified bearer JWT.

@@ -40,6 +40,7 @@ use web_sys::{AbortSignal, Headers, Request, Response, ResponseInit};
 use super::authorize::JsAuthorize;
 use super::options;
 use crate::identity::Authorize;
+use crate::routes::limit::{self, Budget, Check, MemoryLimiter, RateLimiter, Verdict};
 use crate::routes::{
     read_capped, BodyError, RequestBody, RequestError, RouteBody, RouteRequest, RouteResponse, Routes, RoutesConfig, Runtime,
 };
@@ -52,6 +53,10 @@ pub struct Handler {
     config: Rc<RoutesConfig>,
     on_turn: Option<Function>,
     authorize: Option<Function>,
+    /// The built-in limiter, kept across requests (per process).
+    memory_limiter: Option<Rc<MemoryLimiter>>,
+    /// `rateLimit` as a function.
+    rate_limit_fn: Option<Function>,
 }
 
 #[wasm_bindgen]
@@ -60,14 +65,26 @@ impl Handler {
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<Handler, JsValue> {
         let parsed = options::parse(&options)?;
-        Ok(Handler { config: Rc::new(parsed.routes), on_turn: parsed.on_turn, authorize: parsed.authorize })
+        let memory_limiter = parsed.routes.rate_limit.map(|rate| Rc::new(MemoryLimiter::new(rate, limit::DEFAULT_MAX_KEYS)));
+        Ok(Handler {
+            config: Rc::new(parsed.routes),
+            on_turn: parsed.on_turn,
+            authorize: parsed.authorize,
+            memory_limiter,
+            rate_limit_fn: parsed.rate_limit_fn,
+        })
     }
 
     /// Answers one request: a `Promise<Response>`. `ctx` is optional; when
     /// it has `waitUntil(promise)` (Workers, Vercel Edge), background work
     /// (a detached drain, a `handover-skip`) is handed to it.
     pub fn handle(&self, request: Request, ctx: JsValue) -> Promise {
-        let runtime = JsRuntime { background: Background::from_ctx(ctx), on_turn: self.on_turn.clone() };
+        let limiter: Option<Rc<dyn RateLimiter>> = match (&self.rate_limit_fn, &self.memory_limiter) {
+            (Some(function), _) => Some(Rc::new(FnLimiter { function: function.clone(), request: JsValue::clone(&request) })),
+            (None, Some(memory)) => Some(memory.clone()),
+            (None, None) => None,
+        };
+        let runtime = JsRuntime { background: Background::from_ctx(ctx), on_turn: self.on_turn.clone(), limiter };
         let routes = Routes::new(self.config.clone(), WebFetch, WebFetch, WebClock, runtime);
         let hook =
             self.authorize.clone().map(|hook| JsAuthorize { hook, request: Clone::clone(&request), answer: RefCell::new(None) });
@@ -145,6 +162,7 @@ impl RequestBody for JsBody {
 struct JsRuntime {
     background: Background,
     on_turn: Option<Function>,
+    limiter: Option<Rc<dyn RateLimiter>>,
 }
 
 impl Runtime for JsRuntime {
@@ -160,6 +178,9 @@ impl Runtime for JsRuntime {
     fn log(&self, line: &str) {
         log(line);
     }
+    fn limiter(&self) -> Option<&dyn RateLimiter> {
+        self.limiter.as_deref()
+    }
     /// Timings go to `onTurn` only (no log line: the package's host owns
     /// its logs).
     fn turn_done(&self, timing: &serde_json::Value) {
@@ -168,6 +189,41 @@ impl Runtime for JsRuntime {
                 let _ = on_turn.call1(&JsValue::NULL, &value);
             }
         }
+    }
+}
+
+/// `rateLimit` as a function: `(key, request, budget)` → `true` (go on),
+/// `false` (refused, retry in a minute), `{retryAfterSeconds}` (refused),
+/// or a promise of one of those. A throw, a rejection or another answer is
+/// the limiter failing (the routes let the call through and log it).
+struct FnLimiter {
+    function: Function,
+    /// The same request object (not a `clone()`, which would tee its body).
+    request: JsValue,
+}
+
+impl RateLimiter for FnLimiter {
+    fn check<'a>(&'a self, budget: Budget, key: &'a str, _now_ms: f64) -> Check<'a> {
+        Box::pin(async move {
+            let answer = self
+                .function
+                .call3(&JsValue::NULL, &key.into(), &self.request, &budget.name().into())
+                .map_err(|e| format!("rateLimit threw: {}", describe(&e)))?;
+            let answer = wasm_bindgen_futures::JsFuture::from(Promise::resolve(&answer))
+                .await
+                .map_err(|e| format!("rateLimit rejected: {}", describe(&e)))?;
+            if let Some(allowed) = answer.as_bool() {
+                return Ok(if allowed { Verdict::Allowed } else { Verdict::Limited { retry_after_secs: 60 } });
+            }
+            let secs = answer.is_object().then(|| Reflect::get(&answer, &"retryAfterSeconds".into()).ok()).flatten();
+            match secs.and_then(|s| s.as_f64()).filter(|s| s.is_finite() && *s >= 0.0) {
+                Some(secs) => Ok(Verdict::Limited { retry_after_secs: limit::retry_after_secs(secs * 1000.0) }),
+                None => Err(format!(
+                    "rateLimit answered {}; expected true, false or {{ retryAfterSeconds }}",
+                    js_sys::JSON::stringify(&answer).ok().and_then(|s| s.as_string()).unwrap_or_else(|| "undefined".into())
+                )),
+            }
+        })
     }
 }
 

@@ -13,7 +13,8 @@ use crate::identity::{AuthMode, AuthSettings, OPTION_NAMES};
 use crate::platform::PlatformClient;
 use crate::protocol::session::{SessionOptions, CREATE_BODY_MAX, DEFAULT_IDLE_TIMEOUT_SECS, TAGS_MAX, TAG_CHARS_MAX};
 use crate::provider::config::{parse_tools, ConfigError, ModelSettings};
-use crate::routes::{RoutesConfig, TokenSource};
+use crate::routes::limit::{Rate, DEFAULT_RATE};
+use crate::routes::{cap_step1_tokens, RoutesConfig, TokenSource, DEFAULT_MAX_HISTORY_MESSAGES, DEFAULT_MAX_STEP1_TOKENS};
 use crate::turn::HeadStartConfig;
 
 pub use crate::routes::{Paths, DEFAULT_AGENT_ID};
@@ -25,7 +26,13 @@ pub struct HandlerConfig {
     pub on_turn: Option<js_sys::Function>,
     /// Says who calls, instead of JWT checking.
     pub authorize: Option<js_sys::Function>,
+    /// The user's rate limiter, `(key, request, budget)` → `boolean |
+    /// {retryAfterSeconds}` or a promise of it (in place of the built-in one).
+    pub rate_limit_fn: Option<js_sys::Function>,
 }
+
+/// The options that may be functions.
+const FUNCTIONS: &[&str] = &["onTurn", "rateLimit", "authorize"];
 
 const KNOWN: &[&str] = &[
     "agentId",
@@ -60,6 +67,9 @@ const KNOWN: &[&str] = &[
     "authLeewaySeconds",
     "local",
     "authorize",
+    "rateLimit",
+    "maxStep1Tokens",
+    "maxHistoryMessages",
 ];
 
 fn error(message: String) -> JsValue {
@@ -81,7 +91,7 @@ fn options_map(options: &JsValue, known: &[&str], what: &str) -> Result<Map<Stri
         if !known.contains(&key.as_str()) {
             return Err(error(format!("unknown option `{key}` (known: {})", known.join(", "))));
         }
-        if key != "onTurn" && key != "authorize" && js_sys::Reflect::get(options, &key.as_str().into())?.is_function() {
+        if !FUNCTIONS.contains(&key.as_str()) && js_sys::Reflect::get(options, &key.as_str().into())?.is_function() {
             return Err(error(format!("`{key}` must not be a function")));
         }
     }
@@ -106,6 +116,8 @@ pub fn parse(options: &JsValue) -> Result<HandlerConfig, JsValue> {
         v if v.is_undefined() || v.is_null() => None,
         v => Some(v.dyn_into::<js_sys::Function>().map_err(|_| error("`authorize` must be a function".into()))?),
     };
+    let rate_limit = js_sys::Reflect::get(options, &"rateLimit".into())?;
+    let rate_limit_fn = rate_limit.dyn_into::<js_sys::Function>().ok();
     let mut config = from_json(&map).map_err(error)?;
     if authorize.is_some() {
         if map.keys().any(|k| k.starts_with("auth") && k != "authorize") {
@@ -115,6 +127,11 @@ pub fn parse(options: &JsValue) -> Result<HandlerConfig, JsValue> {
     }
     config.on_turn = on_turn;
     config.authorize = authorize;
+    if rate_limit_fn.is_some() {
+        // The user's limiter decides.
+        config.routes.rate_limit = None;
+    }
+    config.rate_limit_fn = rate_limit_fn;
     Ok(config)
 }
 
@@ -238,6 +255,9 @@ pub fn from_json(map: &Map<String, Value>) -> Result<HandlerConfig, String> {
 
     // The model, as the worker's variables.
     let mut vars: HashMap<&'static str, String> = HashMap::new();
+    let max_step1_tokens = f.int("maxStep1Tokens", 1, u32::MAX as u64)?.map_or(DEFAULT_MAX_STEP1_TOKENS, |n| n as u32);
+    let max_history_messages = f.int("maxHistoryMessages", 1, 1_000_000)?.map_or(DEFAULT_MAX_HISTORY_MESSAGES, |n| n as usize);
+    let rate_limit = rate_limit(&f)?;
     let api_key = f.string("apiKey")?;
     let provider = match f.string("provider")? {
         Some(p) if matches!(p.as_str(), "anthropic" | "openai" | "scripted") => p,
@@ -327,10 +347,11 @@ pub fn from_json(map: &Map<String, Value>) -> Result<HandlerConfig, String> {
             vars.insert("HEADSTART_SCRIPTED_FAULT", fault);
         }
     }
-    let model = ModelSettings::from_vars(|k| vars.get(k).cloned()).map_err(|e| match e {
+    let mut model = ModelSettings::from_vars(|k| vars.get(k).cloned()).map_err(|e| match e {
         ConfigError::Invalid { name, message } => format!("`{}`: {message}", option_name(name)),
         ConfigError::MissingKey { provider, .. } => format!("`apiKey` is required for provider {provider:?}"),
     })?;
+    cap_step1_tokens(&mut model, max_step1_tokens);
 
     let max_body_bytes = f.int("maxBodyBytes", 1, 64 * 1024 * 1024)?.map(|n| n as usize).unwrap_or(CREATE_BODY_MAX);
     let allowed_origins = match f.get("allowedOrigins") {
@@ -381,8 +402,18 @@ pub fn from_json(map: &Map<String, Value>) -> Result<HandlerConfig, String> {
     };
     let auth = auth_from_json(&f)?;
     // Another platform: a fresh token is a re-post of the session.
-    let routes = RoutesConfig { turn, paths, allowed_origins, max_body_bytes, token: TokenSource::Repost, bench: false, auth };
-    Ok(HandlerConfig { routes, on_turn: None, authorize: None })
+    let routes = RoutesConfig {
+        turn,
+        paths,
+        allowed_origins,
+        max_body_bytes,
+        token: TokenSource::Repost,
+        bench: false,
+        rate_limit,
+        max_history_messages,
+        auth,
+    };
+    Ok(HandlerConfig { routes, on_turn: None, authorize: None, rate_limit_fn: None })
 }
 
 /// Who may call, from the `auth*` options and `local` (the `authorize`
@@ -409,4 +440,26 @@ fn auth_from_json(f: &Fields) -> Result<AuthMode, String> {
         local,
     };
     settings.mode(&OPTION_NAMES)
+}
+
+/// `rateLimit` as JSON: absent, the default rate; `false` or a `perMinute`
+/// of 0, no limit; `{perMinute, burst?}`, that rate. (A function is taken
+/// apart: it is not JSON.)
+fn rate_limit(f: &Fields) -> Result<Option<Rate>, String> {
+    const SHAPE: &str = "`rateLimit` must be false, { perMinute, burst? } or a function (key, request, budget)";
+    match f.0.get("rateLimit") {
+        None | Some(Value::Null) => Ok(Some(DEFAULT_RATE)),
+        Some(Value::Bool(false)) => Ok(None),
+        Some(Value::Object(o)) => {
+            if let Some(key) = o.keys().find(|k| !["perMinute", "burst"].contains(&k.as_str())) {
+                return Err(format!("unknown option `rateLimit.{key}` (known: perMinute, burst)"));
+            }
+            let rf = Fields(o);
+            let scoped = |e: String| e.replacen('`', "`rateLimit.", 1);
+            let per_minute = rf.int("perMinute", 0, 1_000_000).map_err(scoped)?.ok_or(SHAPE)? as u32;
+            let burst = rf.int("burst", 1, 1_000_000).map_err(scoped)?.map_or(per_minute, |n| n as u32);
+            Ok((per_minute > 0).then_some(Rate { per_minute, burst }))
+        }
+        Some(other) => Err(format!("{SHAPE}, got {other}")),
+    }
 }

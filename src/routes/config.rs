@@ -2,6 +2,7 @@
 //! the worker builds it from its variables ([`RoutesConfig::from_vars`]),
 //! the JS package from its options object (`src/js/options.rs`).
 
+use super::limit::{Rate, DEFAULT_RATE};
 use crate::identity::{AuthMode, AuthSettings, VAR_NAMES};
 use crate::platform::PlatformClient;
 use crate::protocol::session::{SessionOptions, CREATE_BODY_MAX, DEFAULT_IDLE_TIMEOUT_SECS};
@@ -81,6 +82,46 @@ pub struct RoutesConfig {
     pub bench: bool,
     /// Who may call the routes.
     pub auth: AuthMode,
+    /// The limit of each caller's turns and tokens (`None`: no limit). The
+    /// binding turns it into its [`super::limit::RateLimiter`].
+    pub rate_limit: Option<Rate>,
+    /// The most UI messages a head start may carry.
+    pub max_history_messages: usize,
+}
+
+/// The ceiling of step 1's output tokens by default.
+pub const DEFAULT_MAX_STEP1_TOKENS: u32 = 4096;
+
+/// The most UI messages of a head start by default.
+pub const DEFAULT_MAX_HISTORY_MESSAGES: usize = 50;
+
+/// Step 1 at the edge never asks for more than `cap` output tokens,
+/// whatever the model settings say: the edge spends the operator's key for
+/// any caller, and the agent, not step 1, does long work.
+pub fn cap_step1_tokens(model: &mut ModelSettings, cap: u32) {
+    model.max_output_tokens = Some(model.max_output_tokens.map_or(cap, |n| n.min(cap)));
+}
+
+/// A positive integer variable, `default` when unset.
+fn positive(var: &impl Fn(&str) -> Option<String>, name: &'static str, default: u64) -> Result<u64, ConfigError> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => match v.trim().parse::<u64>() {
+            Ok(n) if n >= 1 => Ok(n),
+            _ => Err(ConfigError::Invalid { name, message: format!("must be a whole number of at least 1, got {v:?}") }),
+        },
+    }
+}
+
+/// The rate limit from its variables: on by default; `0` turns it off.
+fn rate_from_vars(var: &impl Fn(&str) -> Option<String>) -> Result<Option<Rate>, ConfigError> {
+    const NAME: &str = "HEADSTART_RATE_LIMIT_PER_MINUTE";
+    if var(NAME).is_some_and(|v| v.trim() == "0") {
+        return Ok(None);
+    }
+    let per_minute = positive(var, NAME, DEFAULT_RATE.per_minute.into())?.min(u32::MAX.into()) as u32;
+    let burst = positive(var, "HEADSTART_RATE_LIMIT_BURST", per_minute.into())?.min(u32::MAX.into()) as u32;
+    Ok(Some(Rate { per_minute, burst }))
 }
 
 impl RoutesConfig {
@@ -107,10 +148,18 @@ impl RoutesConfig {
     /// | `HEADSTART_AUTH_LEEWAY_SECS` | slack on `exp`/`nbf` | 60 |
     /// | `HEADSTART_AUTH` | `anonymous`: serve anyone (identified by IP) | JWTs; with none set, 503 |
     /// | `HEADSTART_LOCAL` | `1`: a local process (`npm start`, tests): anonymous by default | off |
+    /// | `HEADSTART_RATE_LIMIT_PER_MINUTE` | turns (and, apart, tokens) a caller may start a minute; `0`: no limit | 20 |
+    /// | `HEADSTART_RATE_LIMIT_BURST` | how many of those at once | the rate |
+    /// | `HEADSTART_MAX_STEP1_TOKENS` | ceiling of step 1's output tokens, whatever `HEADSTART_MAX_TOKENS` says | 4096 |
+    /// | `HEADSTART_MAX_HISTORY_MESSAGES` | the most UI messages of a head start | 50 |
     /// | model variables | see [`ModelSettings::from_vars`] | the scripted model |
     pub fn from_vars(var: impl Fn(&str) -> Option<String>, own_origin: &str) -> Result<Self, RoutesConfigError> {
         let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
-        let model = ModelSettings::from_vars(var)?;
+        let mut model = ModelSettings::from_vars(var)?;
+        let cap = positive(&var, "HEADSTART_MAX_STEP1_TOKENS", DEFAULT_MAX_STEP1_TOKENS.into())?;
+        cap_step1_tokens(&mut model, cap.min(u32::MAX.into()) as u32);
+        let rate_limit = rate_from_vars(&var)?;
+        let max_history_messages = positive(&var, "HEADSTART_MAX_HISTORY_MESSAGES", DEFAULT_MAX_HISTORY_MESSAGES as u64)?;
         let remote = var("TRIGGER_API_URL");
         // The secrets fail closed: the development keys only when local.
         let (secret_key, token) = match remote {
@@ -146,6 +195,8 @@ impl RoutesConfig {
             token,
             bench: var("HEADSTART_BENCH").is_some(),
             auth: auth_from_vars(&var)?,
+            rate_limit,
+            max_history_messages: usize::try_from(max_history_messages).unwrap_or(usize::MAX),
         })
     }
 }

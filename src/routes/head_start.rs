@@ -8,7 +8,7 @@ use std::pin::Pin;
 
 use futures_util::{Stream, StreamExt};
 
-use super::request::{parse_head_start, require_messages, ParsedHeadStart, RequestError};
+use super::request::{check_history, parse_head_start, require_messages, ParsedHeadStart, RequestError};
 use super::runtime::{message_id, nanoid};
 use super::{RequestBody, RouteBody, RouteContext, RouteRequest, RouteResponse, Routes, Runtime};
 use crate::io::{emitted_stream, Clock, Fetch};
@@ -34,6 +34,7 @@ where
         let body = self.read_body(req).await?;
         let parsed = parse_head_start(&body, self.inner.config.max_body_bytes)?;
         require_messages(&parsed)?;
+        check_history(&parsed, self.inner.config.max_history_messages)?;
         let chat_id = parsed.request.chat_id.trim().to_string();
         let mut frames = self.turn_frames(parsed, sequential);
         match frames.next().await {

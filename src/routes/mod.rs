@@ -14,6 +14,8 @@
 //!   configured (anonymous access is a setting, or a local process's
 //!   default);
 //! - every body is read under one cap, declared or chunked (`413`);
+//! - each caller's turns and tokens are rate limited ([`limit`]) before
+//!   anything is read or spent (`429` with `Retry-After`);
 //! - bad input is refused with a 4xx JSON error before anything is spent;
 //! - one place ([`RequestError`]) maps every refusal and failure to a status
 //!   and `{"error", "code"}`; what the platform answered goes to the log,
@@ -41,6 +43,7 @@ use crate::io::{Clock, Fetch};
 mod body;
 mod config;
 mod head_start;
+pub mod limit;
 pub mod request;
 mod response;
 mod runtime;
@@ -49,7 +52,10 @@ mod session;
 mod tests;
 
 pub use body::{read_capped, BodyError, RequestBody};
-pub use config::{auth_from_vars, Paths, RoutesConfig, RoutesConfigError, TokenSource, DEFAULT_AGENT_ID, DEV_SECRET_KEY};
+pub use config::{
+    auth_from_vars, cap_step1_tokens, Paths, RoutesConfig, RoutesConfigError, TokenSource, DEFAULT_AGENT_ID,
+    DEFAULT_MAX_HISTORY_MESSAGES, DEFAULT_MAX_STEP1_TOKENS, DEV_SECRET_KEY,
+};
 pub use request::RequestError;
 pub use response::{RouteBody, RouteResponse};
 pub use runtime::{message_id, nanoid, Runtime};
@@ -175,6 +181,10 @@ where
                 return refusal(&e).with_cors(cors.as_deref());
             }
         };
+        // Per caller: its id, or its address when anonymous.
+        if let Err(e) = self.check_limit(route, &ctx.identity.limit_key()).await {
+            return RouteResponse::error(&e).with_cors(cors.as_deref());
+        }
         let answer = match route {
             Route::HeadStart => self.head_start(req, false, ctx).await,
             Route::Detached => self.head_start(req, true, ctx).await,
@@ -193,6 +203,22 @@ where
             (AuthMode::Hook, Some(hook)) => hook.authorize().await,
             (AuthMode::Hook, None) => Err(AuthError::Hook("the binding passed no authorize hook".into())),
             (AuthMode::NotConfigured, _) => Err(AuthError::NotConfigured),
+        }
+    }
+
+    /// Whether `key` may spend what `route` spends: the binding's limiter
+    /// decides; one that fails lets the call through (and says so in the
+    /// log).
+    async fn check_limit(&self, route: Route, key: &str) -> Result<(), RequestError> {
+        let Some(limiter) = self.inner.runtime.limiter() else { return Ok(()) };
+        let budget = if route == Route::Token { limit::Budget::Token } else { limit::Budget::Turn };
+        match limiter.check(budget, key, self.inner.clock.now_ms()).await {
+            Ok(limit::Verdict::Allowed) => Ok(()),
+            Ok(limit::Verdict::Limited { retry_after_secs }) => Err(RequestError::rate_limited(budget.name(), retry_after_secs)),
+            Err(e) => {
+                self.log(&format!("headstart: the rate limiter failed, the call goes through: {e}"));
+                Ok(())
+            }
         }
     }
 

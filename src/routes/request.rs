@@ -20,11 +20,25 @@ pub struct RequestError {
     pub status: u16,
     pub message: String,
     pub code: &'static str,
+    /// The `Retry-After` of a `429`, in seconds.
+    pub retry_after_secs: Option<u64>,
 }
 
 impl RequestError {
     pub fn new(status: u16, message: impl Into<String>, code: &'static str) -> Self {
-        Self { status, message: message.into(), code }
+        Self { status, message: message.into(), code, retry_after_secs: None }
+    }
+
+    /// `429 rate_limited`, with `Retry-After`.
+    pub fn rate_limited(what: &str, retry_after_secs: u64) -> Self {
+        let message = format!("too many {what} requests from this caller; try again in {retry_after_secs} s");
+        Self { retry_after_secs: Some(retry_after_secs), ..Self::new(429, message, "rate_limited") }
+    }
+
+    /// `413 too_many_messages`: a first turn longer than the routes take.
+    pub fn too_many_messages(count: usize, max: usize) -> Self {
+        let message = format!("headStartMessages holds {count} messages, over the limit of {max}; send the recent ones");
+        Self::new(413, message, "too_many_messages")
     }
 
     /// The JSON body, `{"error": message, "code": code}`.
@@ -140,6 +154,15 @@ pub fn require_messages(parsed: &ParsedHeadStart) -> Result<(), RequestError> {
     }
 }
 
+/// The first turn's history is capped: each message is model input paid
+/// for by the operator (the body cap bounds its bytes).
+pub fn check_history(parsed: &ParsedHeadStart, max_messages: usize) -> Result<(), RequestError> {
+    match parsed.request.head_start_messages.len() {
+        n if n > max_messages => Err(RequestError::too_many_messages(n, max_messages)),
+        _ => Ok(()),
+    }
+}
+
 /// The body of the start and token routes, `{chatId, ...}`: the trimmed
 /// chat id and the whole body.
 pub fn parse_chat_body(body: &[u8]) -> Result<(String, Value), RequestError> {
@@ -158,7 +181,7 @@ pub fn client_data(body: &Value) -> Option<Value> {
 }
 
 /// Response headers a cross-origin page may read from a head start.
-pub const EXPOSE_HEADERS: &str = "X-Trigger-Chat-Access-Token, X-Trigger-Chat-Pending-Version, Server-Timing";
+pub const EXPOSE_HEADERS: &str = "X-Trigger-Chat-Access-Token, X-Trigger-Chat-Pending-Version, Server-Timing, Retry-After";
 
 /// Whether `origin` is one of `allowed` (exact origins, or `*` for any).
 pub fn origin_allowed<'a>(origin: &str, allowed: impl IntoIterator<Item = &'a str>) -> bool {

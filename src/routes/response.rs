@@ -45,7 +45,11 @@ impl RouteResponse {
 
     /// The one JSON form of every refusal and failure.
     pub fn error(e: &RequestError) -> Self {
-        Self::json_text(e.status, e.to_json())
+        let mut response = Self::json_text(e.status, e.to_json());
+        if let Some(secs) = e.retry_after_secs {
+            response.headers.push(("retry-after".into(), secs.to_string()));
+        }
+        response
     }
 
     fn json_text(status: u16, text: String) -> Self {

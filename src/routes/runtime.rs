@@ -5,6 +5,8 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use super::limit::RateLimiter;
+
 /// The runtime under the routes.
 pub trait Runtime {
     /// Runs `task` to its end, even after the response is sent (a detached
@@ -19,6 +21,13 @@ pub trait Runtime {
 
     /// One line for operators. Never handed a secret.
     fn log(&self, line: &str);
+
+    /// The rate limiter of the chat routes ([`super::limit`]): the
+    /// platform's, a user's, or the binding's in-memory one, kept across
+    /// requests. `None` (the default): no limit.
+    fn limiter(&self) -> Option<&dyn RateLimiter> {
+        None
+    }
 
     /// Each head-start turn's timings (`{"event":"headstart.turn", ...}`),
     /// when it ends; by default one JSON log line.

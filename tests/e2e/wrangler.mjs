@@ -57,7 +57,9 @@ export async function startWrangler(opts = {}) {
   if (opts.config) args.push("--config", opts.config);
   // Local unless a test asks for a deploy's behaviour (`local: false`): the
   // development keys are accepted only when the process says it is local.
-  const vars = { ...(opts.local === false ? {} : { HEADSTART_LOCAL: "1" }), ...(opts.vars ?? {}) };
+  // The chat routes' rate limit is off unless a test sets it: the tests
+  // make many calls from one address.
+  const vars = { ...(opts.local === false ? {} : { HEADSTART_LOCAL: "1" }), HEADSTART_RATE_LIMIT_PER_MINUTE: "0", ...(opts.vars ?? {}) };
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
   const { child, output: log, stop: stopProcess } = startProcess(join(root, "node_modules/.bin/wrangler"), args, {
     env: { ...process.env, PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH}`, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1", HEADSTART_SKIP_BUILD: "1" },

@@ -161,6 +161,10 @@ test("a client that disconnects drops the model call: the provider's connection 
   }
 });
 
+test("every route caps a chunked body (413), and an empty conversation is refused (400)", async () => {
+  await s.badBodies();
+});
+
 test("bad input gets a 4xx JSON error and no session", async () => {
   await s.badInput();
   for (const [path, body, status, code] of [

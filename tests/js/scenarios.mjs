@@ -5,7 +5,7 @@
 // made, not buffered to the end.
 //
 //   const s = scenarios({ url: handlerBaseUrl, platformUrl });
-//   await s.text(); await s.tool(); await s.disconnect(); await s.badInput();
+//   await s.text(); await s.tool(); await s.disconnect(); await s.badInput(); await s.badBodies();
 import assert from "node:assert/strict";
 import { readUiStream } from "./ui-stream.mjs";
 
@@ -176,5 +176,38 @@ export function scenarios({ url, platformUrl, name = "s", path = "/api/chat", se
       }
       for (const id of [bad, big]) assert.deepEqual(await records(id, "in"), [], "nothing reached the agent");
     },
+
+    /** Every chat route caps a chunked body (413); an empty conversation is refused (400). */
+    async badBodies({ paths = ["/api/chat", "/api/chat/detached", "/api/chat/start", "/api/chat/token"] } = {}) {
+      for (const p of paths) {
+        const res = await fetch(`${url}${p}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: chunkedBody(40_000),
+          duplex: "half",
+          signal: AbortSignal.timeout(30_000),
+        });
+        assert.equal(res.status, 413, p);
+        assert.equal((await res.json()).code, "body_too_large", p);
+      }
+      const id = chatId("empty");
+      const res = await post({ headStartMessages: [], chatId: id });
+      assert.equal(res.status, 400);
+      assert.equal((await res.json()).code, "no_messages");
+      assert.deepEqual(await records(id, "in"), [], "nothing reached the agent");
+    },
   };
+}
+
+/** A body of `bytes` bytes sent in 8 KiB pieces with no Content-Length (chunked). */
+function chunkedBody(bytes) {
+  const piece = new TextEncoder().encode("x".repeat(8192));
+  let sent = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (sent >= bytes) return controller.close();
+      controller.enqueue(piece.subarray(0, Math.min(piece.length, bytes - sent)));
+      sent += piece.length;
+    },
+  });
 }

@@ -186,3 +186,21 @@ fn a_hook_decides_when_configured() {
     assert!(!json_of(&response).to_string().contains("10.0.0.5"));
     assert!(h.runtime.logs.borrow().iter().any(|l| l.contains("10.0.0.5")));
 }
+
+#[test]
+fn the_rate_limit_is_per_caller_not_per_address() {
+    let vars = [("HEADSTART_AUTH_JWT_SECRET", HS_SECRET), ("HEADSTART_RATE_LIMIT_PER_MINUTE", "1")];
+    let h = deployed(&vars);
+    let as_user = |sub: &str| {
+        let mut req = post("/api/chat/start", body_of("/api/chat/start"));
+        let token = sign(json!({ "alg": "HS256" }), json!({ "sub": sub, "exp": NOW + 300 }));
+        req.headers.push(("authorization".into(), format!("Bearer {token}")));
+        req.headers.push(("cf-connecting-ip".into(), "203.0.113.7".into()));
+        h.handle(req).status
+    };
+    assert_eq!(as_user("alice"), 200);
+    assert_eq!(as_user("alice"), 429);
+    assert_eq!(as_user("bob"), 200, "another user behind the same address has a bucket of their own");
+    // A `sub` that looks like an address does not share that address's bucket.
+    assert_eq!(Identity { id: "203.0.113.7".into(), source: IdentitySource::Token }.limit_key(), "id:203.0.113.7");
+}

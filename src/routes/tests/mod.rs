@@ -3,6 +3,7 @@
 //! that counts its calls, and a runtime that queues background work.
 
 mod auth;
+mod limits;
 mod refusals;
 mod turn;
 
@@ -104,6 +105,7 @@ pub struct TestRuntime {
     pub rng: Rc<Cell<u64>>,
     pub tasks: Rc<RefCell<Vec<Task>>>,
     pub logs: Rc<RefCell<Vec<String>>>,
+    pub limiter: Option<Rc<dyn limit::RateLimiter>>,
 }
 
 impl Runtime for TestRuntime {
@@ -124,6 +126,9 @@ impl Runtime for TestRuntime {
     }
     fn log(&self, line: &str) {
         self.logs.borrow_mut().push(line.to_string());
+    }
+    fn limiter(&self) -> Option<&dyn limit::RateLimiter> {
+        self.limiter.as_deref()
     }
 }
 
@@ -299,7 +304,11 @@ pub fn harness_with(vars: &[(&str, &str)], edit: impl FnOnce(&mut RoutesConfig))
     let var = |name: &str| all.iter().rev().find(|(n, _)| *n == name).map(|(_, v)| v.to_string());
     let mut config = RoutesConfig::from_vars(var, "https://app.example").expect("test config");
     edit(&mut config);
-    let (platform, model, clock, runtime) = Default::default();
+    let (platform, model, clock, mut runtime): (FakePlatform, CountingModel, VClock, TestRuntime) = Default::default();
+    // As the bindings do: the in-memory limiter at the configured rate.
+    runtime.limiter = config
+        .rate_limit
+        .map(|rate| Rc::new(limit::MemoryLimiter::new(rate, limit::DEFAULT_MAX_KEYS)) as Rc<dyn limit::RateLimiter>);
     let routes = Routes::new(
         Rc::new(config),
         FakePlatform::clone(&platform),
