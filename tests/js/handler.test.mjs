@@ -308,38 +308,6 @@ test("options are checked by createHandler, naming the option", async () => {
   assert.equal(big.headers.get("access-control-allow-origin"), null, "no Origin, no CORS headers");
 });
 
-/** A body of `bytes` bytes sent in 8 KiB pieces with no Content-Length (chunked). */
-function chunkedBody(bytes) {
-  const piece = new TextEncoder().encode("x".repeat(8192));
-  let sent = 0;
-  return new ReadableStream({
-    pull(controller) {
-      if (sent >= bytes) return controller.close();
-      controller.enqueue(piece.subarray(0, Math.min(piece.length, bytes - sent)));
-      sent += piece.length;
-    },
-  });
-}
-
-test("every route caps a chunked body (413), and an empty conversation is refused (400)", async () => {
-  for (const path of ["/api/chat", "/api/chat/detached", "/api/chat/start", "/api/chat/token"]) {
-    const res = await fetch(`${fast.url}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: chunkedBody(40_000),
-      duplex: "half",
-      signal: AbortSignal.timeout(30_000),
-    });
-    assert.equal(res.status, 413, path);
-    assert.equal((await res.json()).code, "body_too_large", path);
-  }
-  const id = chatId("empty");
-  const res = await post(fast, "/api/chat", { headStartMessages: [], chatId: id });
-  assert.equal(res.status, 400);
-  assert.equal((await res.json()).code, "no_messages");
-  assert.deepEqual(await records(id, "in"), [], "nothing reached the agent");
-});
-
 test("callers: 503 with no auth configured, JWTs checked before the body, the authorize hook", async () => {
   const base = { platformUrl: worker.url, secretKey: SECRET, scripted: { ttfbMs: 20, tokenMs: 2 } };
   const start = (handler, headers = {}) =>
