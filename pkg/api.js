@@ -49,6 +49,12 @@ const STRINGS = {
   HEADSTART_MODEL: "model",
   HEADSTART_SYSTEM: "system",
   HEADSTART_ALLOWED_ORIGINS: "allowedOrigins",
+  HEADSTART_AUTH: "auth",
+  HEADSTART_AUTH_JWT_SECRET: "authJwtSecret",
+  HEADSTART_AUTH_JWKS_URL: "authJwksUrl",
+  HEADSTART_AUTH_ISSUER: "authIssuer",
+  HEADSTART_AUTH_AUDIENCE: "authAudience",
+  HEADSTART_AUTH_ALGORITHMS: "authAlgorithms",
 };
 const NUMBERS = {
   HEADSTART_MAX_TOKENS: "maxTokens",
@@ -58,6 +64,7 @@ const NUMBERS = {
   HEADSTART_STALL_TIMEOUT_MS: "stallTimeoutMs",
   HEADSTART_MAX_ATTEMPTS: "maxAttempts",
   HEADSTART_TEE_LINGER_MS: "teeLingerMs",
+  HEADSTART_AUTH_LEEWAY_SECS: "authLeewaySeconds",
   HEADSTART_MAX_STEP1_TOKENS: "maxStep1Tokens",
   HEADSTART_MAX_HISTORY_MESSAGES: "maxHistoryMessages",
 };
@@ -94,6 +101,8 @@ export function optionsFromEnv(env, overrides = {}) {
       throw new TypeError(`headstart optionsFromEnv: ${name} is not JSON: ${e.message}`);
     }
   }
+  // `npm start` and the tests: anonymous callers unless auth is set.
+  if (["1", "true"].includes(get("HEADSTART_LOCAL"))) options.local = true;
   const rateLimit = {};
   for (const [name, key] of Object.entries(RATE_LIMIT)) if (get(name) !== undefined) rateLimit[key] = number(name, get(name));
   if (Object.keys(rateLimit).length) options.rateLimit = { perMinute: 20, ...rateLimit };

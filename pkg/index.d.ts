@@ -102,6 +102,33 @@ export interface HeadStartOptions {
   /** Called with each turn's timings when the turn ends. */
   onTurn?: (timing: TurnTiming) => void;
   /**
+   * Who may call the routes. With a JWT key set, callers need a valid
+   * `Authorization: Bearer <JWT>`; `"anonymous"` serves anyone (identified by
+   * IP). With neither (and not `local`), every route answers 503 naming these
+   * options.
+   */
+  auth?: "anonymous" | "jwt";
+  /** The HS256 secret of the callers' JWTs (e.g. Supabase's JWT secret). */
+  authJwtSecret?: string;
+  /** The JWKS URL of the callers' RS256/ES256 JWTs (Clerk, Auth0, Supabase, Firebase). */
+  authJwksUrl?: string;
+  /** The JWTs' `iss` (required with `authJwksUrl`). */
+  authIssuer?: string;
+  /** Accepted `aud` values (a list or a comma-separated string); unset: not checked. */
+  authAudience?: string | string[];
+  /** Accepted algorithms (default: HS256 with a secret, RS256 and ES256 with a JWKS). */
+  authAlgorithms?: string | Array<"HS256" | "RS256" | "ES256">;
+  /** Slack on `exp`/`nbf`, seconds, 0 to 600 (default 60). */
+  authLeewaySeconds?: number;
+  /** A local process (`npm start`, tests): anonymous callers unless a JWT key is set. */
+  local?: boolean;
+  /**
+   * Your own check of the caller, instead of JWTs. Gets the request (do not
+   * read its body: the route does) and returns the caller's id (a string or
+   * `{ id }`), a Response to answer with, or null to refuse (401).
+   */
+  authorize?: (request: Request) => AuthorizeResult | Promise<AuthorizeResult>;
+  /**
    * Each caller's rate limit, checked before anything is read or spent (`429`
    * JSON `{ error, code: "rate_limited" }` with `Retry-After`). Default: the
    * built-in limiter at 20 a minute, 20 at once. `{ perMinute, burst? }`:
@@ -118,6 +145,9 @@ export interface HeadStartOptions {
   maxHistoryMessages?: number;
 }
 
+/** What `authorize` returns. */
+export type AuthorizeResult = string | { id: string } | Response | null | undefined;
+
 /** The built-in limiter's rate: `burst` calls at once, then `perMinute` a minute. */
 export interface RateLimitRate {
   perMinute: number;
@@ -125,9 +155,10 @@ export interface RateLimitRate {
 }
 
 /**
- * A rate limiter of your own. `key` is the caller (its client address from
- * `CF-Connecting-IP` or the first `X-Forwarded-For` hop, else `"anonymous"`),
- * `request` the request (do not read its body), `budget` what it spends.
+ * A rate limiter of your own. `key` is the caller: `id:<sub>` for a JWT's
+ * subject, `id:<id>` for `authorize`'s, and for anonymous callers their
+ * client address (`CF-Connecting-IP` or the first `X-Forwarded-For` hop, else
+ * `"anonymous"`); `request` the request (do not read its body), `budget` what it spends.
  * Answer `true` to go on, `false` to refuse (`Retry-After: 60`) or
  * `{ retryAfterSeconds }` to refuse for that long. A throw, a rejection or
  * another answer lets the call through and is logged: an outage of your

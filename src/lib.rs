@@ -16,6 +16,7 @@
 //! - `js` (feature, wasm32 only): the wasm-bindgen API of `pkg/`.
 
 pub mod agent;
+pub mod identity;
 pub mod io;
 pub mod platform;
 pub mod protocol;

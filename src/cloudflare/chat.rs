@@ -5,6 +5,7 @@
 //! `fetch` for the model, `ctx.waitUntil` for background work, the
 //! rate-limit binding or this isolate's memory for the rate limit).
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use futures_util::StreamExt;
@@ -13,11 +14,18 @@ use worker::{Context, Env, Request, Response, Result};
 use super::config;
 use super::rate_limit;
 use super::self_fetch::PlatformFetch;
+use crate::identity::{AuthMode, Authenticator};
 use crate::routes::{
     read_capped, BodyError, Paths, RequestBody, RequestError, RouteBody, RouteRequest, RouteResponse, Routes, RoutesConfig,
     RoutesConfigError, Runtime,
 };
 use crate::web::fetch::{WebClock, WebFetch};
+
+thread_local! {
+    /// The isolate's JWT authenticator: the configuration is read per
+    /// request, but the JWKS cache must outlive it.
+    static AUTHENTICATOR: RefCell<Option<Authenticator>> = const { RefCell::new(None) };
+}
 
 /// Whether `path` is one of the chat routes (at their default paths).
 pub fn serves(path: &str) -> bool {
@@ -29,13 +37,22 @@ pub async fn handle(mut req: Request, env: Env, ctx: Context) -> Result<Response
     let url = req.url()?;
     let own_origin = url.origin().ascii_serialization();
     let remote = config::var(&env, "TRIGGER_API_URL").is_some();
-    let routes_config = match RoutesConfig::from_vars(|name| config::var(&env, name), &own_origin) {
+    let mut routes_config = match RoutesConfig::from_vars(|name| config::var(&env, name), &own_origin) {
         Ok(c) => c,
         Err(RoutesConfigError::Missing(missing)) => return config::missing_response(&missing),
         Err(e) => {
             return to_response(RouteResponse::error(&RequestError::new(500, format!("configuration: {e}"), "misconfigured")))
         }
     };
+    if let AuthMode::Jwt(auth) = &mut routes_config.auth {
+        AUTHENTICATOR.with(|kept| {
+            let mut kept = kept.borrow_mut();
+            if let Some(previous) = kept.as_ref() {
+                auth.share_cache(previous);
+            }
+            *kept = Some(auth.clone());
+        });
+    }
     let headers = req.headers().entries().collect();
     let request =
         RouteRequest { method: req.method().to_string(), url: url.to_string(), headers, body: WorkerBody(req.stream().ok()) };

@@ -25,6 +25,14 @@ pub fn page(env: &Env) -> Result<Response> {
         }
         Ok(_) => "<p>Serving: the platform's secrets are set.</p>".into(),
     };
+    let var = |k: &str| config::var(env, k).filter(|v| !v.trim().is_empty());
+    let callers = match crate::routes::auth_from_vars(&var) {
+        Ok(mode @ crate::identity::AuthMode::NotConfigured) => {
+            format!("<p><strong>Chat routes closed (503):</strong> {}.</p>", html_escape(&mode.describe()))
+        }
+        Ok(mode) => format!("<p>Chat routes: {}.</p>", html_escape(&mode.describe())),
+        Err(e) => format!("<p><strong>Chat routes misconfigured (500):</strong> {}.</p>", html_escape(&e.to_string())),
+    };
     Response::from_html(format!(
         r#"<!doctype html>
 <html lang="en">
@@ -42,6 +50,7 @@ while the chat agent boots, then splices the agent's stream into the same respon
 <li><code>/api/v1/sessions</code>, <code>/realtime/v1/sessions/…</code> — the self-hosted session platform</li>
 </ul>
 {state}
+{callers}
 </body>
 </html>
 "#,

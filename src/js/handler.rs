@@ -13,6 +13,11 @@
 //! | `OPTIONS` on those | CORS preflight (headers only for `allowedOrigins`) |
 //! | anything else | `404` JSON |
 //!
+//! Each route first checks its caller ([`crate::identity`]): a bearer JWT
+//! (the `auth*` options), the app's `authorize(request)` hook, or anonymous
+//! access (`auth: "anonymous"`, or `local`); `401`/`503` JSON otherwise, or
+//! the hook's own `Response`.
+//!
 //! A client that goes away (the response body cancelled, or the request's
 //! `signal` aborted) drops the turn, which aborts the model call; before the
 //! handover decision that sends `handover-skip`, in the background
@@ -32,7 +37,9 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
 use web_sys::{AbortSignal, Headers, Request, Response, ResponseInit};
 
+use super::authorize::JsAuthorize;
 use super::options;
+use crate::identity::Authorize;
 use crate::routes::limit::{self, Budget, Check, MemoryLimiter, RateLimiter, Verdict};
 use crate::routes::{
     read_capped, BodyError, RequestBody, RequestError, RouteBody, RouteRequest, RouteResponse, Routes, RoutesConfig, Runtime,
@@ -45,6 +52,7 @@ use crate::web::fetch::{WebClock, WebFetch};
 pub struct Handler {
     config: Rc<RoutesConfig>,
     on_turn: Option<Function>,
+    authorize: Option<Function>,
     /// The built-in limiter, kept across requests (per process).
     memory_limiter: Option<Rc<MemoryLimiter>>,
     /// `rateLimit` as a function.
@@ -61,6 +69,7 @@ impl Handler {
         Ok(Handler {
             config: Rc::new(parsed.routes),
             on_turn: parsed.on_turn,
+            authorize: parsed.authorize,
             memory_limiter,
             rate_limit_fn: parsed.rate_limit_fn,
         })
@@ -77,6 +86,8 @@ impl Handler {
         };
         let runtime = JsRuntime { background: Background::from_ctx(ctx), on_turn: self.on_turn.clone(), limiter };
         let routes = Routes::new(self.config.clone(), WebFetch, WebFetch, WebClock, runtime);
+        let hook =
+            self.authorize.clone().map(|hook| JsAuthorize { hook, request: Clone::clone(&request), answer: RefCell::new(None) });
         future_to_promise(async move {
             let watch = AbortWatch::new(signal_of(&request));
             let answer = match route_request(&request) {
@@ -84,7 +95,8 @@ impl Handler {
                     // A client gone (the runtime aborts the request's
                     // signal) drops the turn at once, whether the body is
                     // being read or the session created.
-                    match select(pin!(routes.handle(req)), pin!(watch.fired())).await {
+                    let handled = routes.handle_authorized(req, hook.as_ref().map(|h| h as &dyn Authorize));
+                    match select(pin!(handled), pin!(watch.fired())).await {
                         Either::Left((answer, _)) => answer,
                         Either::Right(_) => {
                             RouteResponse::error(&RequestError::new(499, "the client closed the request", "client_closed"))
@@ -95,6 +107,10 @@ impl Handler {
                     RouteResponse::error(&RequestError::internal(format!("the request could not be read: {}", describe(&e))))
                 }
             };
+            // The hook answered itself: its Response, as it is.
+            if let Some(own) = hook.and_then(|h| h.answer.take()) {
+                return Ok(own.into());
+            }
             Ok(web_response(answer, watch)?.into())
         })
     }

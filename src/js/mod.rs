@@ -14,6 +14,7 @@
 
 use wasm_bindgen::prelude::*;
 
+mod authorize;
 pub mod handler;
 pub mod lowlevel;
 pub mod options;

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::identity::{AuthMode, AuthSettings, OPTION_NAMES};
 use crate::platform::PlatformClient;
 use crate::protocol::session::{SessionOptions, CREATE_BODY_MAX, DEFAULT_IDLE_TIMEOUT_SECS, TAGS_MAX, TAG_CHARS_MAX};
 use crate::provider::config::{parse_tools, ConfigError, ModelSettings};
@@ -23,13 +24,15 @@ pub struct HandlerConfig {
     pub routes: RoutesConfig,
     /// Called with each turn's timings.
     pub on_turn: Option<js_sys::Function>,
+    /// Says who calls, instead of JWT checking.
+    pub authorize: Option<js_sys::Function>,
     /// The user's rate limiter, `(key, request, budget)` → `boolean |
     /// {retryAfterSeconds}` or a promise of it (in place of the built-in one).
     pub rate_limit_fn: Option<js_sys::Function>,
 }
 
 /// The options that may be functions.
-const FUNCTIONS: &[&str] = &["onTurn", "rateLimit"];
+const FUNCTIONS: &[&str] = &["onTurn", "rateLimit", "authorize"];
 
 const KNOWN: &[&str] = &[
     "agentId",
@@ -55,6 +58,15 @@ const KNOWN: &[&str] = &[
     "tags",
     "basePayload",
     "onTurn",
+    "auth",
+    "authJwtSecret",
+    "authJwksUrl",
+    "authIssuer",
+    "authAudience",
+    "authAlgorithms",
+    "authLeewaySeconds",
+    "local",
+    "authorize",
     "rateLimit",
     "maxStep1Tokens",
     "maxHistoryMessages",
@@ -100,10 +112,21 @@ pub fn parse(options: &JsValue) -> Result<HandlerConfig, JsValue> {
         v if v.is_undefined() || v.is_null() => None,
         v => Some(v.dyn_into::<js_sys::Function>().map_err(|_| error("`onTurn` must be a function".into()))?),
     };
+    let authorize = match js_sys::Reflect::get(options, &"authorize".into())? {
+        v if v.is_undefined() || v.is_null() => None,
+        v => Some(v.dyn_into::<js_sys::Function>().map_err(|_| error("`authorize` must be a function".into()))?),
+    };
     let rate_limit = js_sys::Reflect::get(options, &"rateLimit".into())?;
     let rate_limit_fn = rate_limit.dyn_into::<js_sys::Function>().ok();
     let mut config = from_json(&map).map_err(error)?;
+    if authorize.is_some() {
+        if map.keys().any(|k| k.starts_with("auth") && k != "authorize") {
+            return Err(error("`authorize` replaces JWT checking: drop the other auth options".into()));
+        }
+        config.routes.auth = AuthMode::Hook;
+    }
     config.on_turn = on_turn;
+    config.authorize = authorize;
     if rate_limit_fn.is_some() {
         // The user's limiter decides.
         config.routes.rate_limit = None;
@@ -377,6 +400,7 @@ pub fn from_json(map: &Map<String, Value>) -> Result<HandlerConfig, String> {
         tee_linger_ms: f.int("teeLingerMs", 0, 10_000)?,
         sequential: false,
     };
+    let auth = auth_from_json(&f)?;
     // Another platform: a fresh token is a re-post of the session.
     let routes = RoutesConfig {
         turn,
@@ -387,8 +411,35 @@ pub fn from_json(map: &Map<String, Value>) -> Result<HandlerConfig, String> {
         bench: false,
         rate_limit,
         max_history_messages,
+        auth,
     };
-    Ok(HandlerConfig { routes, on_turn: None, rate_limit_fn: None })
+    Ok(HandlerConfig { routes, on_turn: None, authorize: None, rate_limit_fn: None })
+}
+
+/// Who may call, from the `auth*` options and `local` (the `authorize`
+/// hook, a function, is read apart).
+fn auth_from_json(f: &Fields) -> Result<AuthMode, String> {
+    let list = |key: &str| match f.get(key) {
+        Some(Value::String(s)) => Ok(Some(s.split(',').map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect())),
+        _ => f.strings(key).map_err(|e| format!("{e} (or a comma-separated string)")),
+    };
+    let local = match f.get("local") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(v) => return Err(format!("`local` must be true or false, got {v}")),
+    };
+    let jwks_url = f.string("authJwksUrl")?.map(|u| http_url("authJwksUrl", u.trim())).transpose()?;
+    let settings = AuthSettings {
+        mode: f.string("auth")?,
+        secret: f.string("authJwtSecret")?,
+        jwks_url,
+        issuer: f.string("authIssuer")?,
+        audience: list("authAudience")?.unwrap_or_default(),
+        algorithms: list("authAlgorithms")?,
+        leeway_secs: f.int("authLeewaySeconds", 0, 600)?,
+        local,
+    };
+    settings.mode(&OPTION_NAMES)
 }
 
 /// `rateLimit` as JSON: absent, the default rate; `false` or a `perMinute`

@@ -3,6 +3,7 @@
 //! the JS package from its options object (`src/js/options.rs`).
 
 use super::limit::{Rate, DEFAULT_RATE};
+use crate::identity::{AuthMode, AuthSettings, VAR_NAMES};
 use crate::platform::PlatformClient;
 use crate::protocol::session::{SessionOptions, CREATE_BODY_MAX, DEFAULT_IDLE_TIMEOUT_SECS};
 use crate::provider::config::{ConfigError, ModelSettings};
@@ -79,6 +80,8 @@ pub struct RoutesConfig {
     pub token: TokenSource,
     /// Honour `X-Headstart-Sequential` (benchmarks only).
     pub bench: bool,
+    /// Who may call the routes.
+    pub auth: AuthMode,
     /// The limit of each caller's turns and tokens (`None`: no limit). The
     /// binding turns it into its [`super::limit::RateLimiter`].
     pub rate_limit: Option<Rate>,
@@ -137,6 +140,14 @@ impl RoutesConfig {
     /// | `HEADSTART_MAX_BODY_BYTES` | the body cap of every route | 32 KiB |
     /// | `HEADSTART_ALLOWED_ORIGINS` | comma-separated origins, or `*` | none |
     /// | `HEADSTART_BENCH` | honour `X-Headstart-Sequential` | off |
+    /// | `HEADSTART_AUTH_JWT_SECRET` | the HS256 secret of callers' JWTs | none |
+    /// | `HEADSTART_AUTH_JWKS_URL` | the JWKS of callers' RS256/ES256 JWTs | none |
+    /// | `HEADSTART_AUTH_ISSUER` | the JWTs' `iss` (required with a JWKS) | not checked |
+    /// | `HEADSTART_AUTH_AUDIENCE` | comma-separated; the JWTs' `aud` must hold one | not checked |
+    /// | `HEADSTART_AUTH_ALGORITHMS` | comma-separated, of HS256, RS256, ES256 | those the keys allow |
+    /// | `HEADSTART_AUTH_LEEWAY_SECS` | slack on `exp`/`nbf` | 60 |
+    /// | `HEADSTART_AUTH` | `anonymous`: serve anyone (identified by IP) | JWTs; with none set, 503 |
+    /// | `HEADSTART_LOCAL` | `1`: a local process (`npm start`, tests): anonymous by default | off |
     /// | `HEADSTART_RATE_LIMIT_PER_MINUTE` | turns (and, apart, tokens) a caller may start a minute; `0`: no limit | 20 |
     /// | `HEADSTART_RATE_LIMIT_BURST` | how many of those at once | the rate |
     /// | `HEADSTART_MAX_STEP1_TOKENS` | ceiling of step 1's output tokens, whatever `HEADSTART_MAX_TOKENS` says | 4096 |
@@ -183,8 +194,34 @@ impl RoutesConfig {
             max_body_bytes: var("HEADSTART_MAX_BODY_BYTES").and_then(|v| v.trim().parse().ok()).unwrap_or(CREATE_BODY_MAX),
             token,
             bench: var("HEADSTART_BENCH").is_some(),
+            auth: auth_from_vars(&var)?,
             rate_limit,
             max_history_messages: usize::try_from(max_history_messages).unwrap_or(usize::MAX),
         })
     }
+}
+
+/// Who may call, from the `HEADSTART_AUTH*` variables (empty ones count
+/// as unset, as in [`RoutesConfig::from_vars`]).
+pub fn auth_from_vars(var: &impl Fn(&str) -> Option<String>) -> Result<AuthMode, ConfigError> {
+    let list =
+        |name: &str| var(name).map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect::<Vec<_>>());
+    let leeway_secs = match var("HEADSTART_AUTH_LEEWAY_SECS") {
+        None => None,
+        Some(v) => Some(v.trim().parse::<u64>().ok().filter(|n| *n <= 600).ok_or_else(|| ConfigError::Invalid {
+            name: "HEADSTART_AUTH_LEEWAY_SECS",
+            message: format!("must be whole seconds from 0 to 600, got {v:?}"),
+        })?),
+    };
+    let settings = AuthSettings {
+        mode: var("HEADSTART_AUTH").map(|v| v.trim().to_ascii_lowercase()),
+        secret: var("HEADSTART_AUTH_JWT_SECRET"),
+        jwks_url: var("HEADSTART_AUTH_JWKS_URL").map(|u| u.trim().to_string()),
+        issuer: var("HEADSTART_AUTH_ISSUER").map(|v| v.trim().to_string()),
+        audience: list("HEADSTART_AUTH_AUDIENCE").unwrap_or_default(),
+        algorithms: list("HEADSTART_AUTH_ALGORITHMS"),
+        leeway_secs,
+        local: secrets::is_local(var),
+    };
+    settings.mode(&VAR_NAMES).map_err(|message| ConfigError::Invalid { name: "HEADSTART_AUTH", message })
 }

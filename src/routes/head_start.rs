@@ -10,7 +10,7 @@ use futures_util::{Stream, StreamExt};
 
 use super::request::{check_history, parse_head_start, require_messages, ParsedHeadStart, RequestError};
 use super::runtime::{message_id, nanoid};
-use super::{RequestBody, RouteBody, RouteRequest, RouteResponse, Routes, Runtime};
+use super::{RequestBody, RouteBody, RouteContext, RouteRequest, RouteResponse, Routes, Runtime};
 use crate::io::{emitted_stream, Clock, Fetch};
 use crate::protocol::sse::write_data;
 use crate::turn::{head_start as run_turn, Abandoned, Frame};
@@ -28,6 +28,7 @@ where
         &self,
         req: RouteRequest<B>,
         detached: bool,
+        _ctx: RouteContext,
     ) -> Result<RouteResponse, RequestError> {
         let sequential = self.inner.config.bench && req.header("x-headstart-sequential").is_some();
         let body = self.read_body(req).await?;

@@ -232,16 +232,6 @@ impl RateLimiter for MemoryLimiter {
     }
 }
 
-/// The caller's key until the routes know who calls: the client's address
-/// (`CF-Connecting-IP`, set by Cloudflare; else the first `X-Forwarded-For`
-/// hop, set by the proxy in front), else `anonymous` (every caller without
-/// one shares a bucket).
-// The identity of the caller replaces this once the routes authenticate.
-pub fn client_key<'a>(header: impl Fn(&str) -> Option<&'a str>) -> &'a str {
-    let first_hop = || header("x-forwarded-for").and_then(|v| v.split(',').next());
-    header("cf-connecting-ip").or_else(first_hop).map(str::trim).filter(|v| !v.is_empty()).unwrap_or("anonymous")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,17 +327,5 @@ mod tests {
         assert_eq!(l.check_now(Budget::Turn, "a", 0.0), Verdict::Allowed);
         assert_eq!(l.check_now(Budget::Turn, "a", 0.0), limited(60));
         assert_eq!(l.check_now(Budget::Token, "a", 0.0), Verdict::Allowed);
-    }
-
-    #[test]
-    fn client_keys() {
-        let key = |headers: &[(&'static str, &'static str)]| {
-            let h = headers.to_vec();
-            client_key(move |name| h.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)).to_string()
-        };
-        assert_eq!(key(&[("cf-connecting-ip", "1.2.3.4"), ("x-forwarded-for", "5.6.7.8")]), "1.2.3.4");
-        assert_eq!(key(&[("x-forwarded-for", " 5.6.7.8 , 10.0.0.1")]), "5.6.7.8");
-        assert_eq!(key(&[("x-forwarded-for", "")]), "anonymous");
-        assert_eq!(key(&[]), "anonymous");
     }
 }

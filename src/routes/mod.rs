@@ -9,6 +9,10 @@
 //! [`Runtime`] (background work, randomness, time, log), so the routes are
 //! tested on the host. The rules they keep:
 //!
+//! - every chat route knows its caller ([`crate::identity`]) before it reads
+//!   the body or spends anything: `401`, or `503` when no authentication is
+//!   configured (anonymous access is a setting, or a local process's
+//!   default);
 //! - every body is read under one cap, declared or chunked (`413`);
 //! - each caller's turns and tokens are rate limited ([`limit`]) before
 //!   anything is read or spent (`429` with `Retry-After`);
@@ -33,6 +37,7 @@
 
 use std::rc::Rc;
 
+use crate::identity::{anonymous, AuthError, AuthMode, Authorize, Identity};
 use crate::io::{Clock, Fetch};
 
 mod body;
@@ -48,8 +53,8 @@ mod tests;
 
 pub use body::{read_capped, BodyError, RequestBody};
 pub use config::{
-    cap_step1_tokens, Paths, RoutesConfig, RoutesConfigError, TokenSource, DEFAULT_AGENT_ID, DEFAULT_MAX_HISTORY_MESSAGES,
-    DEFAULT_MAX_STEP1_TOKENS, DEV_SECRET_KEY,
+    auth_from_vars, cap_step1_tokens, Paths, RoutesConfig, RoutesConfigError, TokenSource, DEFAULT_AGENT_ID,
+    DEFAULT_MAX_HISTORY_MESSAGES, DEFAULT_MAX_STEP1_TOKENS, DEV_SECRET_KEY,
 };
 pub use request::RequestError;
 pub use response::{RouteBody, RouteResponse};
@@ -70,6 +75,13 @@ impl<B> RouteRequest<B> {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
+}
+
+/// What a route knows of its request besides the request: who calls. The
+/// turn and session code takes ownership and rate limits from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteContext {
+    pub identity: Identity,
 }
 
 /// The configured routes over their IO: `platform` reaches the session
@@ -137,6 +149,14 @@ where
     /// Answers one request. Never fails: every refusal and failure is a
     /// JSON answer with its status.
     pub async fn handle<B: RequestBody>(&self, req: RouteRequest<B>) -> RouteResponse {
+        self.handle_authorized(req, None).await
+    }
+
+    /// [`Self::handle`] where the binding's own `hook` says who calls (the
+    /// configuration's auth is [`AuthMode::Hook`]). When the hook answers
+    /// the request itself ([`AuthError::Answered`]), the binding sends that
+    /// answer instead of this one.
+    pub async fn handle_authorized<B: RequestBody>(&self, req: RouteRequest<B>, hook: Option<&dyn Authorize>) -> RouteResponse {
         let path = path_of(&req.url);
         let Some(route) = self.route_of(&path) else {
             return RouteResponse::error(&RequestError::not_found(&path));
@@ -152,17 +172,38 @@ where
         if !req.method.eq_ignore_ascii_case("POST") {
             return RouteResponse::error(&RequestError::method_not_allowed(&req.method, &path)).with_cors(cors.as_deref());
         }
-        // The seam of caller identity: the key becomes the caller's id.
-        if let Err(e) = self.check_limit(route, limit::client_key(|name| req.header(name))).await {
+        let ctx = match self.authenticate(&req.headers, hook).await {
+            Ok(identity) => RouteContext { identity },
+            Err(e) => {
+                if let Some(detail) = e.detail() {
+                    self.log(&format!("headstart: {path}: {}: {detail}", e.code()));
+                }
+                return refusal(&e).with_cors(cors.as_deref());
+            }
+        };
+        // Per caller: its id, or its address when anonymous.
+        if let Err(e) = self.check_limit(route, &ctx.identity.limit_key()).await {
             return RouteResponse::error(&e).with_cors(cors.as_deref());
         }
         let answer = match route {
-            Route::HeadStart => self.head_start(req, false).await,
-            Route::Detached => self.head_start(req, true).await,
-            Route::Start => self.start(req).await,
-            Route::Token => self.token(req).await,
+            Route::HeadStart => self.head_start(req, false, ctx).await,
+            Route::Detached => self.head_start(req, true, ctx).await,
+            Route::Start => self.start(req, ctx).await,
+            Route::Token => self.token(req, ctx).await,
         };
         answer.unwrap_or_else(|e| RouteResponse::error(&e)).with_cors(cors.as_deref())
+    }
+
+    /// Who calls: before the body is read, so a refused caller costs a
+    /// header check (and, for a new JWKS key, one bounded fetch).
+    async fn authenticate(&self, headers: &[(String, String)], hook: Option<&dyn Authorize>) -> Result<Identity, AuthError> {
+        match (&self.inner.config.auth, hook) {
+            (AuthMode::Jwt(auth), _) => auth.authenticate(headers, &self.inner.clock, self.inner.runtime.now_secs()).await,
+            (AuthMode::Anonymous, _) => Ok(anonymous(headers)),
+            (AuthMode::Hook, Some(hook)) => hook.authorize().await,
+            (AuthMode::Hook, None) => Err(AuthError::Hook("the binding passed no authorize hook".into())),
+            (AuthMode::NotConfigured, _) => Err(AuthError::NotConfigured),
+        }
     }
 
     /// Whether `key` may spend what `route` spends: the binding's limiter
@@ -192,6 +233,20 @@ where
     fn log(&self, line: &str) {
         self.inner.runtime.log(line);
     }
+}
+
+/// The answer to a refused caller: JSON, and on a 401 the
+/// `WWW-Authenticate` challenge of RFC 6750.
+fn refusal(e: &AuthError) -> RouteResponse {
+    let mut response = RouteResponse::error(&RequestError::from_auth(e));
+    if response.status == 401 {
+        let challenge = match e {
+            AuthError::Missing | AuthError::NotBearer => "Bearer",
+            _ => "Bearer error=\"invalid_token\"",
+        };
+        response.headers.push(("www-authenticate".into(), challenge.into()));
+    }
+    response
 }
 
 /// The path of an absolute URL (`new URL(url).pathname`, undecoded).

@@ -5,6 +5,7 @@
 
 use serde_json::Value;
 
+use crate::identity::AuthError;
 use crate::platform::{PlatformError, PlatformErrorKind};
 use crate::protocol::convert::{convert_to_model_messages, ConvertOptions};
 use crate::protocol::input::{validate_chat_id, HeadStartRequest};
@@ -86,6 +87,20 @@ impl RequestError {
     /// `400 no_messages`: nothing for the model to answer.
     pub fn no_messages() -> Self {
         Self::new(400, "headStartMessages must hold at least one message to answer", "no_messages")
+    }
+
+    /// A refused caller: `401` for a missing or bad token, `503` when the
+    /// keys cannot be had or no authentication is configured. The message
+    /// says what to fix and never quotes the token.
+    pub fn from_auth(e: &AuthError) -> Self {
+        let message = match e {
+            // What the app's hook or the runtime's crypto said goes to the
+            // log ([`AuthError::detail`]), not to the browser.
+            AuthError::Hook(_) => "the authorize hook failed; the server log says why".to_string(),
+            AuthError::KeyUnusable(_) => "the token's key could not be used to check it".to_string(),
+            _ => e.to_string(),
+        };
+        Self::new(e.status(), message, e.code())
     }
 
     /// `500 internal`: a bug, not the request's fault.

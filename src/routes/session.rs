@@ -1,10 +1,11 @@
 //! The session routes of the transport (PROTOCOL.md §8.2): `start` creates
 //! the session with a preload run (`startSession`), `token` gives a fresh
-//! session token (the `accessToken` callback). Put your own auth in front
-//! of both: they hand out a token for the chat.
+//! session token (the `accessToken` callback). Both run only for an
+//! authenticated caller ([`super::RouteContext`]); which chats a caller may
+//! reach is not checked yet: any caller may name any chat.
 
 use super::request::{client_data, parse_chat_body, RequestError};
-use super::{RequestBody, RouteRequest, RouteResponse, Routes, Runtime, TokenSource};
+use super::{RequestBody, RouteContext, RouteRequest, RouteResponse, Routes, Runtime, TokenSource};
 use crate::io::{Clock, Fetch};
 use crate::protocol::session::preload_request;
 
@@ -16,7 +17,11 @@ where
     R: Runtime + 'static,
 {
     /// `{chatId, clientData?}` → `{publicAccessToken, runId, sessionId}`.
-    pub(super) async fn start<B: RequestBody>(&self, req: RouteRequest<B>) -> Result<RouteResponse, RequestError> {
+    pub(super) async fn start<B: RequestBody>(
+        &self,
+        req: RouteRequest<B>,
+        _ctx: RouteContext,
+    ) -> Result<RouteResponse, RequestError> {
         let (chat_id, body) = parse_chat_body(&self.read_body(req).await?)?;
         let create = preload_request(&chat_id, client_data(&body), &self.inner.config.turn.session);
         let session = self.create(&chat_id, &create).await?;
@@ -31,7 +36,11 @@ where
     /// `{chatId}` → `{publicAccessToken}`: minted here for this deploy's
     /// own platform, else by posting the session again (the platform's
     /// cached answer carries a fresh token).
-    pub(super) async fn token<B: RequestBody>(&self, req: RouteRequest<B>) -> Result<RouteResponse, RequestError> {
+    pub(super) async fn token<B: RequestBody>(
+        &self,
+        req: RouteRequest<B>,
+        _ctx: RouteContext,
+    ) -> Result<RouteResponse, RequestError> {
         let (chat_id, _) = parse_chat_body(&self.read_body(req).await?)?;
         let token = match &self.inner.config.token {
             TokenSource::Mint { signing_key, env_id } => {

@@ -3,6 +3,7 @@
 //! (workerd, Deno, Bun, edge-runtime, Node, browsers). Nothing here knows the
 //! protocol beyond bytes and SSE events.
 
+pub mod crypto;
 pub mod fetch;
 pub mod stream;
 pub mod time;

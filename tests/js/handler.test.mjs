@@ -6,6 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import { once } from "node:events";
+import { createHmac, generateKeyPairSync, sign } from "node:crypto";
 import { createHandler, toNodeListener, version } from "../../pkg/index.js";
 import { startWrangler } from "../e2e/wrangler.mjs";
 import { startReplayServer } from "./provider-server.mjs";
@@ -37,7 +38,7 @@ before(async () => {
   worker = await startWrangler({
     vars: { HEADSTART_SCRIPTED_TTFB_MS: "20", HEADSTART_SCRIPTED_TOKEN_MS: "2", HEADSTART_MAX_ATTEMPTS: "1" },
   });
-  const base = { platformUrl: worker.url, secretKey: SECRET, agentId: "headstart-agent" };
+  const base = { platformUrl: worker.url, secretKey: SECRET, agentId: "headstart-agent", local: true };
   fast = await serve(
     createHandler({ ...base, scripted: { ttfbMs: 20, tokenMs: 2 }, allowedOrigins: [ORIGIN], onTurn: (t) => timings.push(t) }),
   );
@@ -92,7 +93,7 @@ test("a client that disconnects mid-step drops the turn and the agent gets hando
 });
 
 test("either way a runtime reports a client gone drops the turn: the request's signal, or the body cancelled", async () => {
-  const handler = createHandler({ platformUrl: worker.url, secretKey: SECRET, scripted: { ttfbMs: 20, tokenMs: 2 } });
+  const handler = createHandler({ platformUrl: worker.url, secretKey: SECRET, local: true, scripted: { ttfbMs: 20, tokenMs: 2 } });
   for (const how of ["signal", "cancel"]) {
     const id = chatId(how);
     const controller = new AbortController();
@@ -126,6 +127,7 @@ test("a client that disconnects drops the model call: the provider's connection 
     createHandler({
       platformUrl: worker.url,
       secretKey: SECRET,
+      local: true,
       provider: "anthropic",
       apiKey: "test-key",
       baseURL: `${provider.url}/anthropic/text/v1`,
@@ -264,6 +266,17 @@ test("options are checked by createHandler, naming the option", async () => {
     [{ ...base, paths: { headStart: "api/chat" } }, /`paths\.headStart` must be a path/],
     [{ ...base, paths: { token: "/api/chat" } }, /`paths`: the routes must have different paths/],
     [{ ...base, onTurn: "log" }, /`onTurn` must be a function/],
+    [{ ...base, auth: "open" }, /`auth` must be "anonymous" or "jwt"/],
+    [{ ...base, auth: "jwt" }, /neither `authJwtSecret` nor `authJwksUrl`/],
+    [{ ...base, auth: "anonymous", authJwtSecret: "s" }, /keep one/],
+    [{ ...base, authJwksUrl: "https://id.example/jwks.json" }, /`authIssuer` is required with `authJwksUrl`/],
+    [{ ...base, authJwksUrl: "id.example/jwks.json", authIssuer: "x" }, /`authJwksUrl` must be an absolute/],
+    [{ ...base, authJwtSecret: "s", authAlgorithms: ["none"] }, /`authAlgorithms`: "none" is not HS256/],
+    [{ ...base, authJwtSecret: "s", authAlgorithms: "RS256" }, /RS256 needs `authJwksUrl`/],
+    [{ ...base, authJwtSecret: "s", authLeewaySeconds: 3600 }, /`authLeewaySeconds`/],
+    [{ ...base, local: "yes" }, /`local` must be true or false/],
+    [{ ...base, authorize: "me" }, /`authorize` must be a function/],
+    [{ ...base, authorize: () => "u", authJwtSecret: "s" }, /`authorize` replaces JWT checking/],
   ];
   for (const [options, error] of cases) {
     assert.throws(() => createHandler(options), (e) => e instanceof TypeError && error.test(e.message), JSON.stringify(options));
@@ -271,6 +284,7 @@ test("options are checked by createHandler, naming the option", async () => {
   // Valid options in every shape; custom paths move the routes.
   const handler = createHandler({
     ...base,
+    local: true,
     provider: "anthropic",
     apiKey: "sk-ant",
     baseURL: "http://127.0.0.1:9/v1",
@@ -294,3 +308,107 @@ test("options are checked by createHandler, naming the option", async () => {
   assert.equal(big.headers.get("access-control-allow-origin"), null, "no Origin, no CORS headers");
 });
 
+test("callers: 503 with no auth configured, JWTs checked before the body, the authorize hook", async () => {
+  const base = { platformUrl: worker.url, secretKey: SECRET, scripted: { ttfbMs: 20, tokenMs: 2 } };
+  const start = (handler, headers = {}) =>
+    handler(new Request("http://localhost/api/chat/start", { method: "POST", headers, body: JSON.stringify({ chatId: chatId("auth") }) }));
+  const unset = await start(createHandler(base));
+  assert.equal(unset.status, 503);
+  assert.match((await unset.json()).error, /authJwtSecret/);
+  assert.equal((await start(createHandler({ ...base, auth: "anonymous" }))).status, 200);
+
+  const jwt = createHandler({ ...base, authJwtSecret: "js-test-secret", authAudience: "app" });
+  const now = Math.floor(Date.now() / 1000);
+  const missing = await start(jwt);
+  assert.equal(missing.status, 401);
+  assert.equal(missing.headers.get("www-authenticate"), "Bearer");
+  assert.equal((await missing.json()).code, "unauthenticated");
+  const expired = await start(jwt, { authorization: `Bearer ${hs256("js-test-secret", { sub: "u1", aud: "app", exp: now - 3600 })}` });
+  assert.deepEqual([expired.status, (await expired.json()).code], [401, "token_expired"]);
+  const good = await start(jwt, { authorization: `Bearer ${hs256("js-test-secret", { sub: "u1", aud: "app", exp: now + 600 })}` });
+  assert.equal(good.status, 200);
+  assert.ok((await good.json()).publicAccessToken);
+
+  const seen = [];
+  const hooked = createHandler({
+    ...base,
+    authorize: async (request) => {
+      seen.push(request.headers.get("x-user"));
+      if (request.headers.get("x-user") === "teapot") return new Response("no tea", { status: 418 });
+      return request.headers.get("x-user") ? { id: request.headers.get("x-user") } : null;
+    },
+  });
+  assert.equal((await start(hooked, { "x-user": "u1" })).status, 200);
+  const own = await start(hooked, { "x-user": "teapot" });
+  assert.deepEqual([own.status, await own.text()], [418, "no tea"], "the hook's Response as it is");
+  const refused = await start(hooked);
+  assert.deepEqual([refused.status, (await refused.json()).code], [401, "unauthenticated"]);
+  const throwing = createHandler({ ...base, authorize: () => { throw new Error("db down"); } });
+  const failed = await start(throwing);
+  assert.deepEqual([failed.status, (await failed.json()).code], [500, "authorize_failed"]);
+  assert.deepEqual(seen, ["u1", "teapot", null]);
+});
+
+/** An HS256 JWT of `claims`. */
+function hs256(secret, claims) {
+  const b64 = (v) => Buffer.from(JSON.stringify(v)).toString("base64url");
+  const input = `${b64({ alg: "HS256", typ: "JWT" })}.${b64(claims)}`;
+  return `${input}.${createHmac("sha256", secret).update(input).digest("base64url")}`;
+}
+
+test("RS256 and ES256 callers, checked with the runtime's WebCrypto against a JWKS served over HTTP", async () => {
+  const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const ec = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const jwk = (key, kid) => ({ ...key.publicKey.export({ format: "jwk" }), kid, use: "sig" });
+  let fetches = 0;
+  let down = false;
+  const jwks = http.createServer((req, res) => {
+    fetches++;
+    if (down) return res.writeHead(500).end();
+    res.writeHead(200, { "content-type": "application/json", "cache-control": "max-age=600" });
+    res.end(JSON.stringify({ keys: [jwk(rsa, "r1"), jwk(ec, "e1")] }));
+  });
+  jwks.listen(0, "127.0.0.1");
+  await once(jwks, "listening");
+  try {
+    const issuer = "https://issuer.test/";
+    const handler = createHandler({
+      platformUrl: worker.url,
+      secretKey: SECRET,
+      scripted: { ttfbMs: 20, tokenMs: 2 },
+      authJwksUrl: `http://127.0.0.1:${jwks.address().port}/jwks.json`,
+      authIssuer: issuer,
+      authAudience: ["api", "app"],
+    });
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { sub: "u_rs", iss: issuer, aud: ["app"], exp: now + 600 };
+    const token = (alg, kid, key, extra = {}) => {
+      const b64 = (v) => Buffer.from(JSON.stringify(v)).toString("base64url");
+      const input = `${b64({ alg, kid, typ: "JWT" })}.${b64({ ...claims, ...extra })}`;
+      const sig = alg === "RS256" ? sign("sha256", Buffer.from(input), key) : sign("sha256", Buffer.from(input), { key, dsaEncoding: "ieee-p1363" });
+      return `${input}.${sig.toString("base64url")}`;
+    };
+    const start = (t) =>
+      handler(new Request("http://localhost/api/chat/token", { method: "POST", headers: { authorization: `Bearer ${t}` }, body: JSON.stringify({ chatId: chatId("jwks") }) }));
+    const status = async (t) => {
+      const res = await start(t);
+      return [res.status, res.status === 200 ? "ok" : (await res.json()).code];
+    };
+    assert.deepEqual(await status(token("RS256", "r1", rsa.privateKey)), [200, "ok"]);
+    assert.deepEqual(await status(token("ES256", "e1", ec.privateKey)), [200, "ok"]);
+    assert.equal(fetches, 1, "the JWKS is cached");
+    assert.deepEqual(await status(token("ES256", "e1", generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey)), [401, "invalid_token"]);
+    assert.deepEqual(await status(token("RS256", "e1", rsa.privateKey)), [401, "invalid_token"], "an RS256 token on an EC key");
+    assert.deepEqual(await status(token("RS256", "r1", rsa.privateKey, { iss: "https://evil.test/" })), [401, "invalid_token"]);
+    for (const kid of ["nope", "nope2", "nope3"]) assert.deepEqual(await status(token("RS256", kid, rsa.privateKey)), [401, "invalid_token"]);
+    assert.equal(fetches, 1, "unknown kids refetch at most once in 30 s (the host tests step the clock past it)");
+
+    // A JWKS that cannot be fetched: 503, before anything is spent.
+    const fresh = createHandler({ platformUrl: worker.url, secretKey: SECRET, authJwksUrl: `http://127.0.0.1:${jwks.address().port}/jwks.json`, authIssuer: issuer });
+    down = true;
+    const res = await fresh(new Request("http://localhost/api/chat", { method: "POST", headers: { authorization: `Bearer ${token("RS256", "r1", rsa.privateKey)}` }, body: "{}" }));
+    assert.deepEqual([res.status, (await res.json()).code], [503, "auth_unavailable"]);
+  } finally {
+    jwks.close();
+  }
+});

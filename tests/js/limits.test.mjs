@@ -23,7 +23,7 @@ before(async () => {
 });
 after(() => new Promise((resolve) => platform.close(resolve)));
 
-const base = () => ({ platformUrl: `http://127.0.0.1:${platform.address().port}`, secretKey: "tr_dev_x", maxAttempts: 1 });
+const base = () => ({ platformUrl: `http://127.0.0.1:${platform.address().port}`, secretKey: "tr_dev_x", maxAttempts: 1, local: true });
 const user = (id) => ({ id, role: "user", parts: [{ type: "text", text: "hi" }] });
 
 function request(path, { client, messages = [user("u1")] } = {}) {

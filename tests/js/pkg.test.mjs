@@ -90,4 +90,21 @@ test("optionsFromEnv reads the worker's variables, and createHandler accepts wha
   assert.throws(() => optionsFromEnv({ ...base, HEADSTART_TOOLS: "[" }), /HEADSTART_TOOLS is not JSON/);
   assert.throws(() => createHandler(optionsFromEnv({ TRIGGER_API_URL: "https://p.example" })), /`secretKey` is required/);
   assert.equal(optionsFromEnv({ TRIGGER_SECRET_KEY: "tr_prod_x" }).platformUrl, "https://api.trigger.dev");
+  // Caller auth: the same variables as the worker's.
+  const auth = optionsFromEnv({
+    ...base,
+    HEADSTART_AUTH_JWKS_URL: "https://id.example/.well-known/jwks.json",
+    HEADSTART_AUTH_ISSUER: "https://id.example/",
+    HEADSTART_AUTH_AUDIENCE: "app,api",
+    HEADSTART_AUTH_ALGORITHMS: "RS256",
+    HEADSTART_AUTH_LEEWAY_SECS: "30",
+  });
+  assert.deepEqual(
+    [auth.authJwksUrl, auth.authIssuer, auth.authAudience, auth.authAlgorithms, auth.authLeewaySeconds, auth.local],
+    ["https://id.example/.well-known/jwks.json", "https://id.example/", "app,api", "RS256", 30, undefined],
+  );
+  assert.equal(typeof createHandler(auth), "function");
+  assert.equal(optionsFromEnv({ ...base, HEADSTART_LOCAL: "1" }).local, true);
+  assert.equal(optionsFromEnv({ ...base, HEADSTART_AUTH: "anonymous" }).auth, "anonymous");
+  assert.throws(() => createHandler(optionsFromEnv({ ...base, HEADSTART_AUTH_JWKS_URL: "https://id.example/jwks" })), /`authIssuer` is required/);
 });

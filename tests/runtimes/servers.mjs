@@ -46,7 +46,7 @@ export async function startRuntime(name, env) {
   const port = await freePort();
   const { child, output, stop } = startProcess(file, args, {
     // The rate limit off unless set: the tests make many calls from one address.
-    env: { ...process.env, HEADSTART_RATE_LIMIT_PER_MINUTE: "0", ...env, HOST: "127.0.0.1", PORT: String(port), NO_COLOR: "1" },
+    env: { HEADSTART_LOCAL: "1", ...process.env, HEADSTART_RATE_LIMIT_PER_MINUTE: "0", ...env, HOST: "127.0.0.1", PORT: String(port), NO_COLOR: "1" },
   });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;

@@ -46,6 +46,7 @@ pub fn vars(idle_secs: u32) -> impl Fn(&str) -> Option<String> {
             "TRIGGER_API_URL" => PLATFORM.into(),
             "TRIGGER_SECRET_KEY" => SECRET_KEY.into(),
             "HEADSTART_IDLE_TIMEOUT_SECS" => idle_secs.to_string(),
+            "HEADSTART_LOCAL" => "1".into(),
             _ => return None,
         })
     }

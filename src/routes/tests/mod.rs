@@ -2,6 +2,7 @@
 //! executor, a scripted platform that records every request, a model API
 //! that counts its calls, and a runtime that queues background work.
 
+mod auth;
 mod limits;
 mod refusals;
 mod turn;
@@ -288,6 +289,11 @@ pub struct Harness {
 /// The worker's configuration for `vars` (on top of a scripted model that
 /// answers at once and a 1 KiB body cap unless set).
 pub fn harness(vars: &[(&str, &str)]) -> Harness {
+    harness_with(vars, |_| {})
+}
+
+/// [`harness`] with the configuration edited after it is read.
+pub fn harness_with(vars: &[(&str, &str)], edit: impl FnOnce(&mut RoutesConfig)) -> Harness {
     let mut all: Vec<(&str, &str)> = vec![
         ("HEADSTART_LOCAL", "1"),
         ("HEADSTART_SCRIPTED_TTFB_MS", "20"),
@@ -296,7 +302,8 @@ pub fn harness(vars: &[(&str, &str)]) -> Harness {
     ];
     all.extend_from_slice(vars);
     let var = |name: &str| all.iter().rev().find(|(n, _)| *n == name).map(|(_, v)| v.to_string());
-    let config = RoutesConfig::from_vars(var, "https://app.example").expect("test config");
+    let mut config = RoutesConfig::from_vars(var, "https://app.example").expect("test config");
+    edit(&mut config);
     let (platform, model, clock, mut runtime): (FakePlatform, CountingModel, VClock, TestRuntime) = Default::default();
     // As the bindings do: the in-memory limiter at the configured rate.
     runtime.limiter = config
