@@ -36,6 +36,10 @@ pub(crate) mod tests;
 pub use jwks::{Jwk, JwksCache};
 pub use jwt::{Alg, ClaimRules};
 
+/// The header a browser can carry its token in besides `Authorization`,
+/// for transports that send the same headers to the platform.
+pub const CALLER_HEADER: &str = "x-headstart-authorization";
+
 /// The caller of a route.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
@@ -439,7 +443,12 @@ impl Authenticator {
         clock: &C,
         now_secs: u64,
     ) -> Result<Identity, AuthError> {
-        let authorization = header(headers, "authorization").ok_or(AuthError::Missing)?;
+        // `X-Headstart-Authorization` first: the Trigger transport also sends
+        // its `headers` option on the `.out` subscription, after the session
+        // token, so an app's token in `Authorization` there would replace the
+        // chat token and break turn 2 (@trigger.dev/sdk 4.8.3, chat.js).
+        let authorization =
+            header(headers, CALLER_HEADER).or_else(|| header(headers, "authorization")).ok_or(AuthError::Missing)?;
         let token = jwt::decode(jwt::bearer(authorization)?, &self.settings.algorithms)?;
         if token.alg.symmetric() {
             let secret = self.settings.secret.as_deref().ok_or_else(|| AuthError::Algorithm(token.alg.name().into()))?;

@@ -244,6 +244,7 @@ pub fn session_from_json(map: &Map<String, Value>) -> Result<(PlatformClient, Se
         idle_timeout_secs: idle_secs,
         tags,
         base_payload: f.object("basePayload")?.unwrap_or_default(),
+        owner: None,
     };
     Ok((PlatformClient::new(&platform_url, &secret_key), session))
 }

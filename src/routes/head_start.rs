@@ -28,7 +28,7 @@ where
         &self,
         req: RouteRequest<B>,
         detached: bool,
-        _ctx: RouteContext,
+        ctx: RouteContext,
     ) -> Result<RouteResponse, RequestError> {
         let sequential = self.inner.config.bench && req.header("x-headstart-sequential").is_some();
         let body = self.read_body(req).await?;
@@ -36,7 +36,9 @@ where
         require_messages(&parsed)?;
         check_history(&parsed, self.inner.config.max_history_messages)?;
         let chat_id = parsed.request.chat_id.trim().to_string();
-        let mut frames = self.turn_frames(parsed, sequential);
+        let owner = ctx.owner().map(str::to_string);
+        self.check_owner(&chat_id, owner.as_deref(), false).await?;
+        let mut frames = self.turn_frames(parsed, sequential, owner.clone());
         match frames.next().await {
             Some(Frame::Open { access_token, pending_version, session_ms }) => {
                 if detached {
@@ -76,6 +78,10 @@ where
             }
             Some(Frame::Failed { status, message }) => {
                 self.log(&format!("headstart: the session of {chat_id} could not be created: {message}"));
+                // The platform keeps owners: someone else's chat.
+                if status == 403 && owner.is_some() {
+                    return Err(RequestError::not_owner());
+                }
                 Err(RequestError::session_failed(Some(status)))
             }
             _ => Err(RequestError::internal("the turn ended before it started")),
@@ -84,7 +90,7 @@ where
 
     /// The frames of a turn, run lazily as the stream is polled; dropping
     /// the stream drops the turn.
-    fn turn_frames(&self, parsed: ParsedHeadStart, sequential: bool) -> Frames {
+    fn turn_frames(&self, parsed: ParsedHeadStart, sequential: bool, owner: Option<String>) -> Frames {
         let ParsedHeadStart { request, model_messages } = parsed;
         let chat_id = request.chat_id.trim().to_string();
         let message_id = message_id(&self.inner.runtime);
@@ -107,10 +113,14 @@ where
         });
         let inner = self.inner.clone();
         Box::pin(emitted_stream(move |out| async move {
-            let sequential_config;
-            let config = if sequential {
-                sequential_config = crate::turn::HeadStartConfig { sequential: true, ..inner.config.turn.clone() };
-                &sequential_config
+            // The shared configuration, unless this turn needs its own.
+            let own_config;
+            let config = if sequential || owner.is_some() {
+                let mut c = inner.config.turn.clone();
+                c.sequential |= sequential;
+                c.session.owner = owner;
+                own_config = c;
+                &own_config
             } else {
                 &inner.config.turn
             };

@@ -84,6 +84,14 @@ pub struct RouteContext {
     pub identity: Identity,
 }
 
+impl RouteContext {
+    /// Who a chat is created for: a verified identity; anonymous callers
+    /// own nothing (their address is no identity to keep a chat by).
+    pub fn owner(&self) -> Option<&str> {
+        (self.identity.source != crate::identity::IdentitySource::Anonymous).then_some(self.identity.id.as_str())
+    }
+}
+
 /// The configured routes over their IO: `platform` reaches the session
 /// platform, `model` the model API. Cheap to clone.
 pub struct Routes<P, M, C, R> {

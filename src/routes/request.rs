@@ -84,6 +84,11 @@ impl RequestError {
         }
     }
 
+    /// `403 not_owner`: the chat belongs to another identity.
+    pub fn not_owner() -> Self {
+        Self::new(403, "this chat belongs to another user", "not_owner")
+    }
+
     /// `400 no_messages`: nothing for the model to answer.
     pub fn no_messages() -> Self {
         Self::new(400, "headStartMessages must hold at least one message to answer", "no_messages")

@@ -1,9 +1,13 @@
 // Caller identity on a worker run as deployed (no HEADSTART_LOCAL) with
 // HEADSTART_AUTH_JWT_SECRET: the real browser transport (`TriggerChatTransport`)
 // sends the user's HS256 JWT to the head start through its `headers` option
-// and to the token and start routes from its `accessToken`/`startSession`
-// callbacks, and turn 1 completes; a request with no token, a bad, expired
-// or wrong-audience token gets 401 JSON, and no session is created.
+// (as `X-Headstart-Authorization`: the transport sends `headers` to the
+// platform's `.out` too, where an `Authorization` would replace the chat
+// token) and to the token and start routes from its `accessToken`/
+// `startSession` callbacks; turns 1 and 2 complete; another user is refused
+// the chat (403) and a token for a chat that does not exist (404); a request
+// with no token, a bad, expired or wrong-audience token gets 401 JSON, and
+// no session is created.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac, generateKeyPairSync, sign } from "node:crypto";
@@ -56,14 +60,14 @@ async function sessionExists(chatId) {
   return res.status === 200;
 }
 
-test("the transport sends the user's JWT: turn 1 by head start completes", async () => {
+test("the transport sends the user's JWT: turn 1 by head start and turn 2 direct complete; another user is refused the chat", async () => {
   const token = userToken();
   const calls = [];
   const transport = new TriggerChatTransport({
     task: "headstart-agent",
     baseURL: worker.url,
     headStart: `${worker.url}/api/chat`,
-    headers: { Authorization: `Bearer ${token}` },
+    headers: { "X-Headstart-Authorization": `Bearer ${token}` },
     accessToken: async ({ chatId }) => {
       calls.push("accessToken");
       return (await (await post("/api/chat/token", { chatId }, token)).json()).publicAccessToken;
@@ -92,11 +96,49 @@ test("the transport sends the user's JWT: turn 1 by head start completes", async
   assert.match(status, /Chat routes: callers need a bearer JWT \(HS256\)/);
   assert.ok(!status.includes(SECRET));
 
+  // Turn 2 goes to the agent directly, with the chat token (the app's header rides along unharmed).
+  const turn2 = await transport.sendMessages({
+    trigger: "submit-message",
+    chatId,
+    messageId: undefined,
+    messages: [user("u1", "What's the weather in Paris?"), message, user("u2", "Thanks!")],
+    abortSignal: AbortSignal.timeout(20_000),
+  });
+  let reply;
+  for await (const m of readUIMessageStream({ stream: turn2, terminateOnError: true })) reply = m;
+  assert.ok(text(reply).length > 0, "turn 2 answered");
+
   // The token route takes the same JWT (the transport's accessToken callback).
   const res = await post("/api/chat/token", { chatId }, token);
   assert.equal(res.status, 200);
   assert.ok((await res.json()).publicAccessToken);
+
+  // Another user is refused this chat on every route, and nothing of theirs reaches it.
+  const bob = userToken({ sub: "user_bob" });
+  const inBefore = await inRecords(chatId);
+  for (const path of ["/api/chat", "/api/chat/detached", "/api/chat/start", "/api/chat/token"]) {
+    const refused = await post(path, { chatId, headStartMessages: [user("b1", "let me in")] }, bob);
+    assert.equal(refused.status, 403, path);
+    const body = await refused.json();
+    assert.equal(body.code, "not_owner", `${path}: ${JSON.stringify(body)}`);
+    assert.equal(body.publicAccessToken, undefined);
+  }
+  assert.deepEqual(await inRecords(chatId), inBefore, "nothing of bob's reached the agent");
+  // No token for a chat that does not exist (no claiming it ahead of its owner).
+  const ghost = await post("/api/chat/token", { chatId: `${chatId}_ghost` }, bob);
+  assert.equal(ghost.status, 404);
+  assert.equal((await ghost.json()).code, "no_such_chat");
+  // Alice's own token route still works.
+  assert.equal((await post("/api/chat/token", { chatId }, token)).status, 200);
 });
+
+async function inRecords(chatId) {
+  const res = await fetch(`${worker.url}/realtime/v1/sessions/${encodeURIComponent(chatId)}/in/records`, {
+    headers: { authorization: `Bearer ${PLATFORM_KEY}` },
+  });
+  assert.equal(res.status, 200);
+  return (await res.json()).records;
+}
 
 test("no token, a bad, expired or wrong-audience token: 401 JSON on every route, and nothing spent", async () => {
   const cases = [
@@ -150,8 +192,10 @@ test("RS256 and ES256 tokens checked by workerd's WebCrypto against a JWKS serve
       const sig = alg === "RS256" ? sign("sha256", Buffer.from(input), key) : sign("sha256", Buffer.from(input), { key, dsaEncoding: "ieee-p1363" });
       return `${input}.${sig.toString("base64url")}`;
     };
+    let n = 0;
+    // `start` creates a chat of the caller's own (a token is only for an existing chat).
     const call = async (t) => {
-      const res = await fetch(`${other.url}/api/chat/token`, { method: "POST", headers: { authorization: `Bearer ${t}` }, body: JSON.stringify({ chatId: `jwks_${process.pid}` }) });
+      const res = await fetch(`${other.url}/api/chat/start`, { method: "POST", headers: { authorization: `Bearer ${t}` }, body: JSON.stringify({ chatId: `jwks_${process.pid}_${++n}` }) });
       return [res.status, res.status === 200 ? "ok" : (await res.json()).code];
     };
     assert.deepEqual(await call(token("RS256", "r1", rsa.privateKey)), [200, "ok"]);
