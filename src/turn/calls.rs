@@ -260,6 +260,11 @@ pub async fn follow_out<F: Fetch, C: Clock>(
                                 }
                             }
                         }
+                        // An event over the decoder's bounds: this read is
+                        // spoilt; reconnect from the cursor.
+                        if sse.error().is_some() {
+                            break;
+                        }
                     }
                     Outcome::Network
                 }
