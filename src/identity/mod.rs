@@ -155,16 +155,13 @@ impl AuthError {
 
 /// Checks RS256 and ES256 signatures with a JWKS key. Boxed futures keep it
 /// object-safe: the wasm build passes WebCrypto, host tests a pure-Rust one.
+/// What [`KeyVerifier::verify`] returns.
+pub type VerifyFuture<'a> = Pin<Box<dyn Future<Output = Result<bool, String>> + 'a>>;
+
 pub trait KeyVerifier {
     /// Whether `signature` (for ES256 the raw `r || s`, as in a JWS) is
     /// `key`'s over `message`; `Err` when the key cannot be used.
-    fn verify<'a>(
-        &'a self,
-        alg: Alg,
-        key: &'a Jwk,
-        message: &'a [u8],
-        signature: &'a [u8],
-    ) -> Pin<Box<dyn Future<Output = Result<bool, String>> + 'a>>;
+    fn verify<'a>(&'a self, alg: Alg, key: &'a Jwk, message: &'a [u8], signature: &'a [u8]) -> VerifyFuture<'a>;
 }
 
 /// The host's default: no asymmetric crypto compiled in.
@@ -173,13 +170,7 @@ struct NoKeyVerifier;
 
 #[cfg(not(target_arch = "wasm32"))]
 impl KeyVerifier for NoKeyVerifier {
-    fn verify<'a>(
-        &'a self,
-        alg: Alg,
-        _: &'a Jwk,
-        _: &'a [u8],
-        _: &'a [u8],
-    ) -> Pin<Box<dyn Future<Output = Result<bool, String>> + 'a>> {
+    fn verify<'a>(&'a self, alg: Alg, _: &'a Jwk, _: &'a [u8], _: &'a [u8]) -> VerifyFuture<'a> {
         Box::pin(std::future::ready(Err(format!("{} needs WebCrypto; on the host give a KeyVerifier", alg.name()))))
     }
 }

@@ -5,7 +5,6 @@
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::pin::Pin;
 use std::rc::Rc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -79,13 +78,7 @@ pub fn claims() -> Value {
 pub struct HostKeys;
 
 impl KeyVerifier for HostKeys {
-    fn verify<'a>(
-        &'a self,
-        alg: Alg,
-        key: &'a Jwk,
-        message: &'a [u8],
-        signature: &'a [u8],
-    ) -> Pin<Box<dyn Future<Output = Result<bool, String>> + 'a>> {
+    fn verify<'a>(&'a self, alg: Alg, key: &'a Jwk, message: &'a [u8], signature: &'a [u8]) -> VerifyFuture<'a> {
         let d = |v: &Option<String>| URL_SAFE_NO_PAD.decode(v.as_deref().unwrap_or_default()).map_err(|e| e.to_string());
         let result = (|| match alg {
             Alg::Rs256 => {

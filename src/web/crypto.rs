@@ -4,27 +4,18 @@
 //! is imported as is (`importKey("jwk", ...)`); a JWS's ES256 signature is
 //! already the raw `r || s` WebCrypto takes.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use crate::identity::{Alg, Jwk, KeyVerifier};
+use crate::identity::{Alg, Jwk, KeyVerifier, VerifyFuture};
 
 /// The runtime's WebCrypto.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct WebCrypto;
 
 impl KeyVerifier for WebCrypto {
-    fn verify<'a>(
-        &'a self,
-        alg: Alg,
-        key: &'a Jwk,
-        message: &'a [u8],
-        signature: &'a [u8],
-    ) -> Pin<Box<dyn Future<Output = Result<bool, String>> + 'a>> {
+    fn verify<'a>(&'a self, alg: Alg, key: &'a Jwk, message: &'a [u8], signature: &'a [u8]) -> VerifyFuture<'a> {
         Box::pin(async move { verify(alg, key, message, signature).await.map_err(|e| describe(&e)) })
     }
 }
