@@ -17,6 +17,9 @@ run() { "$@" 2>&1 | tee -a "$log"; return "${PIPESTATUS[0]}"; }
 step "cargo test (host: protocol core, reference comparisons)"
 run cargo test --locked
 
+step "the fuzz targets still compile (npm run fuzz runs them)"
+CARGO_TARGET_DIR=target/fuzz-check run cargo check --locked --manifest-path fuzz/Cargo.toml --bins
+
 step "release builds"
 bash scripts/build-worker.sh
 bash scripts/build-pkg.sh

@@ -5,7 +5,7 @@
 #![no_main]
 
 use headstart::protocol::ModelMessage;
-use headstart::turn::request::{client_data, parse_chat_body, parse_head_start};
+use headstart::routes::request::{client_data, parse_chat_body, parse_head_start};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

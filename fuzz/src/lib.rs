@@ -55,3 +55,24 @@ pub fn deliveries(data: &[u8]) -> Vec<Vec<&[u8]>> {
     }
     out
 }
+
+/// A provider stream decoder fed `data` whole and cut every other way: the
+/// parts, with the end of the body and any decoding failure, must not
+/// depend on where the body was cut.
+pub fn check_provider_decoder<D: headstart::provider::StreamDecoder>(data: &[u8], new: impl Fn() -> D) {
+    let decode = |pieces: &[&[u8]]| {
+        let mut dec = new();
+        let mut parts = Vec::new();
+        for piece in pieces {
+            parts.extend(dec.feed(piece));
+        }
+        parts.extend(dec.end());
+        (parts, dec.failure())
+    };
+    let deliveries = deliveries(data);
+    let (whole, rest) = deliveries.split_first().expect("the whole input comes first");
+    let want = decode(whole);
+    for pieces in rest {
+        assert_eq!(decode(pieces), want, "cut into {pieces:?}");
+    }
+}
