@@ -60,6 +60,9 @@ pub use request::RequestError;
 pub use response::{RouteBody, RouteResponse};
 pub use runtime::{message_id, nanoid, Runtime};
 
+/// How long a rate limiter may take to answer.
+pub const LIMITER_DEADLINE_MS: u32 = 2_000;
+
 /// A request to one of the routes.
 #[derive(Debug, Clone)]
 pub struct RouteRequest<B> {
@@ -216,11 +219,17 @@ where
 
     /// Whether `key` may spend what `route` spends: the binding's limiter
     /// decides; one that fails lets the call through (and says so in the
-    /// log).
+    /// log), and so does one that does not answer within
+    /// [`LIMITER_DEADLINE_MS`] (a binding or an app's store that hangs must
+    /// not hold every request).
     async fn check_limit(&self, route: Route, key: &str) -> Result<(), RequestError> {
         let Some(limiter) = self.inner.runtime.limiter() else { return Ok(()) };
         let budget = if route == Route::Token { limit::Budget::Token } else { limit::Budget::Turn };
-        match limiter.check(budget, key, self.inner.clock.now_ms()).await {
+        let check = limiter.check(budget, key, self.inner.clock.now_ms());
+        let verdict = crate::io::timeout(&self.inner.clock, LIMITER_DEADLINE_MS, check)
+            .await
+            .unwrap_or_else(|| Err(format!("no answer within {LIMITER_DEADLINE_MS} ms")));
+        match verdict {
             Ok(limit::Verdict::Allowed) => Ok(()),
             Ok(limit::Verdict::Limited { retry_after_secs }) => Err(RequestError::rate_limited(budget.name(), retry_after_secs)),
             Err(e) => {

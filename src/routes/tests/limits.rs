@@ -192,3 +192,21 @@ fn step_1_output_tokens_have_a_ceiling_whatever_the_model_settings_say() {
     assert_eq!((c.rate_limit, c.max_history_messages), (Some(limit::DEFAULT_RATE), 50));
     assert_eq!(config(&[("HEADSTART_RATE_LIMIT_PER_MINUTE", " 0 ")]).unwrap().rate_limit, None);
 }
+
+/// A limiter that never answers, as a store that hangs.
+struct Silent;
+
+impl RateLimiter for Silent {
+    fn check<'a>(&'a self, _: Budget, _: &'a str, _: f64) -> Check<'a> {
+        Box::pin(std::future::pending())
+    }
+}
+
+#[test]
+fn a_limiter_that_hangs_does_not_hold_the_request() {
+    let h = with_limiter(Rc::new(Silent));
+    let response = h.handle(head_start("x1"));
+    assert_eq!(response.status, 200);
+    h.read_sse(response);
+    assert!(h.runtime.logs.borrow().iter().any(|l| l.contains("rate limiter failed") && l.contains("no answer")));
+}
