@@ -5,7 +5,8 @@
 //! would see it: tool results since the last user message get a final answer
 //! that uses them; a request that a configured tool can serve (weather in a
 //! city, arithmetic, a URL) gets a tool call, several at once when the user
-//! names several cities; anything else gets a plain text reply. Timing (time
+//! names several cities, and a follow-up after a weather answer ("and in
+//! London?") asks the weather again; anything else gets a plain text reply. Timing (time
 //! to first byte, time per token) is part of its output, so the IO layer can
 //! play it back at a realistic pace, and faults can be asked for in the
 //! message itself (`[fault:error]`, `[fault:stall]`, `[fault:http-429]`,
@@ -186,7 +187,10 @@ fn answer(options: &CallOptions, user_text: &str) -> Answer {
     let lower = user_text.to_lowercase();
 
     if has_tool("get_weather") {
-        let cities = weather_cities(user_text);
+        let mut cities = weather_cities(user_text);
+        if cities.is_empty() && last_tool_before_user(&options.messages).as_deref() == Some("get_weather") {
+            cities = follow_up_cities(user_text);
+        }
         if !cities.is_empty() {
             let calls: Vec<_> =
                 cities.iter().enumerate().map(|(i, c)| (call_id(i), "get_weather".to_string(), json!({ "city": c }))).collect();
@@ -235,6 +239,36 @@ fn weather_cities(text: &str) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .take(5)
         .collect()
+}
+
+/// The places of a follow-up ("and in London?", "what about Rome and
+/// Oslo?", "how about Tokyo?"), as a model reads them after a weather answer.
+fn follow_up_cities(text: &str) -> Vec<String> {
+    let text = strip_directives(text);
+    let text = text.trim_start();
+    let rest = ["and in ", "what about ", "how about ", "and ", "in "]
+        .iter()
+        .find_map(|lead| text.get(..lead.len()).filter(|head| head.eq_ignore_ascii_case(lead)).map(|_| &text[lead.len()..]));
+    let Some(rest) = rest else { return vec![] };
+    let end = rest.find(['?', '.', '!', '\n']).unwrap_or(rest.len());
+    // Places are names: "and more?" is not a place.
+    rest[..end]
+        .split(',')
+        .flat_map(|s| s.split(" and "))
+        .map(|s| s.trim().trim_start_matches("in ").trim().to_string())
+        .filter(|s| s.chars().next().is_some_and(char::is_uppercase))
+        .take(5)
+        .collect()
+}
+
+/// The name of the last tool called before the last user message: what the
+/// conversation was about.
+fn last_tool_before_user(messages: &[ModelMessage]) -> Option<String> {
+    let end = messages.iter().rposition(|m| matches!(m, ModelMessage::User(_)))?;
+    messages[..end].iter().rev().flat_map(|m| m.parts().iter().rev()).find_map(|p| match p {
+        ModelPart::ToolCall(c) => Some(c.tool_name.clone()),
+        _ => None,
+    })
 }
 
 /// Byte offset of `needle` (ASCII) in `text`, ignoring ASCII case. Not

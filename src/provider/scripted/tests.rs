@@ -187,3 +187,54 @@ proptest::proptest! {
         answer_to(&format!("{prefix}WEATHER IN {city}?"));
     }
 }
+
+fn after_weather_in_paris(follow_up: &str) -> CallOptions {
+    call(json!([
+        { "role": "user", "content": [{ "type": "text", "text": "What's the weather in Paris?" }] },
+        { "role": "assistant", "content": [
+            { "type": "text", "text": "Let me check the weather in Paris." },
+            { "type": "tool-call", "toolCallId": "c1", "toolName": "get_weather", "input": { "city": "Paris" } }] },
+        { "role": "tool", "content": [{ "type": "tool-result", "toolCallId": "c1", "toolName": "get_weather",
+            "output": { "type": "json", "value": { "city": "Paris", "temperatureC": 18, "condition": "sunny" } } }] },
+        { "role": "assistant", "content": [{ "type": "text", "text": "It is 18 °C and sunny in Paris." }] },
+        { "role": "user", "content": [{ "type": "text", "text": follow_up }] }
+    ]))
+}
+
+#[test]
+fn a_follow_up_after_a_weather_answer_asks_the_weather_again() {
+    let config = ScriptedConfig::default();
+    let (p, _) = parts(plan(&config, &after_weather_in_paris("and in London?")));
+    assert_eq!(calls(&p), [("get_weather".into(), r#"{"city":"London"}"#.into())]);
+    assert_eq!(text_of(&p), "Let me check the weather in London.");
+    assert_eq!(finish(&p), FinishReason::ToolCalls);
+    // Deterministic: the same conversation gets the same call ids.
+    assert_eq!(parts(plan(&config, &after_weather_in_paris("and in London?"))).0, p);
+    let (p, _) = parts(plan(&config, &after_weather_in_paris("What about Rome and Oslo?")));
+    assert_eq!(
+        calls(&p),
+        [("get_weather".into(), r#"{"city":"Rome"}"#.into()), ("get_weather".into(), r#"{"city":"Oslo"}"#.into())]
+    );
+    let (p, _) = parts(plan(&config, &after_weather_in_paris("How about Tokyo")));
+    assert_eq!(calls(&p), [("get_weather".into(), r#"{"city":"Tokyo"}"#.into())]);
+}
+
+#[test]
+fn a_follow_up_without_a_weather_question_before_it_is_text() {
+    let (p, _) = parts(plan(&ScriptedConfig::default(), &user("and in London?")));
+    assert!(calls(&p).is_empty());
+    assert!(text_of(&p).starts_with("You said:"));
+    // After a calculation the conversation is not about the weather.
+    let options = call(json!([
+        { "role": "user", "content": [{ "type": "text", "text": "2+2" }] },
+        { "role": "assistant", "content": [{ "type": "tool-call", "toolCallId": "c1", "toolName": "calculator", "input": { "expression": "2+2" } }] },
+        { "role": "tool", "content": [{ "type": "tool-result", "toolCallId": "c1", "toolName": "calculator",
+            "output": { "type": "json", "value": { "expression": "2+2", "result": 4 } } }] },
+        { "role": "user", "content": [{ "type": "text", "text": "and in London?" }] }
+    ]));
+    assert!(calls(&parts(plan(&ScriptedConfig::default(), &options)).0).is_empty());
+    // A follow-up that is not one stays text.
+    for text in ["thanks!", "and more?", "what about it?"] {
+        assert!(calls(&parts(plan(&ScriptedConfig::default(), &after_weather_in_paris(text))).0).is_empty(), "{text}");
+    }
+}
