@@ -269,3 +269,83 @@ fn a_stop_aborts_the_turn_and_still_completes_it() {
     // The partial answer is kept.
     assert_eq!(s.saved.borrow().0.len(), 2);
 }
+
+#[test]
+fn a_stop_before_the_handover_closes_step_one_and_keeps_its_answer() {
+    // The browser stopped during step 1; the head start then noticed it had
+    // gone and sent the skip.
+    let s = MemSession::with_input(vec![json!({ "kind": "stop" }), json!({ "kind": "handover-skip" })]);
+    run(&s, payload("handover-prepare", json!({ "headStartMessages": [user("u1", "hello")] })));
+    assert_eq!(s.types(), ["abort", "control:turn-complete"]);
+    let Out::Control(headers) = s.out.borrow().last().cloned().unwrap() else { panic!() };
+    assert_eq!(TurnComplete::from_headers(&headers).session_in_event_id, Some(1));
+    assert_eq!(s.saved.borrow().0.len(), 1, "the user's message is kept");
+
+    // Step 1 had ended and its handover raced the stop: nothing more runs,
+    // and step 1's answer is kept.
+    let s = MemSession::with_input(vec![json!({ "kind": "stop" }), handover_tool_call()]);
+    run(&s, payload("handover-prepare", json!({ "headStartMessages": [user("u1", "What's the weather in Paris?")] })));
+    assert_eq!(s.types(), ["abort", "control:turn-complete"]);
+    let messages = s.saved.borrow().0.clone();
+    assert_eq!(messages.len(), 2);
+    let assistant = serde_json::to_value(&messages[1]).unwrap();
+    assert_eq!(assistant["id"], "M1");
+    assert_eq!(assistant["parts"][0]["text"], "Let me check the weather in Paris.");
+}
+
+#[test]
+fn a_turn_that_asks_gets_its_timeline_as_message_metadata() {
+    let asks = json!({ "headstartTimeline": true });
+    let mut handover = handover_tool_call();
+    handover["headStartTiming"] = json!({ "requestAt": 1000.0, "sessionCreated": 1040.0, "modelFirstByte": 1030.0,
+        "firstChunkOut": 1040.0, "stepEnd": 1300.0, "handover": 1310.0 });
+    let message = |id: &str, text: &str, metadata: Value| json!({ "kind": "message", "payload": { "chatId": "chat_1",
+        "trigger": "submit-message", "message": user(id, text), "metadata": metadata } });
+    let s = MemSession::with_input(vec![handover, message("u2", "and in London?", asks.clone()), message("u3", "hello", json!({}))]);
+    run(&s, payload("handover-prepare", json!({ "headStartMessages": [user("u1", "What's the weather in Paris?")], "metadata": asks })));
+    let out = s.out.borrow();
+    let timelines: Vec<&Value> = out
+        .iter()
+        .filter_map(|o| match o {
+            Out::Chunk(c) if c["type"] == "message-metadata" => Some(&c["messageMetadata"]["headstart"]),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(timelines.len(), 2, "the turn that did not ask has none");
+    let head = timelines[0];
+    assert_eq!(head["path"], "head-start");
+    assert_eq!(head["edge"]["handover"], 1310.0);
+    assert!(head["agent"]["runStarted"].is_number() && head["agent"]["booted"].is_number(), "{head}");
+    assert!(head["agent"]["firstChunk"].is_number());
+    let direct = timelines[1];
+    assert_eq!(direct["path"], "direct");
+    assert!(direct.get("edge").is_none());
+    assert!(direct["agent"].get("runStarted").is_none(), "the run was warm: {direct}");
+    // After the finish, before the turn-complete; kept in the transcript.
+    let types = s.types();
+    let at = types.iter().position(|t| t == "message-metadata").unwrap();
+    assert_eq!(types[at - 1..=at + 1], ["finish", "message-metadata", "control:turn-complete"]);
+    let messages = s.saved.borrow().0.clone();
+    assert_eq!(messages.len(), 6);
+    assert_eq!(serde_json::to_value(&messages[1]).unwrap()["metadata"]["headstart"]["path"], "head-start");
+    // The follow-up asked the weather again.
+    let london = serde_json::to_value(&messages[3]).unwrap();
+    assert!(london["parts"].as_array().unwrap().iter().any(|p| p["type"] == "tool-get_weather" && p["input"]["city"] == "London"));
+    assert!(serde_json::to_value(&messages[5]).unwrap().get("metadata").is_none());
+}
+
+#[test]
+fn a_forged_timing_in_a_handover_is_left_out() {
+    let mut handover = handover_tool_call();
+    handover["headStartTiming"] = json!({ "requestAt": "<script>" });
+    let s = MemSession::with_input(vec![handover]);
+    run(&s, payload("handover-prepare", json!({ "headStartMessages": [user("u1", "weather in Oslo")], "metadata": { "headstartTimeline": true } })));
+    let out = s.out.borrow();
+    let timeline = out.iter().find_map(|o| match o {
+        Out::Chunk(c) if c["type"] == "message-metadata" => Some(c["messageMetadata"]["headstart"].clone()),
+        _ => None,
+    });
+    let timeline = timeline.unwrap();
+    assert_eq!(timeline["path"], "direct");
+    assert!(timeline.get("edge").is_none());
+}

@@ -9,12 +9,13 @@
 //! turn ends with a `turn-complete` control record; a `stop` aborts the
 //! turn's model call.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::pin::pin;
 
 use futures_util::future::{select, Either};
 use serde_json::{json, Value};
 
+use super::handover::{synthesize, tool_calls, without_approvals};
 use super::tools::ToolRegistry;
 use super::transcript::MessageBuilder;
 use crate::io::{Clock, Fetch};
@@ -22,9 +23,10 @@ use crate::protocol::chunk::{Abort, ErrorChunk, Finish, Start, ToolOutputAvailab
 use crate::protocol::convert::{convert_to_model_messages, ConvertOptions};
 use crate::protocol::input::{ChatInput, Handover};
 use crate::protocol::json::Object;
-use crate::protocol::message::{FinishReason, Role, UiMessage, UiPart};
-use crate::protocol::model::{Content, ContentMessage, ModelMessage, ModelPart, ToolOutput, ToolResultPart};
+use crate::protocol::message::{FinishReason, Role, UiMessage};
+use crate::protocol::model::{ModelMessage, ModelPart, ToolOutput, ToolResultPart};
 use crate::protocol::record::{Header, TurnComplete};
+use crate::protocol::timeline::{self, AgentMarks, EdgeMarks};
 use crate::protocol::UiChunk;
 use crate::provider::config::ModelSettings;
 use crate::provider::run::run_step;
@@ -145,12 +147,15 @@ pub async fn run_agent<S: Session, F: Fetch, C: Clock>(
     config: &AgentConfig,
     payload: RunPayload,
 ) {
+    let run_started = clock.now_ms();
     session.set_state(RunState::Booting);
     if config.boot_delay_ms > 0 {
         clock.sleep(config.boot_delay_ms).await;
     }
     session.set_state(RunState::Running);
-    let mut agent = Agent { session, fetch, clock, config, payload, prev_turn_complete: None };
+    let boot = Some((run_started, clock.now_ms()));
+    let mut agent =
+        Agent { session, fetch, clock, config, payload, prev_turn_complete: None, boot, first_chunk_at: Cell::new(None) };
     agent.run().await;
     session.set_state(RunState::Exited);
 }
@@ -163,6 +168,11 @@ struct Agent<'a, S, F, C> {
     payload: RunPayload,
     /// Seq of this run's previous turn-complete (trimmed after the next).
     prev_turn_complete: Option<u64>,
+    /// When the run started and was ready, until its first turn's timeline
+    /// shows them.
+    boot: Option<(f64, f64)>,
+    /// The current turn's first chunk after `start`.
+    first_chunk_at: Cell<Option<f64>>,
 }
 
 enum Wait {
@@ -182,6 +192,8 @@ impl<S: Session, F: Fetch, C: Clock> Agent<'_, S, F, C> {
                     history = self.payload.head_start_messages.clone();
                 }
                 let deadline = self.clock.now_ms() + f64::from(self.config.handover_timeout_ms);
+                // The browser stopped before the head start handed over.
+                let mut stopped = false;
                 loop {
                     let left = (deadline - self.clock.now_ms()).max(0.0) as u32;
                     let next = if left == 0 { None } else { self.session.next_input(cursor, left).await };
@@ -191,6 +203,17 @@ impl<S: Session, F: Fetch, C: Clock> Agent<'_, S, F, C> {
                     };
                     cursor = Some(rec.seq);
                     match rec.input {
+                        ChatInput::Stop(_) => stopped = true,
+                        ChatInput::Handover(h) if stopped => {
+                            let message = synthesize(&h.message_id.clone().unwrap_or_else(|| self.session.new_id()), &h);
+                            self.stopped_before_handover(&mut history, rec.seq, Some(message));
+                            first_turn = false;
+                            break;
+                        }
+                        ChatInput::HandoverSkip(_) if stopped => {
+                            self.stopped_before_handover(&mut history, rec.seq, None);
+                            return;
+                        }
                         ChatInput::Handover(h) => {
                             self.hook_chat_start(false).await;
                             self.turn(&mut history, rec.seq, TurnInput::Handover(h)).await;
@@ -236,6 +259,62 @@ impl<S: Session, F: Fetch, C: Clock> Agent<'_, S, F, C> {
         }
     }
 
+    /// Records a head start the browser stopped before its handover: what
+    /// step 1 teed to `.out` is closed with `abort` and a turn-complete, and
+    /// step 1's answer (when the handover brought it) is kept, with nothing
+    /// more run for it.
+    fn stopped_before_handover(&mut self, history: &mut Vec<UiMessage>, seq: u64, message: Option<UiMessage>) {
+        let input_read = self.clock.now_ms();
+        self.session.write(&UiChunk::Abort(Abort { reason: Some("stopped".into()), extra: Object::new() }));
+        let mut message = message;
+        let marks = self.marks(input_read, true);
+        if timeline::wanted(self.payload.metadata.as_ref()) {
+            self.write_timeline(None, &marks, message.as_mut());
+        }
+        if let Some(message) = message {
+            history.retain(|m| m.id != message.id);
+            history.push(message);
+        }
+        let tc = TurnComplete {
+            public_access_token: self.session.access_token(),
+            session_in_event_id: Some(seq),
+            session_in_consumed_id: Some(seq),
+            ..TurnComplete::default()
+        };
+        self.prev_turn_complete = Some(self.session.control(tc.headers()));
+        self.session.save(history, Some(seq));
+    }
+
+    /// The agent's marks of the turn now ending; the run's boot goes with
+    /// its first turn only.
+    fn marks(&mut self, input_read: f64, stopped: bool) -> AgentMarks {
+        let boot = self.boot.take();
+        AgentMarks {
+            run_started: boot.map(|b| b.0),
+            booted: boot.map(|b| b.1),
+            input_read,
+            first_chunk: self.first_chunk_at.get(),
+            complete: self.clock.now_ms(),
+            stopped,
+        }
+    }
+
+    /// Writes the turn's timeline to `.out` and keeps it on the message.
+    fn write_timeline(&self, edge: Option<&EdgeMarks>, marks: &AgentMarks, message: Option<&mut UiMessage>) {
+        let chunk = timeline::metadata_chunk(edge, marks);
+        self.session.write(&chunk);
+        if let (Some(message), UiChunk::MessageMetadata(m)) = (message, &chunk) {
+            let mut metadata = match message.metadata.take() {
+                Some(Value::Object(o)) => o,
+                _ => Object::new(),
+            };
+            if let Some(Value::Object(added)) = &m.message_metadata {
+                metadata.extend(added.clone());
+            }
+            message.metadata = Some(Value::Object(metadata));
+        }
+    }
+
     /// Closes what step 1 teed to `.out` with an error and a turn-complete,
     /// so no reader waits on it, and keeps the user's message.
     fn handover_timed_out(&self, history: &[UiMessage], cursor: Option<u64>) {
@@ -270,9 +349,16 @@ impl<S: Session, F: Fetch, C: Clock> Agent<'_, S, F, C> {
     }
 
     async fn turn(&mut self, history: &mut Vec<UiMessage>, in_seq: u64, input: TurnInput) {
+        let input_read = self.clock.now_ms();
+        self.first_chunk_at.set(None);
+        let (wants_timeline, edge) = match &input {
+            TurnInput::Message(m) => (timeline::wanted(m.metadata.as_ref()), None),
+            TurnInput::Handover(h) => (timeline::wanted(self.payload.metadata.as_ref()), EdgeMarks::from_handover(&h.extra)),
+        };
         let chat_id = self.payload.chat_id.clone();
         self.session.hook(json!({ "type": "onTurnStart", "chatId": chat_id, "runId": self.payload.run_id })).await;
-        let outcome = {
+        let mut stopped = false;
+        let mut outcome = {
             let builder = RefCell::new(None::<MessageBuilder>);
             let turn = pin!(self.turn_body(history, &input, &builder));
             let stop = pin!(self.watch_stop(in_seq));
@@ -283,10 +369,15 @@ impl<S: Session, F: Fetch, C: Clock> Agent<'_, S, F, C> {
                     // model call; the message so far is kept.
                     let chunk = UiChunk::Abort(Abort { reason: Some("stopped".into()), extra: Object::new() });
                     self.emit(&builder, &chunk);
+                    stopped = true;
                     TurnOutcome { message: builder.borrow().as_ref().map(MessageBuilder::message), errored: false }
                 }
             }
         };
+        let marks = self.marks(input_read, stopped);
+        if wants_timeline {
+            self.write_timeline(edge.as_ref(), &marks, outcome.message.as_mut());
+        }
         if let Some(message) = outcome.message {
             history.retain(|m| m.id != message.id);
             history.push(message);
@@ -321,6 +412,9 @@ impl<S: Session, F: Fetch, C: Clock> Agent<'_, S, F, C> {
     }
 
     fn emit(&self, builder: &RefCell<Option<MessageBuilder>>, chunk: &UiChunk) {
+        if self.first_chunk_at.get().is_none() && !matches!(chunk, UiChunk::Start(_)) {
+            self.first_chunk_at.set(Some(self.clock.now_ms()));
+        }
         self.session.write(chunk);
         if let Some(b) = builder.borrow_mut().as_mut() {
             let _ = b.push(chunk);
@@ -447,99 +541,4 @@ enum TurnInput {
 struct TurnOutcome {
     message: Option<UiMessage>,
     errored: bool,
-}
-
-/// The UI assistant message the SDK synthesizes from a handover (§7.4):
-/// text, reasoning (done, with its provider metadata), tool calls as
-/// `input-available`; approval requests skipped.
-pub fn synthesize(message_id: &str, handover: &Handover) -> UiMessage {
-    let mut parts = Vec::new();
-    if let Some(first) = handover.partial_assistant_message.iter().find(|m| matches!(m, ModelMessage::Assistant(_))) {
-        for part in first.parts() {
-            let ui = match part {
-                ModelPart::Text(t) => json!({ "type": "text", "text": t.text }),
-                ModelPart::Reasoning(r) => {
-                    let mut v = json!({ "type": "reasoning", "text": r.text, "state": "done" });
-                    if let Some(meta) = &r.provider_options {
-                        v["providerMetadata"] = Value::Object(meta.clone());
-                    }
-                    v
-                }
-                ModelPart::ToolCall(c) => json!({ "type": format!("tool-{}", c.tool_name), "toolCallId": c.tool_call_id,
-                                                  "state": "input-available", "input": c.input }),
-                _ => continue,
-            };
-            if let Ok(p) = serde_json::from_value::<UiPart>(ui) {
-                parts.push(p);
-            }
-        }
-    }
-    UiMessage { id: message_id.to_string(), role: Role::Assistant, metadata: None, parts, extra: Object::new() }
-}
-
-/// The partial without its synthetic approval round, and the tool calls
-/// the round approved (to run before the model is called again).
-fn without_approvals(partial: &[ModelMessage]) -> (Vec<ModelMessage>, Vec<(String, String, Value)>) {
-    let mut approved_ids = Vec::new();
-    let mut out = Vec::new();
-    for m in partial {
-        match m {
-            ModelMessage::Tool(c) => {
-                let parts: Vec<ModelPart> = m
-                    .parts()
-                    .iter()
-                    .filter(|p| match p {
-                        ModelPart::ToolApprovalResponse(r) => {
-                            if r.approved {
-                                approved_ids.push(r.approval_id.clone());
-                            }
-                            false
-                        }
-                        _ => true,
-                    })
-                    .cloned()
-                    .collect();
-                if !parts.is_empty() {
-                    out.push(ModelMessage::Tool(ContentMessage { content: Content::Parts(parts), ..c.clone() }));
-                }
-            }
-            ModelMessage::Assistant(c) => {
-                let parts: Vec<ModelPart> =
-                    m.parts().iter().filter(|p| !matches!(p, ModelPart::ToolApprovalRequest(_))).cloned().collect();
-                out.push(ModelMessage::Assistant(ContentMessage { content: Content::Parts(parts), ..c.clone() }));
-            }
-            other => out.push(other.clone()),
-        }
-    }
-    let approved_calls: Vec<String> = partial
-        .iter()
-        .flat_map(|m| m.parts())
-        .filter_map(|p| match p {
-            ModelPart::ToolApprovalRequest(r) if approved_ids.contains(&r.approval_id) => Some(r.tool_call_id.clone()),
-            _ => None,
-        })
-        .collect();
-    let calls = partial
-        .iter()
-        .flat_map(|m| m.parts())
-        .filter_map(|p| match p {
-            ModelPart::ToolCall(c) if approved_calls.contains(&c.tool_call_id) => {
-                Some((c.tool_call_id.clone(), c.tool_name.clone(), c.input.clone().unwrap_or(Value::Null)))
-            }
-            _ => None,
-        })
-        .collect();
-    (out, calls)
-}
-
-/// The tool calls of a step's response.
-fn tool_calls(messages: &[ModelMessage]) -> Vec<(String, String, Value)> {
-    messages
-        .iter()
-        .flat_map(|m| m.parts())
-        .filter_map(|p| match p {
-            ModelPart::ToolCall(c) => Some((c.tool_call_id.clone(), c.tool_name.clone(), c.input.clone().unwrap_or(Value::Null))),
-            _ => None,
-        })
-        .collect()
 }

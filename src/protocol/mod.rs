@@ -16,6 +16,7 @@ pub mod message;
 pub mod model;
 pub mod record;
 pub mod session;
+pub mod timeline;
 pub mod sse;
 pub mod url;
 

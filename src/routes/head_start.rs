@@ -40,7 +40,7 @@ where
         self.check_owner(&chat_id, owner.as_deref(), false).await?;
         let mut frames = self.turn_frames(parsed, sequential, owner.clone());
         match frames.next().await {
-            Some(Frame::Open { access_token, pending_version, session_ms }) => {
+            Some(Frame::Open { access_token, pending_version, session_ms, model_ms }) => {
                 if detached {
                     // The turn outlives the request.
                     self.inner.runtime.spawn_background(Box::pin(frames.for_each(|_| ready(()))));
@@ -73,7 +73,11 @@ where
                 if pending_version {
                     headers.push(("x-trigger-chat-pending-version".into(), "1".into()));
                 }
-                headers.push(("server-timing".into(), format!("session;desc=\"session create\";dur={session_ms:.1}")));
+                let mut server_timing = format!("session;desc=\"session create\";dur={session_ms:.1}");
+                if let Some(model_ms) = model_ms {
+                    server_timing.push_str(&format!(", model;desc=\"model first byte\";dur={model_ms:.1}"));
+                }
+                headers.push(("server-timing".into(), server_timing));
                 Ok(RouteResponse { status: 200, headers, body: RouteBody::Sse(Box::pin(body)) })
             }
             Some(Frame::Failed { status, message }) => {

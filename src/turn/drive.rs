@@ -17,6 +17,7 @@ use crate::protocol::input::{ChatInput, Handover, HeadStartRequest};
 use crate::protocol::json::Object;
 use crate::protocol::record::DEFAULT_FLUSH_INTERVAL_MS;
 use crate::protocol::session::{handover_prepare_request, CreatedSession, SessionOptions};
+use crate::protocol::timeline::{self, EdgeMarks};
 use crate::protocol::ModelMessage;
 use crate::provider::config::ModelSettings;
 use crate::provider::run::run_step;
@@ -29,8 +30,9 @@ pub const HANDOVER_FAILED: &str = "the agent could not be handed the turn";
 #[derive(Debug, Clone, PartialEq)]
 pub enum Frame {
     /// The session exists: send the headers. `session_ms` is how long the
-    /// create took (for `Server-Timing`).
-    Open { access_token: String, pending_version: bool, session_ms: f64 },
+    /// create took, `model_ms` when the model's first output came if it came
+    /// before (both for `Server-Timing`).
+    Open { access_token: String, pending_version: bool, session_ms: f64, model_ms: Option<f64> },
     /// A UI message chunk, as JSON text.
     Chunk(String),
     /// The session could not be created: no response was opened.
@@ -164,6 +166,7 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
                     access_token: session.public_access_token.clone(),
                     pending_version: session.pending_version == Some(true),
                     session_ms: since(clock),
+                    model_ms: first_chunk.get(),
                 });
                 for chunk in shared.buffer.borrow_mut().drain(..) {
                     out.emit(Frame::Chunk(chunk));
@@ -255,11 +258,24 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
     let input = match step.outcome() {
         Some(StepOutcome::Ok(result)) => {
             let messages = &result.response_messages;
+            let mut extra = Object::new();
+            if timeline::wanted(request.metadata.as_ref()) {
+                let at = |t: Option<f64>| t.map(|t| t0 + t);
+                let marks = EdgeMarks {
+                    request_at: t0,
+                    session_created: at(timing.session_created),
+                    model_first_byte: at(timing.provider_ttfb),
+                    first_chunk_out: at(timing.first_chunk_out),
+                    step_end: at(timing.step_end),
+                    handover: Some(clock.now_ms()),
+                };
+                extra.insert(timeline::HANDOVER_FIELD.into(), serde_json::json!(marks));
+            }
             ChatInput::Handover(Handover {
                 partial_assistant_message: if result.wants_tools() { reshape_for_handover(messages) } else { messages.clone() },
                 message_id: Some(message_id.clone()),
                 is_final: !result.wants_tools(),
-                extra: Object::new(),
+                extra,
             })
         }
         _ => ChatInput::handover_skip(),

@@ -198,3 +198,28 @@ fn sequential_only_in_bench_mode() {
         h.read_sse(response);
     }
 }
+
+#[test]
+fn a_head_start_that_asks_for_its_timeline_hands_the_edge_marks_over() {
+    let h = harness(&[]);
+    let appended_handover = |h: &Harness| -> Value {
+        let requests = h.platform.0.requests.borrow();
+        let append = requests.iter().find(|r| r.url.ends_with("/in/append")).unwrap();
+        serde_json::from_str(&append.body).unwrap()
+    };
+    let body = json!({ "chatId": "t1", "headStartMessages": user("What is the weather in Madrid?"), "trigger": "submit-message",
+        "metadata": { "headstartTimeline": true } });
+    let response = h.handle(post("/api/chat", body.to_string().into_bytes()));
+    assert_eq!(response.status, 200);
+    h.read_sse(response);
+    let handover = appended_handover(&h);
+    let marks = &handover["headStartTiming"];
+    let at = |k: &str| marks[k].as_f64().unwrap_or_else(|| panic!("{k} in {marks}"));
+    assert!(at("requestAt") <= at("sessionCreated") && at("sessionCreated") <= at("stepEnd") && at("stepEnd") <= at("handover"));
+    assert!(at("modelFirstByte") <= at("firstChunkOut"));
+
+    let h = harness(&[]);
+    let response = h.handle(post("/api/chat", head_start_body("t2")));
+    h.read_sse(response);
+    assert!(appended_handover(&h).get("headStartTiming").is_none(), "only when asked");
+}
