@@ -92,6 +92,10 @@ impl Runtime for WorkerRuntime {
     fn limiter(&self) -> Option<&dyn crate::routes::limit::RateLimiter> {
         self.limiter.as_deref()
     }
+    fn turn_done(&self, timing: &serde_json::Value) {
+        self.log(&timing.to_string());
+        super::status::remember_turn(timing);
+    }
 }
 
 fn to_response(r: RouteResponse) -> Result<Response> {

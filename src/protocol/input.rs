@@ -39,6 +39,17 @@ pub enum ChatIdError {
     SessionPrefix,
 }
 
+/// The metadata flag of a head start whose turn outlives its request: a
+/// browser that goes away before the handover (a reload) does not end the
+/// turn; step 1 is drained into `.out` and handed over, as the detached
+/// route does, so the reloaded page resumes it from `.out`.
+pub const OUTLIVE_CLIENT: &str = "headstartResumable";
+
+/// Whether a head start's metadata asks its turn to outlive the request.
+pub fn outlives_client(metadata: Option<&Value>) -> bool {
+    metadata.and_then(|m| m.get(OUTLIVE_CLIENT)).and_then(Value::as_bool) == Some(true)
+}
+
 /// Checks a chat id against the platform's `externalId` rules (§1, §9.5) and
 /// returns it trimmed, as the platform stores it.
 pub fn validate_chat_id(chat_id: &str) -> Result<&str, ChatIdError> {

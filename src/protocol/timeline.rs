@@ -95,9 +95,52 @@ pub fn metadata_chunk(edge: Option<&EdgeMarks>, agent: &AgentMarks) -> UiChunk {
     })
 }
 
+/// The agent's marks in a `message-metadata` chunk's JSON, if it is a
+/// timeline.
+pub fn agent_marks_of(json: &str) -> Option<AgentMarks> {
+    let chunk: Value = serde_json::from_str(json).ok()?;
+    serde_json::from_value(chunk.get("messageMetadata")?.get(METADATA_FIELD)?.get("agent")?.clone()).ok()
+}
+
+/// A head-start turn's log line (`{"event":"headstart.turn", ...}`, ms
+/// since `startedAt`) in the shape of a message's timeline, for the status
+/// page. `None` for a line without its start.
+pub fn from_turn_log(line: &Value) -> Option<Value> {
+    let start = line.get("startedAt")?.as_f64()?;
+    let at = |k: &str| line.get(k).and_then(Value::as_f64).map(|t| start + t);
+    let edge = EdgeMarks {
+        request_at: start,
+        session_created: at("sessionCreatedMs"),
+        model_first_byte: at("providerTtfbMs"),
+        first_chunk_out: at("firstChunkOutMs"),
+        step_end: at("stepEndMs"),
+        handover: at("handoverMs"),
+    };
+    let agent = line.get("agent").cloned().and_then(|a| serde_json::from_value::<AgentMarks>(a).ok());
+    // Without the agent's own marks, what the edge saw of it.
+    let agent = agent.map(|a| json!(a)).unwrap_or_else(|| json!({ "firstChunk": at("firstAgentChunkMs"), "complete": at("turnCompleteMs") }));
+    let decision = line.get("decision").and_then(Value::as_str).unwrap_or("");
+    Some(json!({ "path": "head-start", "decision": decision, "edge": edge, "agent": agent }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_turn_log_line_becomes_a_timeline() {
+        let line = json!({ "event": "headstart.turn", "decision": "handover", "startedAt": 1000.0, "sessionCreatedMs": 40.0,
+            "providerTtfbMs": 30.0, "firstChunkOutMs": 40.0, "stepEndMs": 300.0, "handoverMs": 310.0,
+            "firstAgentChunkMs": 330.0, "turnCompleteMs": 600.0, "agent": null });
+        let t = from_turn_log(&line).unwrap();
+        assert_eq!(t["edge"]["requestAt"], 1000.0);
+        assert_eq!(t["edge"]["handover"], 1310.0);
+        assert_eq!((t["agent"]["firstChunk"].as_f64(), t["agent"]["complete"].as_f64()), (Some(1330.0), Some(1600.0)));
+        let mut line = line;
+        line["agent"] = json!({ "runStarted": 1001.0, "booted": 1200.0, "inputRead": 1311.0, "complete": 1590.0 });
+        assert_eq!(from_turn_log(&line).unwrap()["agent"]["booted"], 1200.0);
+        assert_eq!(from_turn_log(&json!({ "decision": "skip" })), None);
+    }
 
     #[test]
     fn only_a_true_flag_asks() {
@@ -134,5 +177,8 @@ mod tests {
         assert_eq!(chunk["messageMetadata"]["headstart"]["path"], "head-start");
         assert_eq!(chunk["messageMetadata"]["headstart"]["edge"]["requestAt"], 1.0);
         assert!(chunk["messageMetadata"]["headstart"]["agent"].get("stopped").is_none());
+        let agent = AgentMarks { run_started: Some(1.0), booted: Some(2.0), input_read: 3.0, complete: 4.0, ..AgentMarks::default() };
+        assert_eq!(agent_marks_of(&metadata_chunk(None, &agent).to_json()), Some(agent));
+        assert_eq!(agent_marks_of(r#"{"type":"message-metadata","messageMetadata":{"other":1}}"#), None);
     }
 }

@@ -12,6 +12,7 @@ use super::request::{check_history, parse_head_start, require_messages, ParsedHe
 use super::runtime::{message_id, nanoid};
 use super::{RequestBody, RouteBody, RouteContext, RouteRequest, RouteResponse, Routes, Runtime};
 use crate::io::{emitted_stream, Clock, Fetch};
+use crate::protocol::input::outlives_client;
 use crate::protocol::sse::write_data;
 use crate::turn::{head_start as run_turn, Abandoned, Frame};
 
@@ -36,6 +37,7 @@ where
         require_messages(&parsed)?;
         check_history(&parsed, self.inner.config.max_history_messages)?;
         let chat_id = parsed.request.chat_id.trim().to_string();
+        let outlive = outlives_client(parsed.request.metadata.as_ref());
         let owner = ctx.owner().map(str::to_string);
         self.check_owner(&chat_id, owner.as_deref(), false).await?;
         let mut frames = self.turn_frames(parsed, sequential, owner.clone());
@@ -50,6 +52,7 @@ where
                     }
                     return Ok(RouteResponse::json(200, &body));
                 }
+                let frames: Frames = if outlive { Box::pin(Outliving { frames: Some(frames), routes: self.clone() }) } else { frames };
                 let body = frames.filter_map(|frame| {
                     ready(match frame {
                         Frame::Chunk(json) => {
@@ -145,7 +148,64 @@ where
             inner.runtime.turn_done(&serde_json::json!({ "event": "headstart.turn", "chatId": request.chat_id,
                 "decision": timing.decision, "sessionCreatedMs": timing.session_created, "providerTtfbMs": timing.provider_ttfb,
                 "firstChunkOutMs": timing.first_chunk_out, "stepEndMs": timing.step_end, "handoverMs": timing.handover,
-                "firstAgentChunkMs": timing.first_agent_chunk, "turnCompleteMs": timing.turn_complete }));
+                "firstAgentChunkMs": timing.first_agent_chunk, "turnCompleteMs": timing.turn_complete,
+                "startedAt": timing.started_at, "agent": timing.agent }));
         }))
+    }
+}
+
+/// A head start's frames that, dropped before they end (the browser went
+/// away), are driven to their end in the background instead of dropping
+/// the turn.
+struct Outliving<P, M, C, R>
+where
+    P: Fetch + 'static,
+    M: Fetch + 'static,
+    C: Clock + 'static,
+    R: Runtime + 'static,
+{
+    frames: Option<Frames>,
+    routes: Routes<P, M, C, R>,
+}
+
+impl<P, M, C, R> Stream for Outliving<P, M, C, R>
+where
+    P: Fetch + 'static,
+    M: Fetch + 'static,
+    C: Clock + 'static,
+    R: Runtime + 'static,
+{
+    type Item = Frame;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Frame>> {
+        let Some(frames) = self.frames.as_mut() else { return std::task::Poll::Ready(None) };
+        let next = frames.as_mut().poll_next(cx);
+        if matches!(next, std::task::Poll::Ready(None)) {
+            self.frames = None;
+        }
+        next
+    }
+}
+
+impl<P, M, C, R> Unpin for Outliving<P, M, C, R>
+where
+    P: Fetch + 'static,
+    M: Fetch + 'static,
+    C: Clock + 'static,
+    R: Runtime + 'static,
+{
+}
+
+impl<P, M, C, R> Drop for Outliving<P, M, C, R>
+where
+    P: Fetch + 'static,
+    M: Fetch + 'static,
+    C: Clock + 'static,
+    R: Runtime + 'static,
+{
+    fn drop(&mut self) {
+        if let Some(frames) = self.frames.take() {
+            self.routes.inner.runtime.spawn_background(Box::pin(frames.for_each(|_| ready(()))));
+        }
     }
 }

@@ -17,7 +17,7 @@ use crate::protocol::input::{ChatInput, Handover, HeadStartRequest};
 use crate::protocol::json::Object;
 use crate::protocol::record::DEFAULT_FLUSH_INTERVAL_MS;
 use crate::protocol::session::{handover_prepare_request, CreatedSession, SessionOptions};
-use crate::protocol::timeline::{self, EdgeMarks};
+use crate::protocol::timeline::{self, AgentMarks, EdgeMarks};
 use crate::protocol::ModelMessage;
 use crate::provider::config::ModelSettings;
 use crate::provider::run::run_step;
@@ -60,6 +60,8 @@ pub struct HeadStartConfig {
 /// Per-turn timing for operators, ms since the request.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TurnTiming {
+    /// When the request came (wall clock).
+    pub started_at: f64,
     pub session_created: Option<f64>,
     /// The model's first output (its time to first token, as seen here).
     pub provider_ttfb: Option<f64>,
@@ -70,6 +72,9 @@ pub struct TurnTiming {
     pub first_agent_chunk: Option<f64>,
     pub turn_complete: Option<f64>,
     pub decision: &'static str,
+    /// The agent's marks, when the client asked for the turn's timeline
+    /// and the agent wrote it (wall clock, as the agent saw it).
+    pub agent: Option<AgentMarks>,
 }
 
 /// What the agent is still owed when a turn is dropped (the client went
@@ -138,7 +143,7 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
     let guard = DecisionGuard { owed: RefCell::new(Some(skip())), on_abandon: Cell::new(Some(on_abandon)) };
     let t0 = clock.now_ms();
     let since = |c: &C| c.now_ms() - t0;
-    let mut timing = TurnTiming::default();
+    let mut timing = TurnTiming { started_at: t0, ..TurnTiming::default() };
     let chat_id = request.chat_id.trim().to_string();
     let shared = Shared {
         opened: Cell::new(false),
@@ -321,10 +326,15 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
         let tee = shared.tee.borrow();
         Splice::starting_after(tee.last_seq()).with_seen_ids(tee.record_ids().iter().cloned())
     };
+    let mut agent_marks = None;
     let marks = follow_out(fetch, clock, &config.platform, &chat_id, &mut splice, config.idle_timeout_ms, &mut |json| {
+        if json.contains(r#""type":"message-metadata""#) {
+            agent_marks = agent_marks.take().or_else(|| timeline::agent_marks_of(&json));
+        }
         out.emit(Frame::Chunk(json))
     })
     .await;
+    timing.agent = agent_marks;
     timing.first_agent_chunk = marks.first_agent_chunk.map(|t| t - t0);
     timing.turn_complete = marks.turn_complete.map(|t| t - t0);
     timing

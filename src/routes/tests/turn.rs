@@ -200,6 +200,22 @@ fn sequential_only_in_bench_mode() {
 }
 
 #[test]
+fn a_resumable_head_start_outlives_a_client_gone_before_the_decision() {
+    let h = harness(&[("HEADSTART_SCRIPTED_TTFB_MS", "500")]);
+    let body = json!({ "chatId": "stays", "headStartMessages": user("What is the weather in Madrid?"), "trigger": "submit-message",
+        "metadata": { "headstartResumable": true } });
+    let response = h.handle(post("/api/chat", body.to_string().into_bytes()));
+    assert_eq!(response.status, 200);
+    assert!(h.platform.in_kinds().is_empty());
+    drop(response);
+    assert_eq!(h.runtime.tasks.borrow().len(), 1, "the rest of the turn is background work");
+    h.runtime.run_background(&h.clock);
+    assert_eq!(h.platform.in_kinds(), ["handover"], "step 1 was drained and handed over, not skipped");
+    let requests = requests(&h);
+    assert!(requests.iter().any(|c| c.starts_with("POST http://s2.test/v1/streams/")), "step 1 went to .out: {requests:?}");
+}
+
+#[test]
 fn a_head_start_that_asks_for_its_timeline_hands_the_edge_marks_over() {
     let h = harness(&[]);
     let appended_handover = |h: &Harness| -> Value {
