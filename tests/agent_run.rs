@@ -299,10 +299,19 @@ fn a_turn_that_asks_gets_its_timeline_as_message_metadata() {
     let mut handover = handover_tool_call();
     handover["headStartTiming"] = json!({ "requestAt": 1000.0, "sessionCreated": 1040.0, "modelFirstByte": 1030.0,
         "firstChunkOut": 1040.0, "stepEnd": 1300.0, "handover": 1310.0 });
-    let message = |id: &str, text: &str, metadata: Value| json!({ "kind": "message", "payload": { "chatId": "chat_1",
-        "trigger": "submit-message", "message": user(id, text), "metadata": metadata } });
-    let s = MemSession::with_input(vec![handover, message("u2", "and in London?", asks.clone()), message("u3", "hello", json!({}))]);
-    run(&s, payload("handover-prepare", json!({ "headStartMessages": [user("u1", "What's the weather in Paris?")], "metadata": asks })));
+    let message = |id: &str, text: &str, metadata: Value| {
+        json!({ "kind": "message", "payload": { "chatId": "chat_1",
+        "trigger": "submit-message", "message": user(id, text), "metadata": metadata } })
+    };
+    let s =
+        MemSession::with_input(vec![handover, message("u2", "and in London?", asks.clone()), message("u3", "hello", json!({}))]);
+    run(
+        &s,
+        payload(
+            "handover-prepare",
+            json!({ "headStartMessages": [user("u1", "What's the weather in Paris?")], "metadata": asks }),
+        ),
+    );
     let out = s.out.borrow();
     let timelines: Vec<&Value> = out
         .iter()
@@ -330,7 +339,11 @@ fn a_turn_that_asks_gets_its_timeline_as_message_metadata() {
     assert_eq!(serde_json::to_value(&messages[1]).unwrap()["metadata"]["headstart"]["path"], "head-start");
     // The follow-up asked the weather again.
     let london = serde_json::to_value(&messages[3]).unwrap();
-    assert!(london["parts"].as_array().unwrap().iter().any(|p| p["type"] == "tool-get_weather" && p["input"]["city"] == "London"));
+    assert!(london["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["type"] == "tool-get_weather" && p["input"]["city"] == "London"));
     assert!(serde_json::to_value(&messages[5]).unwrap().get("metadata").is_none());
 }
 
@@ -339,7 +352,13 @@ fn a_forged_timing_in_a_handover_is_left_out() {
     let mut handover = handover_tool_call();
     handover["headStartTiming"] = json!({ "requestAt": "<script>" });
     let s = MemSession::with_input(vec![handover]);
-    run(&s, payload("handover-prepare", json!({ "headStartMessages": [user("u1", "weather in Oslo")], "metadata": { "headstartTimeline": true } })));
+    run(
+        &s,
+        payload(
+            "handover-prepare",
+            json!({ "headStartMessages": [user("u1", "weather in Oslo")], "metadata": { "headstartTimeline": true } }),
+        ),
+    );
     let out = s.out.borrow();
     let timeline = out.iter().find_map(|o| match o {
         Out::Chunk(c) if c["type"] == "message-metadata" => Some(c["messageMetadata"]["headstart"].clone()),

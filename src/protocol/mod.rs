@@ -16,8 +16,8 @@ pub mod message;
 pub mod model;
 pub mod record;
 pub mod session;
-pub mod timeline;
 pub mod sse;
+pub mod timeline;
 pub mod url;
 
 pub use chunk::UiChunk;

@@ -55,7 +55,14 @@ impl EdgeMarks {
     /// metadata.
     pub fn from_handover(extra: &Object) -> Option<Self> {
         let marks: Self = serde_json::from_value(extra.get(HANDOVER_FIELD)?.clone()).ok()?;
-        let all = [Some(marks.request_at), marks.session_created, marks.model_first_byte, marks.first_chunk_out, marks.step_end, marks.handover];
+        let all = [
+            Some(marks.request_at),
+            marks.session_created,
+            marks.model_first_byte,
+            marks.first_chunk_out,
+            marks.step_end,
+            marks.handover,
+        ];
         all.iter().flatten().all(|t| t.is_finite()).then_some(marks)
     }
 }
@@ -118,7 +125,9 @@ pub fn from_turn_log(line: &Value) -> Option<Value> {
     };
     let agent = line.get("agent").cloned().and_then(|a| serde_json::from_value::<AgentMarks>(a).ok());
     // Without the agent's own marks, what the edge saw of it.
-    let agent = agent.map(|a| json!(a)).unwrap_or_else(|| json!({ "firstChunk": at("firstAgentChunkMs"), "complete": at("turnCompleteMs") }));
+    let agent = agent
+        .map(|a| json!(a))
+        .unwrap_or_else(|| json!({ "firstChunk": at("firstAgentChunkMs"), "complete": at("turnCompleteMs") }));
     let decision = line.get("decision").and_then(Value::as_str).unwrap_or("");
     Some(json!({ "path": "head-start", "decision": decision, "edge": edge, "agent": agent }))
 }
@@ -153,7 +162,8 @@ mod tests {
 
     #[test]
     fn edge_marks_round_trip_through_a_handover_and_refuse_anything_else() {
-        let marks = EdgeMarks { request_at: 1000.0, session_created: Some(1050.5), handover: Some(1400.0), ..EdgeMarks::default() };
+        let marks =
+            EdgeMarks { request_at: 1000.0, session_created: Some(1050.5), handover: Some(1400.0), ..EdgeMarks::default() };
         let mut extra = Object::new();
         extra.insert(HANDOVER_FIELD.into(), json!(marks));
         assert_eq!(EdgeMarks::from_handover(&extra), Some(marks));
@@ -177,7 +187,8 @@ mod tests {
         assert_eq!(chunk["messageMetadata"]["headstart"]["path"], "head-start");
         assert_eq!(chunk["messageMetadata"]["headstart"]["edge"]["requestAt"], 1.0);
         assert!(chunk["messageMetadata"]["headstart"]["agent"].get("stopped").is_none());
-        let agent = AgentMarks { run_started: Some(1.0), booted: Some(2.0), input_read: 3.0, complete: 4.0, ..AgentMarks::default() };
+        let agent =
+            AgentMarks { run_started: Some(1.0), booted: Some(2.0), input_read: 3.0, complete: 4.0, ..AgentMarks::default() };
         assert_eq!(agent_marks_of(&metadata_chunk(None, &agent).to_json()), Some(agent));
         assert_eq!(agent_marks_of(r#"{"type":"message-metadata","messageMetadata":{"other":1}}"#), None);
     }

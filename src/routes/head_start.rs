@@ -52,7 +52,8 @@ where
                     }
                     return Ok(RouteResponse::json(200, &body));
                 }
-                let frames: Frames = if outlive { Box::pin(Outliving { frames: Some(frames), routes: self.clone() }) } else { frames };
+                let frames: Frames =
+                    if outlive { Box::pin(Outliving { frames: Some(frames), routes: self.clone() }) } else { frames };
                 let body = frames.filter_map(|frame| {
                     ready(match frame {
                         Frame::Chunk(json) => {
