@@ -75,6 +75,8 @@ export function timelineSvg(model, { width = 640 } = {}) {
     for (const b of lane.bars) {
       const w = Math.max(1.5, x(b.to) - x(b.from));
       out.push(`<rect x="${x(b.from).toFixed(1)}" y="${y + 16}" width="${w.toFixed(1)}" height="12" rx="2" fill="${COLORS[b.label] ?? "#bbb"}" data-label="${esc(b.label)}"><title>${esc(`${b.label}: ${Math.round(b.from)}–${Math.round(b.to)} ms`)}</title></rect>`);
+      // Named inside when it fits.
+      if (w > 7 * b.label.length + 8) out.push(`<text x="${(x(b.from) + 4).toFixed(1)}" y="${y + 25.5}" class="bar">${esc(b.label)}</text>`);
     }
     lane.marks.forEach((m, j) => {
       const mx = x(m.at).toFixed(1);
@@ -106,4 +108,5 @@ svg.timeline { width: 100%; height: auto; font: 10px system-ui, sans-serif; }
 svg.timeline .lane { font-weight: 600; fill: #555; }
 svg.timeline .mark { fill: #333; }
 svg.timeline .tick { fill: #888; }
+svg.timeline .bar { fill: #fff; font-size: 9px; }
 `;

@@ -8,7 +8,7 @@
 // model (seconds a turn), and the test acts on what the page shows.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { assertNoProblems, lastAnswer, openPage, outRecords, screenshot, send, startAll, waitForAnswers, waitForText } from "./page.mjs";
+import { VIEW, assertNoProblems, lastAnswer, openPage, outRecords, screenshot, send, startAll, waitForAnswers, waitForText } from "./page.mjs";
 
 let all;
 before(async () => {
@@ -40,7 +40,7 @@ async function waitForRecordedStop(page) {
 }
 
 test("stop during the head start, then a direct turn", async () => {
-  const context = await all.browser.newContext();
+  const context = await all.browser.newContext(VIEW);
   const page = await openPage(context, `${all.worker.url}/`);
   // A head start outlives a reload, so a stop must reach the agent: step 1
   // (not cut short at the edge, which does not read `.in`) is handed over
@@ -68,7 +68,7 @@ test("stop during the head start, then a direct turn", async () => {
 });
 
 test("stop a direct turn, and a turn resumed after a reload", async () => {
-  const context = await all.browser.newContext();
+  const context = await all.browser.newContext(VIEW);
   const page = await openPage(context, `${all.worker.url}/`);
   await send(page, "hello");
   await waitForAnswers(page, 1);
@@ -105,7 +105,7 @@ test("stop a direct turn, and a turn resumed after a reload", async () => {
 });
 
 test("a reload in the middle of a turn shows it continuing, head start and direct", async () => {
-  const context = await all.browser.newContext();
+  const context = await all.browser.newContext(VIEW);
   const page = await openPage(context, `${all.worker.url}/`);
   await send(page, "What's the weather in Madrid?");
   await waitForText(page);

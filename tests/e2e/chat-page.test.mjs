@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { copyFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { SLOW, artifacts, assertNoProblems, chatIdOf, lastAnswer, openPage, screenshot, send, startAll, waitForAnswers } from "./page.mjs";
+import { VIEW, SLOW, artifacts, assertNoProblems, chatIdOf, lastAnswer, openPage, screenshot, send, startAll, waitForAnswers } from "./page.mjs";
 
 let all;
 before(async () => {
@@ -23,7 +23,7 @@ after(async () => {
 });
 
 test("a head start, then a direct follow-up, each with its timeline", async () => {
-  const context = await all.browser.newContext({ viewport: { width: 1100, height: 1400 } });
+  const context = await all.browser.newContext(VIEW);
   const page = await openPage(context, `${all.worker.url}/`);
   const favicon = await context.request.get(`${all.worker.url}/favicon.svg`);
   assert.equal(favicon.status(), 200);
@@ -88,7 +88,7 @@ test("a head start, then a direct follow-up, each with its timeline", async () =
 });
 
 test("two tabs on one chat stay consistent", async () => {
-  const context = await all.browser.newContext();
+  const context = await all.browser.newContext(VIEW);
   const a = await openPage(context, `${all.worker.url}/`);
   const id = await chatIdOf(a);
   const b = await openPage(context, `${all.worker.url}/#${id}`);
@@ -114,7 +114,7 @@ test("two tabs on one chat stay consistent", async () => {
 });
 
 test("the status page draws the recent head-start turns", async () => {
-  const context = await all.browser.newContext();
+  const context = await all.browser.newContext(VIEW);
   const page = await openPage(context, `${all.worker.url}/`);
   await page.goto(`${all.worker.url}/status`);
   await page.waitForSelector("#recent-turns figure svg.timeline");

@@ -15,6 +15,9 @@ const executablePath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** A model slow enough that a turn lasts seconds: 300 ms to the first byte, 120 ms a token. */
 export const SLOW = { HEADSTART_SCRIPTED_TTFB_MS: "300", HEADSTART_SCRIPTED_TOKEN_MS: "120" };
 
+/** Tall enough that a full-page screenshot does not catch the sticky form mid-page. */
+export const VIEW = { viewport: { width: 1100, height: 1500 } };
+
 export async function startAll(vars = SLOW) {
   mkdirSync(artifacts, { recursive: true });
   const worker = await startWrangler({ vars });
@@ -98,7 +101,9 @@ export async function outRecords(page, workerUrl) {
 }
 
 export async function screenshot(page, name) {
-  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+  // Down to the end of the content, not of the tall viewport.
+  const bottom = await page.evaluate(() => Math.max(...[...document.querySelectorAll("main.chat > *, body > :not(#root):not(script)")].map((e) => e.getBoundingClientRect().bottom)));
+  await page.screenshot({ path: join(artifacts, `${name}.png`), clip: { x: 0, y: 0, width: VIEW.viewport.width, height: Math.ceil(bottom) + 16 } });
 }
 
 export function assertNoProblems(page) {
