@@ -28,6 +28,10 @@ const marksOf = (chatId) => {
   return inFlight.get(chatId);
 };
 
+// Set while this tab adopts another tab's session state, which must not be
+// written back over the original.
+let adopting = false;
+
 const transport = new TriggerChatTransport({
   task: "headstart-agent",
   baseURL: location.origin,
@@ -35,7 +39,9 @@ const transport = new TriggerChatTransport({
   // Timelines for every answer; a head start that outlives a reload.
   clientData: { headstartTimeline: true, headstartResumable: true },
   sessions: store.loadSessions(),
-  onSessionChange: (chatId, session) => store.saveSession(chatId, session),
+  onSessionChange: (chatId, session) => {
+    if (!adopting) store.saveSession(chatId, session);
+  },
   onEvent: (event) => {
     const m = marksOf(event.chatId);
     if (event.type === "message-sent" && event.source !== "stop") {
@@ -177,7 +183,12 @@ function Chat({ chatId }) {
         setMessages(JSON.parse(e.newValue));
       } else if (e.key === store.KEY.session(chatId) && e.newValue && !busyRef.current) {
         const session = JSON.parse(e.newValue);
-        transport.setSession(chatId, { ...session, isStreaming: false });
+        adopting = true;
+        try {
+          transport.setSession(chatId, { ...session, isStreaming: false });
+        } finally {
+          adopting = false;
+        }
         setElsewhere(!!session.isStreaming);
       }
     };
@@ -238,7 +249,7 @@ function Chat({ chatId }) {
 
 function Message({ message, stopped, live }) {
   const server = message.metadata?.headstart;
-  const browser = store.loadMarks(message.id);
+  const browser = live ? undefined : store.loadMarks(message.id);
   const wasStopped = stopped || server?.agent?.stopped || browser?.stopped;
   return (
     <div className={`msg ${message.role}`} data-id={message.id}>

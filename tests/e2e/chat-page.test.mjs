@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { copyFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { VIEW, SLOW, artifacts, assertNoProblems, chatIdOf, lastAnswer, openPage, screenshot, send, startAll, waitForAnswers } from "./page.mjs";
+import { VIEW, SLOW, artifacts, assertNoProblems, chatIdOf, lastAnswer, openPage, screenshot, send, startAll, waitForAnswers, waitForText } from "./page.mjs";
 
 let all;
 before(async () => {
@@ -93,6 +93,11 @@ test("two tabs on one chat stay consistent", async () => {
   const id = await chatIdOf(a);
   const b = await openPage(context, `${all.worker.url}/#${id}`);
   await send(a, "What's the weather in Rome?");
+  await waitForText(a);
+  // The second tab follows the session without writing over it: a reload
+  // of the first one now would still resume its turn.
+  const persisted = await a.evaluate((id) => JSON.parse(localStorage.getItem(`headstart:session:${id}`)), id);
+  assert.equal(persisted.isStreaming, true);
   await waitForAnswers(a, 1);
   // The other tab shows the same turn, from what the first one kept.
   await b.waitForFunction(() => /in Rome\./.test(document.querySelector(".msg.assistant:last-of-type")?.innerText ?? ""), null, { timeout: 30_000 });
