@@ -114,6 +114,17 @@ impl PlatformClient {
         HttpRequest { method: "POST", url: format!("{}/append", self.session_url(key, Io::In)), headers, body: input.to_json() }
     }
 
+    /// `GET …/{key}/{io}/records`: the stream's records so far, no wait
+    /// (the self-hosted platform's; `.in` needs the secret key).
+    pub fn read_records(&self, key: &str, io: Io) -> HttpRequest {
+        HttpRequest {
+            method: "GET",
+            url: format!("{}/records", self.session_url(key, io)),
+            headers: self.common_headers(),
+            body: String::new(),
+        }
+    }
+
     /// `GET …/{key}/{io}` as the route handler subscribes (§5.7): `Accept`,
     /// the common headers, `Last-Event-ID` when given; no `Timeout-Seconds`
     /// (the server's default wait applies) and no `X-Peek-Settled`.
@@ -260,6 +271,24 @@ pub fn parse_session_tags(status: u16, headers: &[(String, String)], body: &str)
 
 /// The answer to [`PlatformClient::init_stream`]: a JSON body with a string
 /// `version` (the SDK checks it), credentials in the headers.
+/// Whether `.in`'s records (from [`PlatformClient::read_records`]) hold a
+/// `stop`. Each record's `data` is the input's JSON text (or the input).
+pub fn parse_stop_requested(status: u16, headers: &[(String, String)], body: &str) -> Result<bool, PlatformError> {
+    if !(200..300).contains(&status) {
+        return Err(PlatformError::from_response(status, headers, body));
+    }
+    let body: serde_json::Value =
+        serde_json::from_str(body).map_err(|e| PlatformError::from_response(502, headers, &e.to_string()))?;
+    let records = body.get("records").and_then(serde_json::Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    Ok(records.iter().any(|r| {
+        let input = match r.get("data") {
+            Some(serde_json::Value::String(text)) => serde_json::from_str(text).ok(),
+            other => other.cloned(),
+        };
+        input.and_then(|i| i.get("kind").and_then(|k| k.as_str()).map(|k| k == "stop")) == Some(true)
+    }))
+}
+
 pub fn parse_credentials(status: u16, headers: &[(String, String)], body: &str) -> Result<S2Credentials, PlatformError> {
     if !is_success(status) {
         return Err(PlatformError::from_response(status, headers, body));

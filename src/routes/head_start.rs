@@ -52,8 +52,11 @@ where
                     }
                     return Ok(RouteResponse::json(200, &body));
                 }
-                let frames: Frames =
-                    if outlive { Box::pin(Outliving { frames: Some(frames), routes: self.clone() }) } else { frames };
+                let frames: Frames = if outlive {
+                    Box::pin(Outliving { frames: Some(frames), routes: self.clone(), chat_id: chat_id.clone() })
+                } else {
+                    frames
+                };
                 let body = frames.filter_map(|frame| {
                     ready(match frame {
                         Frame::Chunk(json) => {
@@ -157,7 +160,9 @@ where
 
 /// A head start's frames that, dropped before they end (the browser went
 /// away), are driven to their end in the background instead of dropping
-/// the turn.
+/// the turn, unless the browser asked `.in` to stop it first (the page
+/// appends its stop before it drops the response): then the turn is
+/// dropped as any other's, and the agent gets its skip after the stop.
 struct Outliving<P, M, C, R>
 where
     P: Fetch + 'static,
@@ -167,6 +172,7 @@ where
 {
     frames: Option<Frames>,
     routes: Routes<P, M, C, R>,
+    chat_id: String,
 }
 
 impl<P, M, C, R> Stream for Outliving<P, M, C, R>
@@ -205,8 +211,16 @@ where
     R: Runtime + 'static,
 {
     fn drop(&mut self) {
-        if let Some(frames) = self.frames.take() {
-            self.routes.inner.runtime.spawn_background(Box::pin(frames.for_each(|_| ready(()))));
-        }
+        let Some(frames) = self.frames.take() else { return };
+        let inner = self.routes.inner.clone();
+        let chat_id = std::mem::take(&mut self.chat_id);
+        self.routes.inner.runtime.spawn_background(Box::pin(async move {
+            let platform = &inner.config.turn.platform;
+            if crate::turn::calls::stop_requested(&inner.platform, &inner.clock, platform, &chat_id).await {
+                drop(frames);
+            } else {
+                frames.for_each(|_| ready(())).await;
+            }
+        }));
     }
 }

@@ -187,6 +187,12 @@ pub async fn append_in<F: Fetch, C: Clock>(
     json_call(fetch, clock, &platform.append_input(chat_id, input, part_id), parse_append).await
 }
 
+/// Whether the browser asked `.in` to stop the chat's turn (a head start's
+/// client gone: a reload, or a stop). Any failure to tell says no.
+pub async fn stop_requested<F: Fetch, C: Clock>(fetch: &F, clock: &C, platform: &PlatformClient, chat_id: &str) -> bool {
+    json_call(fetch, clock, &platform.read_records(chat_id, Io::In), client::parse_stop_requested).await.unwrap_or(false)
+}
+
 /// When the splice saw the agent's first chunk and its turn-complete, on
 /// the clock's time line.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

@@ -370,3 +370,18 @@ fn subscriptions_need_stream_version_v2() {
         assert_eq!(err.message, format!("{status} Could not subscribe to stream"));
     }
 }
+
+#[test]
+fn a_stop_on_in_is_found_in_its_records() {
+    use crate::platform::client::parse_stop_requested;
+    let records = |data: serde_json::Value| {
+        serde_json::json!({ "records": [{ "data": data, "id": "a", "seqNum": 0, "headers": [] }] }).to_string()
+    };
+    assert_eq!(parse_stop_requested(200, &[], &records(r#"{"kind":"stop"}"#.into())), Ok(true));
+    assert_eq!(parse_stop_requested(200, &[], &records(serde_json::json!({ "kind": "stop" }))), Ok(true));
+    assert_eq!(parse_stop_requested(200, &[], &records(r#"{"kind":"handover-skip"}"#.into())), Ok(false));
+    assert_eq!(parse_stop_requested(200, &[], r#"{"records":[]}"#), Ok(false));
+    assert_eq!(parse_stop_requested(200, &[], &records("not json".into())), Ok(false));
+    assert!(parse_stop_requested(403, &[], r#"{"error":"reading the in channel needs the secret key"}"#).is_err());
+    assert!(parse_stop_requested(200, &[], "<html>").is_err());
+}

@@ -165,6 +165,9 @@ pub struct PlatformState {
     pub requests: RefCell<Vec<HttpRequest>>,
     pub create_status: Cell<Option<u16>>,
     pub create_body: RefCell<String>,
+    /// What `.in`'s records read answers (inputs as JSON text, as the
+    /// browser appended them).
+    pub in_records: RefCell<Vec<String>>,
     seq: Cell<u64>,
 }
 
@@ -213,6 +216,17 @@ impl Fetch for FakePlatform {
                 reply(200, &[], json!({ "start": pos(start), "end": pos(start + n), "tail": pos(start + n) }).to_string())
             }
             "POST" if url.ends_with("/in/append") => reply(200, &[], r#"{"ok":true}"#),
+            "GET" if url.ends_with("/in/records") => {
+                let records: Vec<Value> = self
+                    .0
+                    .in_records
+                    .borrow()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, data)| json!({ "data": data, "id": format!("in{i}"), "seqNum": i, "headers": [] }))
+                    .collect();
+                reply(200, &[], json!({ "records": records }).to_string())
+            }
             "GET" => {
                 let from = self.0.seq.get() + 10;
                 let agent = json!({ "data": { "type": "text-delta", "id": "t9", "delta": "from the agent" }, "id": "agent1" });

@@ -213,6 +213,21 @@ fn a_resumable_head_start_outlives_a_client_gone_before_the_decision() {
     assert_eq!(h.platform.in_kinds(), ["handover"], "step 1 was drained and handed over, not skipped");
     let requests = requests(&h);
     assert!(requests.iter().any(|c| c.starts_with("POST http://s2.test/v1/streams/")), "step 1 went to .out: {requests:?}");
+    assert!(requests.iter().any(|c| c.ends_with("/realtime/v1/sessions/stays/in/records")), "it looked for a stop first");
+}
+
+#[test]
+fn a_resumable_head_start_stopped_by_its_browser_ends_like_any_other() {
+    let h = harness(&[("HEADSTART_SCRIPTED_TTFB_MS", "500")]);
+    let body = json!({ "chatId": "stopped", "headStartMessages": user("What is the weather in Madrid?"), "trigger": "submit-message",
+        "metadata": { "headstartResumable": true } });
+    let response = h.handle(post("/api/chat", body.to_string().into_bytes()));
+    assert_eq!(response.status, 200);
+    // The page appends its stop, then drops the response.
+    h.platform.0.in_records.borrow_mut().push(r#"{"kind":"stop"}"#.into());
+    drop(response);
+    h.runtime.run_background(&h.clock);
+    assert_eq!(h.platform.in_kinds(), ["handover-skip"], "the turn was dropped: the agent gets its skip");
 }
 
 #[test]
