@@ -9,7 +9,6 @@
 //! reload and is kept in the transcript. All marks are wall-clock ms since
 //! the epoch, each as its own process saw it.
 
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::chunk::MessageMetadata;
@@ -29,72 +28,117 @@ pub fn wanted(metadata: Option<&Value>) -> bool {
 }
 
 /// What the head start saw.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct EdgeMarks {
     /// The request reached the route.
     pub request_at: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_created: Option<f64>,
     /// Step 1's first output from the model.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_first_byte: Option<f64>,
     /// The first model output on its way to the browser.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_chunk_out: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step_end: Option<f64>,
     /// The handover went to `.in`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handover: Option<f64>,
 }
 
+// (De)serialized by hand, not derived: the derives cost the worker's wasm
+// more than these few numbers are worth.
 impl EdgeMarks {
-    /// Marks read from a handover record: only finite numbers pass, so a
-    /// record written by someone else cannot put anything else in the
-    /// metadata.
+    pub fn to_json(&self) -> Value {
+        numbers(&[
+            ("requestAt", Some(self.request_at)),
+            ("sessionCreated", self.session_created),
+            ("modelFirstByte", self.model_first_byte),
+            ("firstChunkOut", self.first_chunk_out),
+            ("stepEnd", self.step_end),
+            ("handover", self.handover),
+        ])
+    }
+
+    /// Marks as JSON: only numbers pass, so a record written by someone
+    /// else cannot put anything else in the metadata.
+    pub fn from_json(v: &Value) -> Option<Self> {
+        Some(Self {
+            request_at: number(v, "requestAt")??,
+            session_created: number(v, "sessionCreated")?,
+            model_first_byte: number(v, "modelFirstByte")?,
+            first_chunk_out: number(v, "firstChunkOut")?,
+            step_end: number(v, "stepEnd")?,
+            handover: number(v, "handover")?,
+        })
+    }
+
+    /// The marks a handover record carries, if any.
     pub fn from_handover(extra: &Object) -> Option<Self> {
-        let marks: Self = serde_json::from_value(extra.get(HANDOVER_FIELD)?.clone()).ok()?;
-        let all = [
-            Some(marks.request_at),
-            marks.session_created,
-            marks.model_first_byte,
-            marks.first_chunk_out,
-            marks.step_end,
-            marks.handover,
-        ];
-        all.iter().flatten().all(|t| t.is_finite()).then_some(marks)
+        Self::from_json(extra.get(HANDOVER_FIELD)?)
     }
 }
 
 /// What the agent saw of one turn.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AgentMarks {
     /// The run started booting, and was ready: set on the run's first turn
     /// only (later turns find it warm).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_started: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub booted: Option<f64>,
     /// The turn's input (message or handover) was read from `.in`.
     pub input_read: f64,
     /// The agent's first chunk of the turn on `.out` (after `start`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_chunk: Option<f64>,
     /// The turn was complete (its `finish`, `abort` or error written).
     pub complete: f64,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub stopped: bool,
+}
+
+impl AgentMarks {
+    pub fn to_json(&self) -> Value {
+        let mut v = numbers(&[
+            ("runStarted", self.run_started),
+            ("booted", self.booted),
+            ("inputRead", Some(self.input_read)),
+            ("firstChunk", self.first_chunk),
+            ("complete", Some(self.complete)),
+        ]);
+        if self.stopped {
+            v["stopped"] = true.into();
+        }
+        v
+    }
+
+    pub fn from_json(v: &Value) -> Option<Self> {
+        Some(Self {
+            run_started: number(v, "runStarted")?,
+            booted: number(v, "booted")?,
+            input_read: number(v, "inputRead")??,
+            first_chunk: number(v, "firstChunk")?,
+            complete: number(v, "complete")??,
+            stopped: v.get("stopped").and_then(Value::as_bool).unwrap_or(false),
+        })
+    }
+}
+
+/// An object of the numbers that are there.
+fn numbers(fields: &[(&str, Option<f64>)]) -> Value {
+    Value::Object(fields.iter().filter_map(|(k, v)| Some(((*k).to_string(), json!((*v)?)))).collect())
+}
+
+/// `Some(None)` for a field that is absent (or null), `Some(Some(n))` for a
+/// finite number, `None` for anything else.
+fn number(v: &Value, key: &str) -> Option<Option<f64>> {
+    match v.get(key) {
+        None | Some(Value::Null) => Some(None),
+        Some(n) => n.as_f64().filter(|n| n.is_finite()).map(Some),
+    }
 }
 
 /// The `message-metadata` chunk with the turn's timeline; `path` is
 /// `head-start` when the edge ran step 1, `direct` otherwise.
 pub fn metadata_chunk(edge: Option<&EdgeMarks>, agent: &AgentMarks) -> UiChunk {
     let path = if edge.is_some() { "head-start" } else { "direct" };
-    let mut timeline = json!({ "path": path, "agent": agent });
+    let mut timeline = json!({ "path": path, "agent": agent.to_json() });
     if let Some(edge) = edge {
-        timeline["edge"] = json!(edge);
+        timeline["edge"] = edge.to_json();
     }
     UiChunk::MessageMetadata(MessageMetadata {
         message_metadata: Some(json!({ METADATA_FIELD: timeline })),
@@ -106,7 +150,7 @@ pub fn metadata_chunk(edge: Option<&EdgeMarks>, agent: &AgentMarks) -> UiChunk {
 /// timeline.
 pub fn agent_marks_of(json: &str) -> Option<AgentMarks> {
     let chunk: Value = serde_json::from_str(json).ok()?;
-    serde_json::from_value(chunk.get("messageMetadata")?.get(METADATA_FIELD)?.get("agent")?.clone()).ok()
+    AgentMarks::from_json(chunk.get("messageMetadata")?.get(METADATA_FIELD)?.get("agent")?)
 }
 
 /// A head-start turn's log line (`{"event":"headstart.turn", ...}`, ms
@@ -123,13 +167,13 @@ pub fn from_turn_log(line: &Value) -> Option<Value> {
         step_end: at("stepEndMs"),
         handover: at("handoverMs"),
     };
-    let agent = line.get("agent").cloned().and_then(|a| serde_json::from_value::<AgentMarks>(a).ok());
+    let agent = line.get("agent").and_then(AgentMarks::from_json);
     // Without the agent's own marks, what the edge saw of it.
     let agent = agent
-        .map(|a| json!(a))
+        .map(|a| a.to_json())
         .unwrap_or_else(|| json!({ "firstChunk": at("firstAgentChunkMs"), "complete": at("turnCompleteMs") }));
     let decision = line.get("decision").and_then(Value::as_str).unwrap_or("");
-    Some(json!({ "path": "head-start", "decision": decision, "edge": edge, "agent": agent }))
+    Some(json!({ "path": "head-start", "decision": decision, "edge": edge.to_json(), "agent": agent }))
 }
 
 #[cfg(test)]
@@ -165,7 +209,7 @@ mod tests {
         let marks =
             EdgeMarks { request_at: 1000.0, session_created: Some(1050.5), handover: Some(1400.0), ..EdgeMarks::default() };
         let mut extra = Object::new();
-        extra.insert(HANDOVER_FIELD.into(), json!(marks));
+        extra.insert(HANDOVER_FIELD.into(), marks.to_json());
         assert_eq!(EdgeMarks::from_handover(&extra), Some(marks));
         for bad in [json!({ "requestAt": "now" }), json!({}), json!("x"), json!({ "requestAt": 1, "stepEnd": [1] })] {
             extra.insert(HANDOVER_FIELD.into(), bad.clone());

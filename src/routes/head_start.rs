@@ -153,7 +153,7 @@ where
                 "decision": timing.decision, "sessionCreatedMs": timing.session_created, "providerTtfbMs": timing.provider_ttfb,
                 "firstChunkOutMs": timing.first_chunk_out, "stepEndMs": timing.step_end, "handoverMs": timing.handover,
                 "firstAgentChunkMs": timing.first_agent_chunk, "turnCompleteMs": timing.turn_complete,
-                "startedAt": timing.started_at, "agent": timing.agent }));
+                "startedAt": timing.started_at, "agent": timing.agent.as_ref().map(|a| a.to_json()) }));
         }))
     }
 }

@@ -274,7 +274,7 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
                     step_end: at(timing.step_end),
                     handover: Some(clock.now_ms()),
                 };
-                extra.insert(timeline::HANDOVER_FIELD.into(), serde_json::json!(marks));
+                extra.insert(timeline::HANDOVER_FIELD.into(), marks.to_json());
             }
             ChatInput::Handover(Handover {
                 partial_assistant_message: if result.wants_tools() { reshape_for_handover(messages) } else { messages.clone() },
