@@ -45,7 +45,7 @@ const transport = new TriggerChatTransport({
   onEvent: (event) => {
     const m = marksOf(event.chatId);
     if (event.type === "message-sent" && event.source !== "stop") {
-      inFlight.set(event.chatId, { sentAt: event.timestamp - event.durationMs, path: event.source === "head-start" ? "head start" : "direct" });
+      inFlight.set(event.chatId, { sentAt: event.timestamp - event.durationMs, path: event.source === "head-start" ? "head-start" : "direct" });
       if (event.source === "head-start") inFlight.get(event.chatId).responseAt = event.timestamp;
     } else if (event.type === "turn-completed") {
       m.doneAt ??= event.timestamp;
@@ -66,6 +66,33 @@ if (typeof PerformanceObserver !== "undefined") {
       }
     }
   }).observe({ type: "resource", buffered: true });
+}
+
+// A head start's response ends with the turn's `.out` cursor; when useChat
+// stops reading it early (an `error` chunk ends its read) the transport has
+// no cursor, and the next turn would replay this one from `.out`. The
+// cursor is then taken from the turn's turn-complete on `.out` (this
+// worker's records route), waited for at most 15 s; a send waits for it.
+const settling = new Map();
+function settleCursor(chatId) {
+  const run = async () => {
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      const session = transport.getSession(chatId);
+      if (!session || session.lastEventId !== undefined) return;
+      const res = await fetch(`/realtime/v1/sessions/${encodeURIComponent(chatId)}/out/records`, {
+        headers: { authorization: `Bearer ${session.publicAccessToken}` },
+      }).catch(() => undefined);
+      if (res?.ok) {
+        const { records } = await res.json();
+        const done = records.findLast((r) => (r.headers ?? []).some(([k, v]) => k === "trigger-control" && v === "turn-complete"));
+        if (done) return transport.seedResumeCursor(chatId, String(done.seqNum));
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  };
+  const pending = run().finally(() => settling.delete(chatId));
+  settling.set(chatId, pending);
 }
 
 function useHashChat() {
@@ -164,11 +191,14 @@ function Chat({ chatId }) {
     }
     if (!wasBusy.current) return;
     wasBusy.current = false;
-    const answer = messages.findLast((m) => m.role === "assistant");
+    // The answer to the last message, if one came.
+    const answer = messages.at(-1)?.role === "assistant" ? messages.at(-1) : undefined;
     const marks = inFlight.get(chatId);
+    // (A stop arms the transport's own gate, which skips the stopped turn.)
+    if (marks?.path === "head-start" && !marks.stopped && transport.getSession(chatId)?.lastEventId === undefined) settleCursor(chatId);
     if (answer && marks?.sentAt) {
       marks.doneAt ??= Date.now();
-      if (marks.path === "head start" && serverTimings.length) marks.serverTiming = serverTimings.at(-1);
+      if (marks.path === "head-start" && serverTimings.length) marks.serverTiming = serverTimings.at(-1);
       store.saveMarks(answer.id, { ...store.loadMarks(answer.id), ...marks });
       inFlight.delete(chatId);
       setMarksKept((n) => n + 1);
@@ -197,15 +227,16 @@ function Chat({ chatId }) {
   }, [chatId, setMessages]);
 
   const onStop = async () => {
-    const answer = messages.findLast((m) => m.role === "assistant");
-    // The stop reaches the agent first, then the head start's response is
-    // dropped (the edge then tells the agent its turn was abandoned).
-    await transport.stopGeneration(chatId).catch(() => false);
-    await stop();
+    const answer = messages.at(-1)?.role === "assistant" ? messages.at(-1) : undefined;
     const marks = marksOf(chatId);
     marks.stopped = true;
+    // The stop goes to `.in` first, then the head start's response is
+    // dropped: the edge, its client gone, finds the stop there and drops
+    // step 1 (without it, as after a reload, the turn would go on).
+    await transport.stopGeneration(chatId).catch(() => false);
+    await stop();
     marks.doneAt ??= Date.now();
-    if (answer?.role === "assistant") setStopped((s) => new Set(s).add(answer.id));
+    if (answer) setStopped((s) => new Set(s).add(answer.id));
   };
 
   const onSubmit = (e) => {
@@ -214,7 +245,7 @@ function Chat({ chatId }) {
     const text = input.value.trim();
     if (!text || busy) return;
     input.value = "";
-    sendMessage({ text });
+    (settling.get(chatId) ?? Promise.resolve()).then(() => sendMessage({ text }));
   };
 
   return (

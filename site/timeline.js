@@ -49,7 +49,7 @@ export function timelineModel(server, browser) {
   }
   const all = LANES.flatMap((l) => [...lanes[l].bars.map((x) => x.to), ...lanes[l].marks.map((x) => x.at)]);
   const total = Math.max(1, ...all);
-  return { path: server?.path ?? (browser ? "direct" : undefined), total, lanes };
+  return { path: server?.path ?? browser?.path, total, lanes };
 }
 
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

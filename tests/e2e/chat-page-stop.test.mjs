@@ -58,8 +58,9 @@ test("stop during the head start, then a direct turn", async () => {
 
   // The chat goes on: the next turn is direct and answers, with nothing of
   // the stopped turn replayed into it.
+  assert.equal(await lastAnswer(page).locator(".turn-timeline").getAttribute("data-path"), "head-start");
   await send(page, "hello");
-  await waitForAnswers(page, 1);
+  await waitForAnswers(page, 2);
   assert.match(await lastAnswer(page).innerText(), /^Hello! I am the scripted model/);
   assert.equal(await lastAnswer(page).locator(".turn-timeline").getAttribute("data-path"), "direct");
   assert.equal(await page.locator(".msg.assistant").count(), 2);

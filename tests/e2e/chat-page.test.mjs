@@ -133,3 +133,21 @@ test("the status page draws the recent head-start turns", async () => {
   assertNoProblems(page);
   await context.close();
 });
+
+test("a model error mid-answer shows in the page, and the chat goes on", async () => {
+  const context = await all.browser.newContext(VIEW);
+  const page = await openPage(context, `${all.worker.url}/`);
+  await send(page, "Tell me a story [fault:error]");
+  await page.waitForSelector(".msg.error", { timeout: 30_000 });
+  // The stream's error chunk, masked as the AI SDK masks errors by default.
+  assert.equal(await page.locator(".msg.error").innerText(), "An error occurred.");
+  assert.equal(await page.locator("#chat-status").getAttribute("data-status"), "error");
+  assert.match(await lastAnswer(page).locator(".text").innerText(), /^You said/, "the text before the error stays");
+  await screenshot(page, "chat-error");
+  await send(page, "hello");
+  await waitForAnswers(page, 2);
+  assert.match(await lastAnswer(page).innerText(), /^Hello! I am the scripted model/);
+  assert.equal(await page.locator(".msg.error").count(), 0);
+  assertNoProblems(page);
+  await context.close();
+});

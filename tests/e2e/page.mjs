@@ -61,9 +61,16 @@ export async function send(page, text) {
   await page.click("#send");
 }
 
-/** Waits until the page has `n` answers with their timelines (turns done). */
+/** Waits until the page has `n` answers with their timelines, the last message among them (turns done). */
 export async function waitForAnswers(page, n) {
-  await page.waitForFunction((n) => document.querySelectorAll(".msg.assistant .turn-timeline").length >= n, n, { timeout: 30_000 });
+  await page.waitForFunction(
+    (n) =>
+      document.querySelectorAll(".msg.assistant .turn-timeline").length >= n &&
+      document.querySelector("#log > .msg:last-of-type")?.matches(".assistant") &&
+      document.querySelector("#log > .msg:last-of-type .turn-timeline") !== null,
+    n,
+    { timeout: 30_000 },
+  );
   await page.waitForSelector("#send", { timeout: 30_000 });
 }
 
