@@ -337,7 +337,12 @@ async fn pump_tee<F: Fetch, C: Clock>(fetch: &F, clock: &C, shared: &Shared) {
         let creds = shared.creds.borrow().clone();
         let batch = creds.as_ref().and_then(|_| shared.tee.borrow_mut().poll_batch(clock.now_ms() as u64));
         let (Some(creds), Some(batch)) = (creds, batch) else {
-            let wake = shared.tee.borrow().poll_timeout().map(|t| (t as f64 - clock.now_ms()).max(1.0) as u32);
+            // Without credentials there is nothing to write however due a
+            // batch is: wait for them (their arrival notifies), not for the
+            // batch's time, which has passed and would wake every ms.
+            let have_creds = shared.creds.borrow().is_some();
+            let wake = shared.tee.borrow().poll_timeout().filter(|_| have_creds);
+            let wake = wake.map(|t| (t as f64 - clock.now_ms()).max(1.0) as u32);
             match wake {
                 Some(ms) => {
                     let _ = select(pin!(shared.changed.changed_since(seen)), pin!(clock.sleep(ms))).await;

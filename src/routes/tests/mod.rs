@@ -28,6 +28,8 @@ use crate::protocol::record::{AppendInput, ReadBatch, ReadEvent, SequencedRecord
 pub struct ClockState {
     now: Cell<f64>,
     timers: RefCell<Vec<(f64, Waker)>>,
+    /// How many sleeps were started: a busy wait shows up here.
+    pub sleeps: Cell<usize>,
 }
 
 #[derive(Clone, Default)]
@@ -38,6 +40,7 @@ impl Clock for VClock {
         self.0.now.get()
     }
     async fn sleep(&self, ms: u32) {
+        self.0.sleeps.set(self.0.sleeps.get() + 1);
         let deadline = self.0.now.get() + f64::from(ms);
         std::future::poll_fn(|cx| {
             if self.0.now.get() >= deadline {
@@ -165,6 +168,8 @@ pub struct PlatformState {
     pub requests: RefCell<Vec<HttpRequest>>,
     pub create_status: Cell<Option<u16>>,
     pub create_body: RefCell<String>,
+    /// The session create answers this long after it is asked, on this clock.
+    pub create_delay: RefCell<Option<(VClock, u32)>>,
     seq: Cell<u64>,
 }
 
@@ -184,6 +189,10 @@ impl Fetch for FakePlatform {
     async fn fetch(&self, request: &HttpRequest) -> Result<HttpResponse<Bytes>, FetchError> {
         self.0.requests.borrow_mut().push(request.clone());
         let url = request.url.as_str();
+        let delay = self.0.create_delay.borrow().clone();
+        if let Some((clock, ms)) = delay.filter(|_| request.method == "POST" && url.ends_with("/api/v1/sessions")) {
+            clock.sleep(ms).await;
+        }
         Ok(match request.method {
             "POST" if url.ends_with("/api/v1/sessions") => match self.0.create_status.get() {
                 Some(status) => reply(status, &[], self.0.create_body.borrow().clone()),
