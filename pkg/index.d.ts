@@ -125,7 +125,9 @@ export interface HeadStartOptions {
   /**
    * Your own check of the caller, instead of JWTs. Gets the request (do not
    * read its body: the route does) and returns the caller's id (a string or
-   * `{ id }`), a Response to answer with, or null to refuse (401).
+   * `{ id }`), a Response to answer with, or null to refuse (401). A
+   * Promise that has not settled after 10 s refuses the caller (503
+   * `auth_unavailable`).
    */
   authorize?: (request: Request) => AuthorizeResult | Promise<AuthorizeResult>;
   /**
