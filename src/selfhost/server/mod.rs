@@ -36,7 +36,7 @@ use crate::protocol::record::{AppendAck, AppendInput};
 
 pub mod agent_host;
 mod read;
-mod routes;
+pub(crate) mod routes;
 pub mod target;
 #[cfg(test)]
 mod tests;
