@@ -23,6 +23,8 @@
 
 pub mod calls;
 mod drive;
+pub mod edge;
 
 pub use calls::create;
 pub use drive::{head_start, Abandoned, Frame, HeadStartConfig, TurnTiming, HANDOVER_FAILED};
+pub use edge::EdgeSteps;

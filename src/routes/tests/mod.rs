@@ -3,6 +3,7 @@
 //! that counts its calls, and a runtime that queues background work.
 
 mod auth;
+mod edge;
 mod limits;
 mod refusals;
 mod turn;
@@ -245,14 +246,36 @@ impl FakePlatform {
     }
 }
 
+/// How the tool host (`https://tools.example/`) answers edge tools.
+#[derive(Debug, Clone, Default)]
+pub enum ToolHost {
+    /// Connection refused.
+    #[default]
+    Offline,
+    /// Status, content type, body.
+    Answer(u16, &'static str, String),
+    /// Never answers.
+    Hang,
+}
+
 /// A model API that counts calls and refuses them all (the routes' tests
-/// that reach a model use the scripted one).
+/// that reach a model use the scripted one); requests to the tool host are
+/// answered as [`ToolHost`] says, and kept.
 #[derive(Clone, Default)]
-pub struct CountingModel(pub Rc<Cell<usize>>);
+pub struct CountingModel(pub Rc<Cell<usize>>, pub Rc<RefCell<ToolHost>>, pub Rc<RefCell<Vec<HttpRequest>>>);
 
 impl Fetch for CountingModel {
     type Body = Bytes;
-    async fn fetch(&self, _: &HttpRequest) -> Result<HttpResponse<Bytes>, FetchError> {
+    async fn fetch(&self, request: &HttpRequest) -> Result<HttpResponse<Bytes>, FetchError> {
+        if request.url.starts_with("https://tools.example/") {
+            self.2.borrow_mut().push(request.clone());
+            let host = self.1.borrow().clone();
+            return match host {
+                ToolHost::Offline => Err(FetchError("connection refused".into())),
+                ToolHost::Answer(status, content_type, body) => Ok(reply(status, &[("content-type", content_type)], body)),
+                ToolHost::Hang => std::future::pending().await,
+            };
+        }
         self.0.set(self.0.get() + 1);
         Err(FetchError("the test model API is offline".into()))
     }
