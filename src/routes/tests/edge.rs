@@ -118,6 +118,19 @@ fn requests_of(h: &Harness) -> Vec<String> {
 }
 
 #[test]
+fn when_the_edge_cannot_write_the_turn_complete_the_agent_does_and_the_splice_waits_for_it() {
+    let h = harness(&[("HEADSTART_EDGE_TOOLS", "get_weather"), ("HEADSTART_MAX_ATTEMPTS", "1")]);
+    h.platform.0.fail_control.set(true);
+    let got = run(&h, "e1b", "What is the weather in Madrid?");
+    let handover = &inputs(&h)[0];
+    assert_eq!(handover["isFinal"], true);
+    assert!(handover.get("edgeTurnComplete").is_none(), "{handover}");
+    assert!(got.iter().any(|c| c["delta"] == "from the agent"), "the agent's part is awaited");
+    assert_eq!(types(&got)[types(&got).len() - 2..], ["trigger:turn-complete", "trigger:session-state"]);
+    assert_eq!(timing(&h)["decision"], "handover");
+}
+
+#[test]
 fn a_tool_that_is_not_edge_safe_hands_over_mid_turn_as_an_approved_round() {
     let h = harness(&[("HEADSTART_EDGE_TOOLS", "get_weather")]);
     let got = run(&h, "e2", "What is the weather in Madrid? And what is 6 * 7?");

@@ -166,6 +166,8 @@ pub struct PlatformState {
     pub requests: RefCell<Vec<HttpRequest>>,
     pub create_status: Cell<Option<u16>>,
     pub create_body: RefCell<String>,
+    /// `.out` appends that carry a control record fail (503).
+    pub fail_control: Cell<bool>,
     seq: Cell<u64>,
 }
 
@@ -207,7 +209,11 @@ impl Fetch for FakePlatform {
                 r#"{"version":"v2"}"#,
             ),
             "POST" if url.starts_with("http://s2.test/") => {
-                let n = serde_json::from_str::<AppendInput>(&request.body).map_or(0, |b| b.records.len() as u64);
+                let input = serde_json::from_str::<AppendInput>(&request.body).ok();
+                if self.0.fail_control.get() && input.iter().flat_map(|b| &b.records).any(|r| !r.headers.is_empty()) {
+                    return Ok(reply(503, &[], r#"{"error":"unavailable"}"#));
+                }
+                let n = input.map_or(0, |b| b.records.len() as u64);
                 let start = self.0.seq.get();
                 self.0.seq.set(start + n);
                 let pos = |s: u64| json!({ "seq_num": s, "timestamp": 1 });
