@@ -334,6 +334,13 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
             out.emit(Frame::Chunk(
                 UiChunk::Error(ErrorChunk { error_text: HANDOVER_FAILED.into(), extra: Object::new() }).to_json(),
             ));
+            // The edge's own turn-complete is on `.out` already: the cursor
+            // after it keeps turn 2 from reading this turn back and ending
+            // on it.
+            if let Some(seq) = edge_complete {
+                let state = UiChunk::TriggerSessionState(SessionState { last_event_id: seq.to_string(), extra: Object::new() });
+                out.emit(Frame::Chunk(state.to_json()));
+            }
             timing.decision = "skip";
             return timing;
         }

@@ -131,6 +131,20 @@ fn when_the_edge_cannot_write_the_turn_complete_the_agent_does_and_the_splice_wa
 }
 
 #[test]
+fn a_handover_that_fails_after_the_edge_finished_still_gives_the_browser_its_cursor() {
+    let h = harness(&[("HEADSTART_EDGE_TOOLS", "get_weather"), ("HEADSTART_MAX_ATTEMPTS", "1")]);
+    h.platform.0.fail_handover.set(true);
+    let got = run(&h, "e1c", "What is the weather in Madrid?");
+    assert_eq!(h.platform.in_kinds().last().map(String::as_str), Some("handover-skip"));
+    let t = types(&got);
+    assert_eq!(t[t.len() - 3..], ["finish", "error", "trigger:session-state"]);
+    // The cursor is the edge's turn-complete: turn 2 reads after it.
+    let out = out_records(&h);
+    assert_eq!(out.last().unwrap(), "control:turn-complete");
+    assert_eq!(got.last().unwrap()["lastEventId"], (out.len() - 1).to_string());
+}
+
+#[test]
 fn a_tool_that_is_not_edge_safe_hands_over_mid_turn_as_an_approved_round() {
     let h = harness(&[("HEADSTART_EDGE_TOOLS", "get_weather")]);
     let got = run(&h, "e2", "What is the weather in Madrid? And what is 6 * 7?");

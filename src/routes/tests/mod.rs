@@ -168,6 +168,8 @@ pub struct PlatformState {
     pub create_body: RefCell<String>,
     /// `.out` appends that carry a control record fail (503).
     pub fail_control: Cell<bool>,
+    /// `.in` appends of a `handover` fail (503).
+    pub fail_handover: Cell<bool>,
     seq: Cell<u64>,
 }
 
@@ -219,7 +221,12 @@ impl Fetch for FakePlatform {
                 let pos = |s: u64| json!({ "seq_num": s, "timestamp": 1 });
                 reply(200, &[], json!({ "start": pos(start), "end": pos(start + n), "tail": pos(start + n) }).to_string())
             }
-            "POST" if url.ends_with("/in/append") => reply(200, &[], r#"{"ok":true}"#),
+            "POST" if url.ends_with("/in/append") => {
+                if self.0.fail_handover.get() && request.body.contains(r#""kind":"handover""#) {
+                    return Ok(reply(503, &[], r#"{"error":"unavailable"}"#));
+                }
+                reply(200, &[], r#"{"ok":true}"#)
+            }
             "GET" => {
                 let from = self.0.seq.get() + 10;
                 let agent = json!({ "data": { "type": "text-delta", "id": "t9", "delta": "from the agent" }, "id": "agent1" });
