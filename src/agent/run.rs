@@ -15,15 +15,17 @@ use std::pin::pin;
 use futures_util::future::{select, Either};
 use serde_json::{json, Value};
 
-use super::tools::ToolRegistry;
+use super::handover::{synthesize, without_approvals};
+use super::tools::{run_calls, tool_calls, ToolCall, ToolRegistry};
 use super::transcript::MessageBuilder;
 use crate::io::{Clock, Fetch};
-use crate::protocol::chunk::{Abort, ErrorChunk, Finish, Start, ToolOutputAvailable, ToolOutputError};
+use crate::protocol::chunk::{Abort, ErrorChunk, Finish, Start};
 use crate::protocol::convert::{convert_to_model_messages, ConvertOptions};
+use crate::protocol::handover::EDGE_TURN_COMPLETE;
 use crate::protocol::input::{ChatInput, Handover};
 use crate::protocol::json::Object;
-use crate::protocol::message::{FinishReason, Role, UiMessage, UiPart};
-use crate::protocol::model::{Content, ContentMessage, ModelMessage, ModelPart, ToolOutput, ToolResultPart};
+use crate::protocol::message::{FinishReason, Role, UiMessage};
+use crate::protocol::model::{ModelMessage, ModelPart};
 use crate::protocol::record::{Header, TurnComplete};
 use crate::protocol::UiChunk;
 use crate::provider::config::ModelSettings;
@@ -271,6 +273,12 @@ impl<S: Session, F: Fetch, C: Clock> Agent<'_, S, F, C> {
 
     async fn turn(&mut self, history: &mut Vec<UiMessage>, in_seq: u64, input: TurnInput) {
         let chat_id = self.payload.chat_id.clone();
+        // A turn the route handler finished with edge steps: it wrote the
+        // turn-complete itself.
+        let written = match &input {
+            TurnInput::Handover(h) if h.is_final => h.extra.get(EDGE_TURN_COMPLETE).and_then(Value::as_u64),
+            _ => None,
+        };
         self.session.hook(json!({ "type": "onTurnStart", "chatId": chat_id, "runId": self.payload.run_id })).await;
         let outcome = {
             let builder = RefCell::new(None::<MessageBuilder>);
@@ -297,7 +305,10 @@ impl<S: Session, F: Fetch, C: Clock> Agent<'_, S, F, C> {
             session_in_consumed_id: Some(in_seq),
             ..TurnComplete::default()
         };
-        let seq = self.session.control(tc.headers());
+        let seq = match written {
+            Some(seq) => seq,
+            None => self.session.control(tc.headers()),
+        };
         if let Some(prev) = self.prev_turn_complete.replace(seq) {
             self.session.trim_out(prev);
         }
@@ -408,34 +419,8 @@ impl<S: Session, F: Fetch, C: Clock> Agent<'_, S, F, C> {
     }
 
     /// Runs tool calls in order, streaming each result.
-    async fn execute(&self, builder: &RefCell<Option<MessageBuilder>>, calls: &[(String, String, Value)]) -> Vec<ModelPart> {
-        let mut results = Vec::new();
-        for (id, name, input) in calls {
-            let output = match self.config.tools.execute(self.fetch, self.clock, name, input).await {
-                Ok(value) => {
-                    let chunk =
-                        ToolOutputAvailable { tool_call_id: id.clone(), output: Some(value.clone()), ..Default::default() };
-                    self.emit(builder, &UiChunk::ToolOutputAvailable(chunk));
-                    match value {
-                        Value::String(s) => ToolOutput::text(s),
-                        v => ToolOutput::json(v),
-                    }
-                }
-                Err(e) => {
-                    let chunk = ToolOutputError { tool_call_id: id.clone(), error_text: e.to_string(), ..Default::default() };
-                    self.emit(builder, &UiChunk::ToolOutputError(chunk));
-                    ToolOutput::error_text(e.to_string())
-                }
-            };
-            results.push(ModelPart::ToolResult(ToolResultPart {
-                tool_call_id: id.clone(),
-                tool_name: name.clone(),
-                output,
-                provider_options: None,
-                extra: Object::new(),
-            }));
-        }
-        results
+    async fn execute(&self, builder: &RefCell<Option<MessageBuilder>>, calls: &[ToolCall]) -> Vec<ModelPart> {
+        run_calls(&self.config.tools, self.fetch, self.clock, calls, &mut |chunk| self.emit(builder, &chunk)).await
     }
 }
 
@@ -447,99 +432,4 @@ enum TurnInput {
 struct TurnOutcome {
     message: Option<UiMessage>,
     errored: bool,
-}
-
-/// The UI assistant message the SDK synthesizes from a handover (§7.4):
-/// text, reasoning (done, with its provider metadata), tool calls as
-/// `input-available`; approval requests skipped.
-pub fn synthesize(message_id: &str, handover: &Handover) -> UiMessage {
-    let mut parts = Vec::new();
-    if let Some(first) = handover.partial_assistant_message.iter().find(|m| matches!(m, ModelMessage::Assistant(_))) {
-        for part in first.parts() {
-            let ui = match part {
-                ModelPart::Text(t) => json!({ "type": "text", "text": t.text }),
-                ModelPart::Reasoning(r) => {
-                    let mut v = json!({ "type": "reasoning", "text": r.text, "state": "done" });
-                    if let Some(meta) = &r.provider_options {
-                        v["providerMetadata"] = Value::Object(meta.clone());
-                    }
-                    v
-                }
-                ModelPart::ToolCall(c) => json!({ "type": format!("tool-{}", c.tool_name), "toolCallId": c.tool_call_id,
-                                                  "state": "input-available", "input": c.input }),
-                _ => continue,
-            };
-            if let Ok(p) = serde_json::from_value::<UiPart>(ui) {
-                parts.push(p);
-            }
-        }
-    }
-    UiMessage { id: message_id.to_string(), role: Role::Assistant, metadata: None, parts, extra: Object::new() }
-}
-
-/// The partial without its synthetic approval round, and the tool calls
-/// the round approved (to run before the model is called again).
-fn without_approvals(partial: &[ModelMessage]) -> (Vec<ModelMessage>, Vec<(String, String, Value)>) {
-    let mut approved_ids = Vec::new();
-    let mut out = Vec::new();
-    for m in partial {
-        match m {
-            ModelMessage::Tool(c) => {
-                let parts: Vec<ModelPart> = m
-                    .parts()
-                    .iter()
-                    .filter(|p| match p {
-                        ModelPart::ToolApprovalResponse(r) => {
-                            if r.approved {
-                                approved_ids.push(r.approval_id.clone());
-                            }
-                            false
-                        }
-                        _ => true,
-                    })
-                    .cloned()
-                    .collect();
-                if !parts.is_empty() {
-                    out.push(ModelMessage::Tool(ContentMessage { content: Content::Parts(parts), ..c.clone() }));
-                }
-            }
-            ModelMessage::Assistant(c) => {
-                let parts: Vec<ModelPart> =
-                    m.parts().iter().filter(|p| !matches!(p, ModelPart::ToolApprovalRequest(_))).cloned().collect();
-                out.push(ModelMessage::Assistant(ContentMessage { content: Content::Parts(parts), ..c.clone() }));
-            }
-            other => out.push(other.clone()),
-        }
-    }
-    let approved_calls: Vec<String> = partial
-        .iter()
-        .flat_map(|m| m.parts())
-        .filter_map(|p| match p {
-            ModelPart::ToolApprovalRequest(r) if approved_ids.contains(&r.approval_id) => Some(r.tool_call_id.clone()),
-            _ => None,
-        })
-        .collect();
-    let calls = partial
-        .iter()
-        .flat_map(|m| m.parts())
-        .filter_map(|p| match p {
-            ModelPart::ToolCall(c) if approved_calls.contains(&c.tool_call_id) => {
-                Some((c.tool_call_id.clone(), c.tool_name.clone(), c.input.clone().unwrap_or(Value::Null)))
-            }
-            _ => None,
-        })
-        .collect();
-    (out, calls)
-}
-
-/// The tool calls of a step's response.
-fn tool_calls(messages: &[ModelMessage]) -> Vec<(String, String, Value)> {
-    messages
-        .iter()
-        .flat_map(|m| m.parts())
-        .filter_map(|p| match p {
-            ModelPart::ToolCall(c) => Some((c.tool_call_id.clone(), c.tool_name.clone(), c.input.clone().unwrap_or(Value::Null))),
-            _ => None,
-        })
-        .collect()
 }
