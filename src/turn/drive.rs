@@ -10,7 +10,7 @@ use super::calls::{self, append_batch, append_in, follow_out, init_out, log};
 use crate::io::{timeout, Clock, Emitter, Fetch, FetchError, Notify};
 use crate::platform::client::{PlatformClient, S2Credentials};
 use crate::platform::PlatformError;
-use crate::platform::{Splice, Tee};
+use crate::platform::{Splice, Tee, TeeError};
 use crate::protocol::chunk::{ErrorChunk, UiChunk};
 use crate::protocol::handover::reshape_for_handover;
 use crate::protocol::input::{ChatInput, Handover, HeadStartRequest};
@@ -209,7 +209,11 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
                 first_chunk.set(Some(since(clock)));
             }
             let json = chunk.to_json();
-            if let Err(e) = shared.tee.borrow_mut().push_json(&json, record_id(), clock.now_ms() as u64) {
+            // A stopped tee refuses every later chunk: its failure was
+            // logged once already, so only a refusal of its own is.
+            if let Err(e @ TeeError::ChunkTooLarge { .. }) =
+                shared.tee.borrow_mut().push_json(&json, record_id(), clock.now_ms() as u64)
+            {
                 log(&format!("headstart: tee refused a chunk: {e}"));
             }
             if shared.opened.get() {
@@ -303,7 +307,14 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
     // 6: the splice.
     let mut splice = {
         let tee = shared.tee.borrow();
-        Splice::starting_after(tee.last_seq()).with_seen_ids(tee.record_ids().iter().cloned())
+        // A tee that failed is no cursor: its last ack may name a stream
+        // that is gone (S2 restarted in memory, the stream deleted and made
+        // again by the agent's append), and reading after it would skip the
+        // agent's first records. Read from the start instead, as the SDK does
+        // when its writer rejects; the tee's record ids drop step 1's
+        // records, which the SDK would send the browser twice.
+        let after = if tee.is_failed() { None } else { tee.last_seq() };
+        Splice::starting_after(after).with_seen_ids(tee.record_ids().iter().cloned())
     };
     let marks = follow_out(fetch, clock, &config.platform, &chat_id, &mut splice, config.idle_timeout_ms, &mut |json| {
         out.emit(Frame::Chunk(json))
