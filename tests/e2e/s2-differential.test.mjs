@@ -229,3 +229,30 @@ test("check-tail: s2-lite answers it; ours does not serve it (no client on the s
   assert.equal(JSON.parse(r.s2.body).tail.seq_num, 2);
   assert.equal(r.ours.status, 404);
 });
+
+test("appendSession on Node (S2S over h2c, as the SDK's .out writer on Node): s2-lite acks it; ours cannot serve it", async (t) => {
+  const r = await both(async (t) => {
+    const { endpoint, basin, stream, token } = t.credentials;
+    const s = s2Client(endpoint, token).basin(basin).stream(stream);
+    const attempt = (async () => {
+      const session = await s.appendSession();
+      const writer = session.writable.getWriter();
+      await writer.write(AppendInput.create([AppendRecord.string({ body: "x" })]));
+      await writer.close();
+      return Number(session.lastAckedPosition()?.end.seqNum);
+    })();
+    let timer;
+    const deadline = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("no answer in 20 s")), 20_000)));
+    return Promise.race([attempt, deadline])
+      .then(
+        (end) => ({ ok: true, end }),
+        (e) => ({ ok: false, error: String(e?.message ?? e).slice(0, 120) }),
+      )
+      .finally(() => clearTimeout(timer));
+  });
+  assert.deepEqual(r.s2, { ok: true, end: 1 });
+  // workerd speaks no h2c: a TypeScript handler on Node loses its `.out`
+  // copy against the self-hosted platform (PROTOCOL.md §5.4 "Stand-in tip").
+  assert.equal(r.ours.ok, false, JSON.stringify(r.ours));
+  t.diagnostic(`ours: ${r.ours.error}`);
+});

@@ -2,7 +2,7 @@
 // path: our handler (the JS package on Node) writes step 1 to `.out` on
 // s2-lite through the credentials of the stand-in platform, and S2 fails
 // under it — the stream missing, the token refused, s2-lite restarted
-// mid-turn, an append slow to answer. Whatever S2 does, the browser gets
+// mid-turn, an append slow to answer, one that hangs past its deadline. Whatever S2 does, the browser gets
 // its turn well-formed (the AI SDK's parser reads it to the end) and the
 // agent gets the handover (or handover-skip): never left waiting.
 import { test, before, after } from "node:test";
@@ -100,6 +100,33 @@ for (const tool of [false, true]) {
     assert.equal(turn.chunks.at(-1).lastEventId, String(out.at(-1).seq));
   });
 }
+
+test("the first S2 append hangs past the 5 s attempt deadline: the retry lands, the turn completes, the late copy is deduped", async () => {
+  let first = true;
+  const id = chat("hang", {
+    fault: (req) => {
+      if (req.method !== "POST" || !first) return undefined;
+      first = false;
+      return { delayMs: 7000 };
+    },
+  });
+  const turn = await firstTurn(ours.url, id, "What's the weather in Paris?");
+  assertWellFormed(turn, { tool: true });
+  assert.equal(startsOf(turn.chunks), 2);
+  // S2 appends are retried even when they may have landed (the SDK's
+  // policy too): the hung attempt lands later, a second copy of the same
+  // records under the same envelope ids, which readers drop.
+  const late = Date.now() + 10_000;
+  let out = await outRecords(s2.endpoint, id);
+  while (Date.now() < late && out.filter((r) => r.envelope?.data.type === "start").length < 3) {
+    await new Promise((r) => setTimeout(r, 200));
+    out = await outRecords(s2.endpoint, id);
+  }
+  const data = out.filter((r) => !r.control);
+  const unique = data.filter((r, i) => data.findIndex((x) => x.envelope.id === r.envelope.id) === i);
+  assert.ok(unique.length < data.length, "the hung append landed too");
+  assert.deepEqual(turn.chunks.filter((c) => !c.type.startsWith("trigger:")), unique.map((r) => r.envelope.data), "the browser got each record once");
+});
 
 test("s2-lite restarted mid-turn (streams lost): the turn ends well-formed and the agent is not left waiting", async () => {
   const id = chat("restart", { creds: {} });

@@ -1,6 +1,8 @@
 // The real S2 server for the tests: s2-lite (crate `s2-lite`, binary
 // `server`, installed pinned by scripts/setup.sh), in memory on a free
-// loopback port, plain HTTP (HTTP/1.1 and h2c). `restart()` stops it and
+// port reached on 127.0.0.1, plain HTTP (HTTP/1.1 and h2c). It has no
+// option to bind one address: it listens on every interface while a test
+// runs (no CORS, no dashboard, throwaway data, accepts any token). `restart()` stops it and
 // starts a fresh one on the same port: in memory, so every basin and
 // stream is gone, as after a crash of a server without storage.
 import { existsSync } from "node:fs";
@@ -33,7 +35,7 @@ export async function startS2Lite({ readyTimeoutMs = 30_000 } = {}) {
   let proc;
   let logs = "";
   const launch = async () => {
-    proc = startProcess(S2_LITE_BIN, ["--port", String(port), "--no-dashboard"], {
+    proc = startProcess(S2_LITE_BIN, ["--port", String(port), "--no-dashboard", "--no-cors"], {
       env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "warn" },
     });
     const deadline = Date.now() + readyTimeoutMs;
