@@ -102,8 +102,8 @@ export function normalizeChunks(chunks) {
     const anthropic = o.providerMetadata?.anthropic;
     if (anthropic?.id) {
       // The model's own message id, and its count of the request's bytes:
-      // the two handlers' requests to the model differ in size (not an S2
-      // matter; see the README's table).
+      // bench/anchor's copies of the three tools have shorter descriptions
+      // than ours, so its request is smaller (not an S2 matter).
       const usage = anthropic.usage && { ...anthropic.usage, input_tokens: "<n>" };
       o.providerMetadata = { ...o.providerMetadata, anthropic: { ...anthropic, id: name("model-message", anthropic.id), ...(usage ? { usage } : {}) } };
     }
