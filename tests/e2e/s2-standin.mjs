@@ -45,9 +45,13 @@ function pat(key) {
   return `${head}.${body}.${sig}`;
 }
 
-/** The S2 stream of a session channel, in the self-hosted webapp's prefixed form. */
+/**
+ * The S2 stream of a session channel: the self-hosted webapp's prefixed
+ * form, or, for a chat id starting with `cloud`, the hosted one
+ * (`/sessions/{key}/{io}`: a leading `/`, its tokens prefix it).
+ */
 export function streamName(key, io) {
-  return `headstart-conformance/sessions/${key}/${io}`;
+  return key.startsWith("cloud") ? `/sessions/${key}/${io}` : `headstart-conformance/sessions/${key}/${io}`;
 }
 
 /** The official client on an S2 endpoint (`…/v1`), as the Trigger.dev SDK builds it. */
