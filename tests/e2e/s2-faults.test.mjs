@@ -2,18 +2,23 @@
 // path: our handler (the JS package on Node) writes step 1 to `.out` on
 // s2-lite through the credentials of the stand-in platform, and S2 fails
 // under it — the stream missing, the token refused, s2-lite restarted
-// mid-turn, an append slow to answer, one that hangs past its deadline. Whatever S2 does, the browser gets
-// its turn well-formed (the AI SDK's parser reads it to the end) and the
-// agent gets the handover (or handover-skip): never left waiting.
+// mid-turn, an append slow to answer, one that hangs past its deadline.
+// Whatever S2 does, the browser gets its turn well-formed (the AI SDK's
+// parser reads it to the end) and the agent gets the handover (or
+// handover-skip): never left waiting. One fault (the token refused after a
+// first append) is also put to the TypeScript handler on workerd, side by
+// side.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { buildAnchor } from "../../bench/anchor/build.mjs";
+import { startWrangler } from "./wrangler.mjs";
 import { startAnthropicServer } from "../js/anthropic-server.mjs";
 import { startS2Lite } from "./s2lite.mjs";
 import { AGENT_TEXT, STANDIN_SECRET, s2Proxy, startStandIn } from "./s2-standin.mjs";
 import { firstTurn, outRecords, oursOnNode } from "./s2-turns.mjs";
 
 const NO_CREATE_BASIN = "headstart-nocreate";
-let s2, proxy, standin, model, slowModel, ours, oursSlow;
+let s2, proxy, standin, model, slowModel, ours, oursSlow, oursLinger, anchor;
 /** Per chat: the `X-S2-*` overrides the stand-in hands out, and the proxy's fault. */
 const plan = new Map();
 let n = 0;
@@ -35,10 +40,19 @@ before(async () => {
   const common = { platformUrl: standin.url, secretKey: STANDIN_SECRET, teeLingerMs: 0 };
   ours = await oursOnNode({ ...common, modelBaseURL: model.baseURL });
   oursSlow = await oursOnNode({ ...common, modelBaseURL: slowModel.baseURL });
+  // The platform's linger (200 ms), as the TypeScript handler: step 1 goes in several appends.
+  oursLinger = await oursOnNode({ platformUrl: standin.url, secretKey: STANDIN_SECRET, modelBaseURL: slowModel.baseURL });
+  await buildAnchor();
+  anchor = await startWrangler({
+    config: "bench/anchor/wrangler.toml",
+    vars: { TRIGGER_API_URL: standin.url, TRIGGER_SECRET_KEY: STANDIN_SECRET, ANTHROPIC_BASE_URL: slowModel.baseURL, ANTHROPIC_API_KEY: "test", HEADSTART_MODEL: "claude-loopback" },
+  });
 });
 after(async () => {
   await ours?.stop();
   await oursSlow?.stop();
+  await oursLinger?.stop();
+  await anchor?.stop();
   await standin?.stop();
   await proxy?.stop();
   await model?.stop();
@@ -160,3 +174,25 @@ test("s2-lite restarted mid-turn (streams lost): the turn ends well-formed and t
   assert.equal(turn.message.parts.find((p) => p.type === "tool-get_weather")?.state, "output-available", "the agent's tool result arrived");
 });
 
+test("the token refused after a first append: ours and the TypeScript handler (workerd) both finish the turn; only ours sends step 1 once", async () => {
+  const refuseAfterFirst = () => {
+    let appends = 0;
+    return (req) => (req.method === "POST" && ++appends > 1 ? { status: 403, body: { message: "token revoked", code: "permission_denied" } } : undefined);
+  };
+  const result = {};
+  for (const [name, url] of [["ours", oursLinger.url], ["ts-wkd", anchor.url]]) {
+    const id = chat(`revoked${name.replace("-", "")}`, { fault: refuseAfterFirst() });
+    const turn = await firstTurn(url, id, "hello there");
+    assert.deepEqual(standin.inbox(id), ["handover"], name);
+    assert.deepEqual(turn.chunks.slice(-2).map((c) => c.type), ["trigger:turn-complete", "trigger:session-state"], name);
+    const appends = proxy.requests.filter((r) => r.path.includes(encodeURIComponent(`/sessions/${id}/out`)));
+    // (`status` is set only on what reached s2-lite.)
+    assert.ok(appends.length >= 2 && appends[0].status === 200 && appends.slice(1).every((r) => r.status === undefined), `${name}: a first append landed, the next were refused`);
+    result[name] = turn.chunks.filter((c) => c.type === "start").length;
+  }
+  // Both read `.out` from the start once their writer failed: ours drops
+  // the records it wrote itself (their envelope ids), the SDK forwards them
+  // again, so its browser gets the first append's chunks twice.
+  assert.equal(result.ours, 1, "ours: step 1 once");
+  assert.equal(result["ts-wkd"], 2, "the TypeScript handler: the first append's chunks twice");
+});
