@@ -1,10 +1,11 @@
 // Conformance on the real S2 server (issue 16, points 2 and 3): the hosted
 // platform path, where the handler writes step 1 to `.out` through S2's own
 // API with the credentials `PUT …/out` returns. A stand-in platform
-// (tests/e2e/s2-standin.mjs) hands out s2-lite credentials; three handlers
+// (tests/e2e/s2-standin.mjs) hands out s2-lite credentials; four handlers
 // run the same first turns against it:
 //
 //   ours     the JS package on Node (fetch transport, JSON appends)
+//   ours-wkd the release worker on workerd, with TRIGGER_API_URL set
 //   ts-node  the TypeScript `chat.headStart` 4.8.3 on Node (S2S over h2c)
 //   ts-wkd   the same handler bundled for Workers, on workerd (fetch transport)
 //
@@ -32,20 +33,22 @@ before(async () => {
   // The fetch transports (ours, workerd) go through a recording proxy, to
   // see their appends one by one; the h2c one (Node) goes to s2-lite itself.
   proxy = await s2Proxy(s2.url);
-  const viaProxy = (key) => /^(cloud)?(ours|tswkd)[ _]/.test(key);
+  const viaProxy = (key) => /^(cloud)?(ours|ourswkd|tswkd)[ _]/.test(key);
   standin = await startStandIn({ s2, credentials: (key) => (viaProxy(key) ? { "X-S2-Endpoint": proxy.endpoint } : undefined) });
   model = await startAnthropicServer({ ttfbMs: 20, tokenMs: 5 });
   const common = { platformUrl: standin.url, secretKey: STANDIN_SECRET, modelBaseURL: model.baseURL };
   await buildAnchor();
-  const [ours, tsNode, tsWkd] = await Promise.all([
+  const model_ = { ANTHROPIC_BASE_URL: model.baseURL, ANTHROPIC_API_KEY: "test", HEADSTART_MODEL: "claude-loopback" };
+  const [ours, oursWkd, tsNode, tsWkd] = await Promise.all([
     oursOnNode(common),
+    startWrangler({ vars: { TRIGGER_API_URL: standin.url, TRIGGER_SECRET_KEY: STANDIN_SECRET, HEADSTART_PROVIDER: "anthropic", ...model_ } }),
     tsOnNode(common),
     startWrangler({
       config: "bench/anchor/wrangler.toml",
-      vars: { TRIGGER_API_URL: standin.url, TRIGGER_SECRET_KEY: STANDIN_SECRET, ANTHROPIC_BASE_URL: model.baseURL, ANTHROPIC_API_KEY: "test", HEADSTART_MODEL: "claude-loopback" },
+      vars: { TRIGGER_API_URL: standin.url, TRIGGER_SECRET_KEY: STANDIN_SECRET, ...model_ },
     }),
   ]);
-  handlers = { ours, "ts-node": tsNode, "ts-wkd": tsWkd };
+  handlers = { ours, "ours-wkd": oursWkd, "ts-node": tsNode, "ts-wkd": tsWkd };
 });
 after(async () => {
   for (const h of Object.values(handlers ?? {})) await h?.stop();
@@ -106,7 +109,8 @@ function assertTurn({ chunks, message, out, inn, sub }, scenario) {
   }
 }
 
-for (const handler of ["ours", "ts-node", "ts-wkd"]) {
+const HANDLERS = ["ours", "ours-wkd", "ts-node", "ts-wkd"];
+for (const handler of HANDLERS) {
   for (const scenario of Object.keys(SCENARIOS)) {
     test(`${handler} on s2-lite: ${scenario} turn — records, cursor and splice`, async () => assertTurn(await run(handler, scenario), scenario));
   }
@@ -118,7 +122,7 @@ for (const handler of ["ours", "ts-node", "ts-wkd"]) {
 // X-S2-Stream-Name header as UTF-8 bytes, which fetch on Node — ours and the
 // TypeScript handler alike — reads as Latin-1, so both write to a mangled
 // name; workerd reads it as UTF-8. README "Conformance with real S2".)
-for (const handler of ["ours", "ts-node", "ts-wkd"]) {
+for (const handler of HANDLERS) {
   test(`${handler} on s2-lite: tool turn on /sessions/{key}/out with an unusual chat id`, async () => {
     const turn = await run(handler, "tool", { prefix: "cloud", infix: " a/b" });
     assertTurn(turn, "tool");
@@ -151,15 +155,17 @@ const batches = (t) =>
 test("comparison: our records against the TypeScript handler's on real S2", (t) => {
   const rows = [];
   for (const scenario of Object.keys(SCENARIOS)) {
-    const [ours, tsNode, tsWkd] = ["ours", "ts-node", "ts-wkd"].map((h) => turns[`${h}/${scenario}`]);
-    if (!ours || !tsNode || !tsWkd) return t.skip("a turn failed above");
+    const [ours, oursWkd, tsNode, tsWkd] = HANDLERS.map((h) => turns[`${h}/${scenario}`]);
+    if (!ours || !oursWkd || !tsNode || !tsWkd) return t.skip("a turn failed above");
     // Step 1 as written: the same chunks in the same order, whichever handler.
     assert.deepEqual(step1(ours), step1(tsNode), `${scenario}: ours vs ts-node`);
     assert.deepEqual(step1(tsWkd), step1(tsNode), `${scenario}: ts-wkd vs ts-node`);
+    assert.deepEqual(step1(oursWkd), step1(tsNode), `${scenario}: ours-wkd vs ts-node`);
     // The handover each sent (`.in`): the same record, random ids aside.
     assert.deepEqual(handoverShape(ours), handoverShape(tsNode), `${scenario}: handover, ours vs ts-node`);
     assert.deepEqual(handoverShape(tsWkd), handoverShape(tsNode), `${scenario}: handover, ts-wkd vs ts-node`);
-    for (const [name, turn] of Object.entries({ ours, "ts-node": tsNode, "ts-wkd": tsWkd })) {
+    assert.deepEqual(handoverShape(oursWkd), handoverShape(tsNode), `${scenario}: handover, ours-wkd vs ts-node`);
+    for (const [name, turn] of Object.entries({ ours, "ours-wkd": oursWkd, "ts-node": tsNode, "ts-wkd": tsWkd })) {
       const data = turn.out.filter((r) => !r.control);
       rows.push({
         scenario,
