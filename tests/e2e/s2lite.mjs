@@ -10,8 +10,8 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { freePort, startProcess } from "./wrangler.mjs";
 
-/** The binary: `S2_LITE_BIN`, else cargo's. */
-export const S2_LITE_BIN = process.env.S2_LITE_BIN ?? join(homedir(), ".cargo/bin/server");
+/** The binary: `S2_LITE_BIN`, else where `cargo install` put it. */
+export const S2_LITE_BIN = process.env.S2_LITE_BIN ?? join(process.env.CARGO_HOME ?? join(homedir(), ".cargo"), "bin/server");
 export const S2_LITE_VERSION = "0.43.4";
 
 /** A valid basin name (S2: 8 to 48 of a-z, 0-9, inner '-'). */
