@@ -307,14 +307,7 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
     // 6: the splice.
     let mut splice = {
         let tee = shared.tee.borrow();
-        // A tee that failed is no cursor: its last ack may name a stream
-        // that is gone (S2 restarted in memory, the stream deleted and made
-        // again by the agent's append), and reading after it would skip the
-        // agent's first records. Read from the start instead, as the SDK does
-        // when its writer rejects; the tee's record ids drop step 1's
-        // records, which the SDK would send the browser twice.
-        let after = if tee.is_failed() { None } else { tee.last_seq() };
-        Splice::starting_after(after).with_seen_ids(tee.record_ids().iter().cloned())
+        Splice::starting_after(tee.splice_after()).with_seen_ids(tee.record_ids().iter().cloned())
     };
     let marks = follow_out(fetch, clock, &config.platform, &chat_id, &mut splice, config.idle_timeout_ms, &mut |json| {
         out.emit(Frame::Chunk(json))
