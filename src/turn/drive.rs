@@ -13,7 +13,7 @@ use crate::io::{timeout, Clock, Emitter, Fetch, FetchError, Notify};
 use crate::platform::client::{PlatformClient, S2Credentials};
 use crate::platform::splice::EDGE_HEADER;
 use crate::platform::PlatformError;
-use crate::platform::{Splice, Tee};
+use crate::platform::{Splice, Tee, TeeError};
 use crate::protocol::chunk::{ErrorChunk, Marker, PartBoundary, SessionState, TextEnd, UiChunk};
 use crate::protocol::handover::EDGE_TURN_COMPLETE;
 use crate::protocol::input::{ChatInput, HeadStartRequest};
@@ -236,7 +236,11 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
                 first_chunk.set(Some(since(clock)));
             }
             let json = chunk.to_json();
-            if let Err(e) = shared.tee.borrow_mut().push_json(&json, record_id(), clock.now_ms() as u64) {
+            // A stopped tee refuses every later chunk: its failure was
+            // logged once already, so only a refusal of its own is.
+            if let Err(e @ TeeError::ChunkTooLarge { .. }) =
+                shared.tee.borrow_mut().push_json(&json, record_id(), clock.now_ms() as u64)
+            {
                 log(&format!("headstart: tee refused a chunk: {e}"));
             }
             if shared.opened.get() {
@@ -388,7 +392,7 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
     // 6: the splice.
     let mut splice = {
         let tee = shared.tee.borrow();
-        Splice::starting_after(tee.last_seq()).with_seen_ids(tee.record_ids().iter().cloned())
+        Splice::starting_after(tee.splice_after()).with_seen_ids(tee.record_ids().iter().cloned())
     };
     let marks = follow_out(fetch, clock, &config.platform, &chat_id, &mut splice, config.idle_timeout_ms, &mut |json| {
         out.emit(Frame::Chunk(json))

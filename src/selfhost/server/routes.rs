@@ -241,7 +241,10 @@ impl<S: SessionStore + 'static, H: Host + 'static> Server<S, H> {
                 r.headers.push(("Retry-After", "1".into()));
                 r
             }
-            e => s2(e.status(), &e.to_string(), e.code()),
+            e => match e.condition_failed() {
+                Some(body) => http::s2_condition_failed(body),
+                None => s2(e.status(), &e.to_string(), e.code()),
+            },
         })?;
         json(200, &ack)
     }

@@ -168,3 +168,20 @@ fn records_past_the_cap_are_refused_not_cut_short() {
     assert_eq!(records[0]["seqNum"], 200);
     assert!(records.len() * (64 * 1024) <= RECORDS_MAX_BYTES);
 }
+
+#[test]
+fn a_failed_append_condition_answers_s2s_412_body() {
+    // s2-lite answers `{"seq_num_mismatch": <tail>}` (tests/e2e/s2-differential),
+    // which the S2 SDK reads into its SeqNumMismatchError; `{message, code}`
+    // would leave it without the tail.
+    let mut sim = Sim::with_agent(false);
+    assert_eq!(sim.create().status, 201);
+    assert_eq!(sim.s2_append_out(&step_one()).status, 200);
+    let path = format!("/s2/v1/streams/sessions%2F{CHAT}%2Fout/records");
+    let stale = sim.secret("POST", &path, r#"{"records":[{"body":"x"}],"match_seq_num":0}"#);
+    assert_eq!((stale.status, body_json(&stale)), (412, json!({ "seq_num_mismatch": 3 })));
+    let fenced = sim.secret("POST", &path, r#"{"records":[{"body":"x"}],"fencing_token":"abc"}"#);
+    assert_eq!((fenced.status, body_json(&fenced)), (412, json!({ "fencing_token_mismatch": "" })));
+    let ok = sim.secret("POST", &path, r#"{"records":[{"body":"x"}],"match_seq_num":3}"#);
+    assert_eq!((ok.status, body_json(&ok)["start"]["seq_num"].clone()), (200, json!(3)));
+}
