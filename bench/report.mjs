@@ -51,6 +51,22 @@ export function markdown(result) {
     out.push(`| ${name(r)} | ${x.shape} | ${ratio(x.ttfcVsAnchor)} | ${ratio(x.ttfcVsDirect)} | ${ratio(x.totalVsAnchor)} | ${ratio(x.totalVsDirect)} | ${ratio(x.cpuVsAnchor)} |`);
   }
   out.push("");
+  if (rows.some((r) => r.setup === "worker-edge")) {
+    out.push(
+      "Tool turns: edge steps against the splice path (the same worker without edge steps) and the TypeScript handler. " +
+        "Turn = end of the response; answer = the message's last `finish` (the whole answer is on the screen).",
+    );
+    out.push("");
+    out.push("| setup | turn p50 | p95 | answer p50 | turn / TS anchor | turn / splice path | answer / TS anchor |");
+    out.push("|---|---|---|---|---|---|---|");
+    for (const x of ratios.filter((x) => x.shape === "tool")) {
+      const r = rows.find((y) => y.setup === x.setup && y.shape === "tool");
+      out.push(
+        `| ${name(r)} | ${ms(r.total?.p50)} | ${ms(r.total?.p95)} | ${ms(r.answerEnd?.p50)} | ${ratio(x.totalVsAnchor)} | ${ratio(x.totalVsSplice)} | ${ratio(x.answerEndVsAnchor)} |`,
+      );
+    }
+    out.push("");
+  }
   out.push("Handler bundles (what a deployment uploads; gzip -9):");
   out.push("");
   out.push("| handler | files | raw | gzip |");

@@ -6,7 +6,7 @@
 //
 //   node bench/run.mjs [--turns 20] [--ttfb 389] [--token 15] [--boot 488]
 //                      [--create-delay 100] [--cold 20] [--load 10,100,1000|none]
-//                      [--only id,id] [--quick]
+//                      [--only id,id] [--quick] [--tag name]
 //
 // Writes bench/results/<date>.json, .md and .svg, and prints the table.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -40,6 +40,7 @@ function options(argv) {
     cold: Number(get("--cold", quick ? 3 : 20)),
     load: load === "none" ? [] : load.split(",").map(Number),
     only: get("--only", null)?.split(","),
+    tag: get("--tag", null),
   };
 }
 
@@ -140,6 +141,7 @@ async function main() {
           errorSamples: [...new Set(r.filter((x) => x.error).map((x) => x.error))].slice(0, 3),
           ttfc: stats(ok.map((x) => x.firstText)),
           total: stats(ok.map((x) => x.total)),
+          answerEnd: stats(ok.map((x) => x.answerEnd)),
           spliceGap: stats(ok.map((x) => x.spliceGap)),
           firstAgentText: stats(ok.map((x) => x.firstAgentText)),
           agentModelTtfb: stats(ok.map((x) => x.agentModelTtfb)),
@@ -192,7 +194,7 @@ async function main() {
     };
     const dir = join(root, "bench/results");
     mkdirSync(dir, { recursive: true });
-    const base = join(dir, date.slice(0, 10));
+    const base = join(dir, opts.tag ? `${date.slice(0, 10)}-${opts.tag}` : date.slice(0, 10));
     writeFileSync(`${base}.json`, JSON.stringify(result, null, 2) + "\n");
     const md = markdown(result);
     writeFileSync(`${base}.md`, md);
@@ -214,6 +216,7 @@ function ratios(rows) {
     .map((r) => {
       const anchor = find("anchor", r.shape);
       const direct = find("direct", r.shape);
+      const splice = find("worker", r.shape);
       const over = (a, b) => (a && b ? a / b : null);
       return {
         setup: r.setup,
@@ -223,6 +226,8 @@ function ratios(rows) {
         totalVsAnchor: over(r.total?.p50, anchor?.total?.p50),
         totalVsDirect: over(r.total?.p50, direct?.total?.p50),
         cpuVsAnchor: over(r.cpuMsPerTurn, anchor?.cpuMsPerTurn),
+        totalVsSplice: over(r.total?.p50, splice?.total?.p50),
+        answerEndVsAnchor: over(r.answerEnd?.p50, anchor?.answerEnd?.p50),
       };
     });
 }

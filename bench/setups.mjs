@@ -7,6 +7,7 @@
 // | preload | the same, the chat preloaded a second before the message |
 // | anchor | the TypeScript `chat.headStart` (@trigger.dev/sdk) on workerd |
 // | worker | headstart's Cloudflare worker as the head-start handler |
+// | worker-edge | the same worker with edge steps: `get_weather` and step 2 run in the handler |
 // | worker-seq | the same worker, session create and step 1 one after the other (ablation) |
 // | workerd, deno, bun, edge-runtime, node20 | the headstart JS package, through its examples |
 //
@@ -60,6 +61,14 @@ const SETUP_LIST = [
     runtime: "workerd",
     bundle: "worker",
     start: (env) => viaWrangler({ vars: { ...env, HEADSTART_BENCH: "1" } }),
+  },
+  {
+    id: "worker-edge",
+    label: "headstart worker, edge steps",
+    runtime: "workerd",
+    bundle: "worker",
+    start: (env) => viaWrangler({ vars: { ...env, HEADSTART_BENCH: "1", HEADSTART_EDGE_TOOLS: "get_weather" } }),
+    turn: (ctx, args) => headStartTurn(ctx.url, { ...args, edge: true }),
   },
   {
     id: "worker-seq",

@@ -6,8 +6,10 @@
 // Times are ms from the request (`performance.now()` of this process):
 // `firstText` is the first text-delta (TTFC), `step1End` the first
 // `finish` (step 1's, on a head start), `firstAgentText` the first
-// text-delta after it (the agent's step 2, spliced in), `total` the end of
-// the response.
+// text-delta after it (the agent's step 2, spliced in), `answerEnd` the
+// last `finish` (the message is whole), `total` the end of the response.
+// With edge steps the tool runs and step 2 is made in the handler:
+// `step2Text` is the first text-delta after a tool result, whoever made it.
 import { TriggerChatTransport } from "@trigger.dev/sdk/chat";
 
 export const PROMPTS = {
@@ -18,7 +20,7 @@ export const PROMPTS = {
 const user = (text) => [{ id: "u1", role: "user", parts: [{ type: "text", text }] }];
 
 function timeline(t0) {
-  const t = { firstText: null, step1End: null, firstAgentText: null, total: null, starts: 0, turnComplete: false, texts: 0 };
+  const t = { firstText: null, step1End: null, firstAgentText: null, answerEnd: null, toolOutput: null, step2Text: null, total: null, starts: 0, finishes: 0, turnComplete: false, texts: 0 };
   t.see = (chunk) => {
     const now = performance.now() - t0;
     switch (chunk.type) {
@@ -29,9 +31,15 @@ function timeline(t0) {
         t.texts++;
         t.firstText ??= now;
         if (t.step1End !== null) t.firstAgentText ??= now;
+        if (t.toolOutput !== null) t.step2Text ??= now;
+        break;
+      case "tool-output-available":
+        t.toolOutput ??= now;
         break;
       case "finish":
         t.step1End ??= now;
+        t.answerEnd = now;
+        t.finishes++;
         break;
       case "trigger:turn-complete":
         t.turnComplete = true;
@@ -42,7 +50,7 @@ function timeline(t0) {
 }
 
 /** A head start: POST `${url}/api/chat`, the SSE body parsed as it arrives. */
-export async function headStartTurn(url, { chatId, shape, timeoutMs = 60_000, headers = {} }) {
+export async function headStartTurn(url, { chatId, shape, timeoutMs = 60_000, headers = {}, edge = false }) {
   const t0 = performance.now();
   const t = timeline(t0);
   let error = null;
@@ -77,7 +85,7 @@ export async function headStartTurn(url, { chatId, shape, timeoutMs = 60_000, he
     error = String(e?.message ?? e);
   }
   t.total = performance.now() - t0;
-  return check(t, shape, error, true);
+  return check(t, shape, error, edge ? "edge" : "splice");
 }
 
 /**
@@ -124,16 +132,18 @@ export async function directTurn(platformUrl, { chatId, shape, timeoutMs = 60_00
   // No splice on this path: the whole turn is the agent's.
   t.step1End = null;
   t.firstAgentText = null;
-  return check(t, shape, error, false);
+  return check(t, shape, error, "direct");
 }
 
 /** A turn counts only if it is whole: text, the turn's end, the agent's part of a tool turn. */
-function check(t, shape, error, headStart) {
+function check(t, shape, error, path) {
   const { see, ...figures } = t;
   if (!error) {
     if (figures.firstText === null) error = "no text";
     else if (!figures.turnComplete) error = "no turn-complete";
-    else if (headStart && shape === "tool" && (figures.starts !== 2 || figures.firstAgentText === null)) error = "no agent step after the tool call";
+    else if (path === "splice" && shape === "tool" && (figures.starts !== 2 || figures.firstAgentText === null)) error = "no agent step after the tool call";
+    else if (path === "edge" && shape === "tool" && (figures.starts !== 1 || figures.finishes !== 1 || figures.step2Text === null))
+      error = "no step 2 at the edge after the tool call";
   }
   return { ...figures, error };
 }

@@ -55,6 +55,8 @@ const STRINGS = {
   HEADSTART_AUTH_ISSUER: "authIssuer",
   HEADSTART_AUTH_AUDIENCE: "authAudience",
   HEADSTART_AUTH_ALGORITHMS: "authAlgorithms",
+  HEADSTART_EDGE_TOOLS: "edgeTools",
+  HEADSTART_FETCH_ALLOW: "fetchAllow",
 };
 const NUMBERS = {
   HEADSTART_MAX_TOKENS: "maxTokens",
@@ -67,9 +69,10 @@ const NUMBERS = {
   HEADSTART_AUTH_LEEWAY_SECS: "authLeewaySeconds",
   HEADSTART_MAX_STEP1_TOKENS: "maxStep1Tokens",
   HEADSTART_MAX_HISTORY_MESSAGES: "maxHistoryMessages",
+  HEADSTART_EDGE_MAX_STEPS: "edgeMaxSteps",
 };
 const RATE_LIMIT = { HEADSTART_RATE_LIMIT_PER_MINUTE: "perMinute", HEADSTART_RATE_LIMIT_BURST: "burst" };
-const JSONS = { HEADSTART_TOOLS: "tools", HEADSTART_PROVIDER_OPTIONS: "providerOptions" };
+const JSONS = { HEADSTART_TOOLS: "tools", HEADSTART_PROVIDER_OPTIONS: "providerOptions", HEADSTART_HTTP_TOOLS: "httpTools" };
 const SCRIPTED = { HEADSTART_SCRIPTED_TTFB_MS: "ttfbMs", HEADSTART_SCRIPTED_TOKEN_MS: "tokenMs" };
 
 /**

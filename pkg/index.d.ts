@@ -125,7 +125,9 @@ export interface HeadStartOptions {
   /**
    * Your own check of the caller, instead of JWTs. Gets the request (do not
    * read its body: the route does) and returns the caller's id (a string or
-   * `{ id }`), a Response to answer with, or null to refuse (401).
+   * `{ id }`), a Response to answer with, or null to refuse (401). A
+   * Promise that has not settled after 10 s refuses the caller (503
+   * `auth_unavailable`).
    */
   authorize?: (request: Request) => AuthorizeResult | Promise<AuthorizeResult>;
   /**
@@ -143,6 +145,24 @@ export interface HeadStartOptions {
   maxStep1Tokens?: number;
   /** The most UI messages a head start may carry (default 50; more is `413 too_many_messages`). */
   maxHistoryMessages?: number;
+  /**
+   * Edge steps (off by default): tools the handler runs itself, by name
+   * (`get_weather`, `calculator`, `fetch_url`, or an HTTP tool of
+   * `httpTools`), with the steps after them, while the agent boots. A turn
+   * whose tools are all edge tools can end here, handed to the agent as
+   * final; a call of any other tool hands the turn over at that step.
+   */
+  edgeTools?: string[] | string;
+  /** Model steps at the edge, step 1 included (2-16, default 4). */
+  edgeMaxSteps?: number;
+  /**
+   * HTTP tools the edge may run, as the agent's `HEADSTART_HTTP_TOOLS`:
+   * `{ name: { url, description?, inputSchema?, headers?, timeoutMs? } }`
+   * (the input is POSTed as JSON; private and metadata addresses are refused).
+   */
+  httpTools?: Record<string, { url: string; description?: string; inputSchema?: object; headers?: Record<string, string>; timeoutMs?: number }>;
+  /** The only hosts edge tools may reach (`docs.example.com`, `*.example.com`); default any public host. */
+  fetchAllow?: string[] | string;
 }
 
 /** What `authorize` returns. */
@@ -204,7 +224,8 @@ export function createHandler(options: HeadStartOptions): HeadStartHandler;
  * `HEADSTART_SCRIPTED_TTFB_MS`, `HEADSTART_SCRIPTED_TOKEN_MS`,
  * `HEADSTART_SCRIPTED_FAULT`, `HEADSTART_RATE_LIMIT_PER_MINUTE`,
  * `HEADSTART_RATE_LIMIT_BURST`, `HEADSTART_MAX_STEP1_TOKENS`,
- * `HEADSTART_MAX_HISTORY_MESSAGES`), e.g. `createHandler(optionsFromEnv(process.env))`.
+ * `HEADSTART_MAX_HISTORY_MESSAGES`, `HEADSTART_EDGE_TOOLS`,
+ * `HEADSTART_EDGE_MAX_STEPS`, `HEADSTART_HTTP_TOOLS`, `HEADSTART_FETCH_ALLOW`), e.g. `createHandler(optionsFromEnv(process.env))`.
  * The provider is `HEADSTART_PROVIDER`, else the one whose key is set, else
  * the scripted model; `TRIGGER_API_URL` defaults to https://api.trigger.dev.
  * Empty variables count as unset; `overrides` win.

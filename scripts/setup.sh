@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 
 WORKER_BUILD_VERSION=0.8.7
 WASM_BINDGEN_VERSION=0.2.130
+S2_LITE_VERSION=0.43.4
 
 log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*" >&2; }
 
@@ -34,6 +35,14 @@ fi
 if ! installed wasm-bindgen-cli "$WASM_BINDGEN_VERSION"; then
   log "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION"
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+
+# The real S2 server (binary `server`), for the conformance tests of the
+# hosted platform path (tests/e2e/s2-*.test.mjs): about 8 minutes cold on
+# 2 cores, once per machine.
+if ! installed s2-lite "$S2_LITE_VERSION"; then
+  log "cargo install s2-lite $S2_LITE_VERSION"
+  cargo install s2-lite --version "$S2_LITE_VERSION" --locked
 fi
 
 # npm packages: wrangler (workerd), node 22 (wrangler needs >= 22.12),

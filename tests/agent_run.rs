@@ -368,3 +368,81 @@ fn a_forged_timing_in_a_handover_is_left_out() {
     assert_eq!(timeline["path"], "direct");
     assert!(timeline.get("edge").is_none());
 }
+
+/// Steps the route handler ran at the edge: step 1's weather call and its
+/// result, then step 2 (text, or a calculator call still pending).
+fn edge_steps(step2: Value, last: Option<Value>) -> Vec<Value> {
+    let mut messages = vec![
+        json!({ "role": "assistant", "content": [
+            { "type": "text", "text": "Let me check the weather in Paris." },
+            { "type": "tool-call", "toolCallId": "c1", "toolName": "get_weather", "input": { "city": "Paris" } }
+        ] }),
+        json!({ "role": "tool", "content": [{ "type": "tool-result", "toolCallId": "c1", "toolName": "get_weather",
+            "output": { "type": "json", "value": { "city": "Paris", "temperatureC": 18 } } }] }),
+        step2,
+    ];
+    messages.extend(last);
+    messages
+}
+
+#[test]
+fn a_final_handover_of_edge_steps_persists_every_step_as_the_browser_showed_it() {
+    let partial =
+        edge_steps(json!({ "role": "assistant", "content": [{ "type": "text", "text": "It is 18 °C in Paris." }] }), None);
+    for edge_wrote_turn_complete in [true, false] {
+        let mut handover = json!({ "kind": "handover", "messageId": "M1", "isFinal": true, "partialAssistantMessage": partial });
+        if edge_wrote_turn_complete {
+            handover["edgeTurnComplete"] = json!(30);
+        }
+        let s = MemSession::with_input(vec![handover]);
+        run(&s, payload("handover-prepare", json!({ "headStartMessages": [user("u1", "What's the weather in Paris?")] })));
+        // No model call and no chunk; the turn-complete only when the edge
+        // did not write it.
+        let expected: &[&str] = if edge_wrote_turn_complete { &[] } else { &["control:turn-complete"] };
+        assert_eq!(s.types(), expected);
+        let hooks = s.hooks.borrow();
+        assert_eq!(hooks.last().unwrap()["lastEventId"], if edge_wrote_turn_complete { "30" } else { "0" });
+        let (messages, consumed) = s.saved.borrow().clone();
+        assert_eq!(consumed, Some(0));
+        let message = serde_json::to_value(&messages[1]).unwrap();
+        // The message the browser assembled from the edge's chunks.
+        assert_eq!(
+            message,
+            json!({ "id": "M1", "role": "assistant", "parts": [
+                { "type": "step-start" },
+                { "type": "text", "text": "Let me check the weather in Paris.", "state": "done" },
+                { "type": "tool-get_weather", "toolCallId": "c1", "state": "output-available", "input": { "city": "Paris" },
+                  "output": { "city": "Paris", "temperatureC": 18 } },
+                { "type": "step-start" },
+                { "type": "text", "text": "It is 18 °C in Paris.", "state": "done" }
+            ] })
+        );
+    }
+}
+
+#[test]
+fn a_mid_turn_handover_after_edge_steps_runs_only_the_pending_call() {
+    let step2 = json!({ "role": "assistant", "content": [
+        { "type": "text", "text": "Now the calculation." },
+        { "type": "tool-call", "toolCallId": "c2", "toolName": "calculator", "input": { "expression": "6 * 7" } },
+        { "type": "tool-approval-request", "approvalId": "handover-approval-1", "toolCallId": "c2" }
+    ] });
+    let approval = json!({ "role": "tool", "content": [{ "type": "tool-approval-response", "approvalId": "handover-approval-1", "approved": true }] });
+    let handover = json!({ "kind": "handover", "messageId": "M1", "isFinal": false, "partialAssistantMessage": edge_steps(step2, Some(approval)) });
+    let s = MemSession::with_input(vec![handover]);
+    run(&s, payload("handover-prepare", json!({ "headStartMessages": [user("u1", "Weather in Paris, and 6 * 7?")] })));
+    let out = s.out.borrow();
+    let results: Vec<&Value> = out
+        .iter()
+        .filter_map(|o| if let Out::Chunk(c) = o { Some(c) } else { None })
+        .filter(|c| c["type"] == "tool-output-available")
+        .collect();
+    assert_eq!(results.len(), 1, "the weather ran at the edge: {results:?}");
+    assert_eq!((results[0]["toolCallId"].as_str(), &results[0]["output"]["result"]), (Some("c2"), &json!(42)));
+    let (messages, _) = s.saved.borrow().clone();
+    let message = serde_json::to_value(&messages[1]).unwrap();
+    let parts = message["parts"].as_array().unwrap();
+    let kinds: Vec<&str> = parts.iter().map(|p| p["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["step-start", "text", "tool-get_weather", "step-start", "text", "tool-calculator", "step-start", "text"]);
+    assert!(parts.iter().all(|p| p.get("state").is_none_or(|s| s == "done" || s == "output-available")), "{parts:?}");
+}

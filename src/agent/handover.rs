@@ -1,17 +1,35 @@
-//! The agent's side of a head start's handover: the assistant message the
-//! SDK synthesizes from it, and the tool calls its approval round approved.
+//! Reading a handover (PROTOCOL.md §5.5, §7.4): the UI message the
+//! turn starts from, and the tool calls its approval round approved.
+//!
+//! A handover from step 1 holds one assistant message; the agent builds
+//! the UI message from it as the SDK does (§7.4). A handover after edge
+//! steps (the route handler ran edge-safe tools and later steps itself)
+//! holds every step's response messages in order, tool results between
+//! them: the UI message is then rebuilt by replaying those steps as the
+//! chunks the browser got, through the same assembler, so the transcript
+//! is the message the browser shows, part for part.
 
 use serde_json::{json, Value};
 
+use super::tools::ToolCall;
+use super::transcript::MessageBuilder;
+use crate::protocol::chunk::{
+    Custom, Delta, Marker, PartBoundary, Start, TextEnd, ToolInput, ToolOutputAvailable, ToolOutputError,
+};
 use crate::protocol::input::Handover;
 use crate::protocol::json::Object;
 use crate::protocol::message::{Role, UiMessage, UiPart};
-use crate::protocol::model::{Content, ContentMessage, ModelMessage, ModelPart};
+use crate::protocol::model::{Content, ContentMessage, ModelMessage, ModelPart, ToolOutput};
+use crate::protocol::UiChunk;
 
 /// The UI assistant message the SDK synthesizes from a handover (§7.4):
 /// text, reasoning (done, with its provider metadata), tool calls as
 /// `input-available`; approval requests skipped.
 pub fn synthesize(message_id: &str, handover: &Handover) -> UiMessage {
+    let assistants = handover.partial_assistant_message.iter().filter(|m| matches!(m, ModelMessage::Assistant(_))).count();
+    if assistants > 1 {
+        return replay_steps(message_id, &handover.partial_assistant_message);
+    }
     let mut parts = Vec::new();
     if let Some(first) = handover.partial_assistant_message.iter().find(|m| matches!(m, ModelMessage::Assistant(_))) {
         for part in first.parts() {
@@ -38,7 +56,7 @@ pub fn synthesize(message_id: &str, handover: &Handover) -> UiMessage {
 
 /// The partial without its synthetic approval round, and the tool calls
 /// the round approved (to run before the model is called again).
-pub(super) fn without_approvals(partial: &[ModelMessage]) -> (Vec<ModelMessage>, Vec<(String, String, Value)>) {
+pub fn without_approvals(partial: &[ModelMessage]) -> (Vec<ModelMessage>, Vec<ToolCall>) {
     let mut approved_ids = Vec::new();
     let mut out = Vec::new();
     for m in partial {
@@ -91,14 +109,106 @@ pub(super) fn without_approvals(partial: &[ModelMessage]) -> (Vec<ModelMessage>,
     (out, calls)
 }
 
-/// The tool calls of a step's response.
-pub(super) fn tool_calls(messages: &[ModelMessage]) -> Vec<(String, String, Value)> {
-    messages
-        .iter()
-        .flat_map(|m| m.parts())
-        .filter_map(|p| match p {
-            ModelPart::ToolCall(c) => Some((c.tool_call_id.clone(), c.tool_name.clone(), c.input.clone().unwrap_or(Value::Null))),
-            _ => None,
-        })
-        .collect()
+/// The message of several steps, as the browser assembled it from their
+/// chunks: a `step-start` per assistant message, its text, reasoning and
+/// tool calls, and each tool result on its call.
+fn replay_steps(message_id: &str, messages: &[ModelMessage]) -> UiMessage {
+    let mut builder = MessageBuilder::new(None);
+    let mut chunks = vec![UiChunk::Start(Start { message_id: Some(message_id.to_string()), ..Start::default() })];
+    let mut open = false;
+    for (n, message) in messages.iter().enumerate() {
+        match message {
+            ModelMessage::Assistant(_) => {
+                if open {
+                    chunks.push(UiChunk::FinishStep(Marker::new()));
+                }
+                open = true;
+                chunks.push(UiChunk::StartStep(Marker::new()));
+                for (i, part) in message.parts().iter().enumerate() {
+                    let id = format!("h{n}-{i}");
+                    let boundary = |meta: &Option<Object>| PartBoundary {
+                        id: id.clone(),
+                        provider_metadata: meta.clone(),
+                        extra: Object::new(),
+                    };
+                    match part {
+                        ModelPart::Text(t) => {
+                            chunks.push(UiChunk::TextStart(boundary(&t.provider_options)));
+                            chunks.push(UiChunk::TextDelta(Delta {
+                                id: id.clone(),
+                                delta: t.text.clone(),
+                                provider_metadata: None,
+                                extra: Object::new(),
+                            }));
+                            chunks.push(UiChunk::TextEnd(TextEnd {
+                                id: id.clone(),
+                                citations: None,
+                                provider_metadata: t.provider_options.clone(),
+                                extra: Object::new(),
+                            }));
+                        }
+                        ModelPart::Reasoning(r) => {
+                            chunks.push(UiChunk::ReasoningStart(boundary(&r.provider_options)));
+                            chunks.push(UiChunk::ReasoningDelta(Delta {
+                                id: id.clone(),
+                                delta: r.text.clone(),
+                                provider_metadata: None,
+                                extra: Object::new(),
+                            }));
+                            chunks.push(UiChunk::ReasoningEnd(boundary(&r.provider_options)));
+                        }
+                        ModelPart::ToolCall(c) => chunks.push(UiChunk::ToolInputAvailable(ToolInput {
+                            tool_call_id: c.tool_call_id.clone(),
+                            tool_name: c.tool_name.clone(),
+                            input: Some(c.input.clone().unwrap_or_else(|| json!({}))),
+                            provider_metadata: c.provider_options.clone(),
+                            ..ToolInput::default()
+                        })),
+                        ModelPart::Custom(c) => chunks.push(UiChunk::Custom(Custom {
+                            kind: c.kind.clone(),
+                            provider_metadata: c.provider_options.clone(),
+                            extra: Object::new(),
+                        })),
+                        _ => {}
+                    }
+                }
+            }
+            ModelMessage::Tool(_) => {
+                for part in message.parts() {
+                    let ModelPart::ToolResult(r) = part else { continue };
+                    chunks.push(match &r.output {
+                        ToolOutput::ErrorText(v) | ToolOutput::ErrorJson(v) => UiChunk::ToolOutputError(ToolOutputError {
+                            tool_call_id: r.tool_call_id.clone(),
+                            error_text: match &v.value {
+                                Some(Value::String(s)) => s.clone(),
+                                Some(other) => other.to_string(),
+                                None => String::new(),
+                            },
+                            ..Default::default()
+                        }),
+                        ToolOutput::Text(v) | ToolOutput::Json(v) | ToolOutput::Content(v) => {
+                            UiChunk::ToolOutputAvailable(ToolOutputAvailable {
+                                tool_call_id: r.tool_call_id.clone(),
+                                output: Some(v.value.clone().unwrap_or(Value::Null)),
+                                ..Default::default()
+                            })
+                        }
+                        _ => continue,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    if open {
+        chunks.push(UiChunk::FinishStep(Marker::new()));
+    }
+    for chunk in &chunks {
+        // A chunk the assembler refuses (a result for a call it never
+        // saw) changes nothing: the rest still builds.
+        let _ = builder.push(chunk);
+    }
+    let mut message = builder.into_message();
+    message.id = message_id.to_string();
+    message
 }

@@ -7,7 +7,7 @@
 //! ([`transcript`]). The state machine and the Durable Object wiring live
 //! beside them.
 
-mod handover;
+pub mod handover;
 pub mod run;
 pub mod tools;
 pub mod transcript;

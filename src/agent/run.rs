@@ -15,16 +15,17 @@ use std::pin::pin;
 use futures_util::future::{select, Either};
 use serde_json::{json, Value};
 
-use super::handover::{synthesize, tool_calls, without_approvals};
-use super::tools::ToolRegistry;
+use super::handover::{synthesize, without_approvals};
+use super::tools::{run_calls, tool_calls, ToolCall, ToolRegistry};
 use super::transcript::MessageBuilder;
 use crate::io::{Clock, Fetch};
-use crate::protocol::chunk::{Abort, ErrorChunk, Finish, Start, ToolOutputAvailable, ToolOutputError};
+use crate::protocol::chunk::{Abort, ErrorChunk, Finish, Start};
 use crate::protocol::convert::{convert_to_model_messages, ConvertOptions};
+use crate::protocol::handover::EDGE_TURN_COMPLETE;
 use crate::protocol::input::{ChatInput, Handover};
 use crate::protocol::json::Object;
 use crate::protocol::message::{FinishReason, Role, UiMessage};
-use crate::protocol::model::{ModelMessage, ModelPart, ToolOutput, ToolResultPart};
+use crate::protocol::model::{ModelMessage, ModelPart};
 use crate::protocol::record::{Header, TurnComplete};
 use crate::protocol::timeline::{self, AgentMarks, EdgeMarks};
 use crate::protocol::UiChunk;
@@ -356,6 +357,12 @@ impl<S: Session, F: Fetch, C: Clock> Agent<'_, S, F, C> {
             TurnInput::Handover(h) => (timeline::wanted(self.payload.metadata.as_ref()), EdgeMarks::from_handover(&h.extra)),
         };
         let chat_id = self.payload.chat_id.clone();
+        // A turn the route handler finished with edge steps: it wrote the
+        // turn-complete itself.
+        let written = match &input {
+            TurnInput::Handover(h) if h.is_final => h.extra.get(EDGE_TURN_COMPLETE).and_then(Value::as_u64),
+            _ => None,
+        };
         self.session.hook(json!({ "type": "onTurnStart", "chatId": chat_id, "runId": self.payload.run_id })).await;
         let mut stopped = false;
         let mut outcome = {
@@ -388,7 +395,10 @@ impl<S: Session, F: Fetch, C: Clock> Agent<'_, S, F, C> {
             session_in_consumed_id: Some(in_seq),
             ..TurnComplete::default()
         };
-        let seq = self.session.control(tc.headers());
+        let seq = match written {
+            Some(seq) => seq,
+            None => self.session.control(tc.headers()),
+        };
         if let Some(prev) = self.prev_turn_complete.replace(seq) {
             self.session.trim_out(prev);
         }
@@ -502,34 +512,8 @@ impl<S: Session, F: Fetch, C: Clock> Agent<'_, S, F, C> {
     }
 
     /// Runs tool calls in order, streaming each result.
-    async fn execute(&self, builder: &RefCell<Option<MessageBuilder>>, calls: &[(String, String, Value)]) -> Vec<ModelPart> {
-        let mut results = Vec::new();
-        for (id, name, input) in calls {
-            let output = match self.config.tools.execute(self.fetch, self.clock, name, input).await {
-                Ok(value) => {
-                    let chunk =
-                        ToolOutputAvailable { tool_call_id: id.clone(), output: Some(value.clone()), ..Default::default() };
-                    self.emit(builder, &UiChunk::ToolOutputAvailable(chunk));
-                    match value {
-                        Value::String(s) => ToolOutput::text(s),
-                        v => ToolOutput::json(v),
-                    }
-                }
-                Err(e) => {
-                    let chunk = ToolOutputError { tool_call_id: id.clone(), error_text: e.to_string(), ..Default::default() };
-                    self.emit(builder, &UiChunk::ToolOutputError(chunk));
-                    ToolOutput::error_text(e.to_string())
-                }
-            };
-            results.push(ModelPart::ToolResult(ToolResultPart {
-                tool_call_id: id.clone(),
-                tool_name: name.clone(),
-                output,
-                provider_options: None,
-                extra: Object::new(),
-            }));
-        }
-        results
+    async fn execute(&self, builder: &RefCell<Option<MessageBuilder>>, calls: &[ToolCall]) -> Vec<ModelPart> {
+        run_calls(&self.config.tools, self.fetch, self.clock, calls, &mut |chunk| self.emit(builder, &chunk)).await
     }
 }
 

@@ -117,6 +117,8 @@ pub enum AuthError {
     Hook(String),
     #[error("the authorize hook gave no identity for this request")]
     HookRefused,
+    #[error("the authorize hook did not answer within {0} ms; try again")]
+    HookTimedOut(u32),
     /// The hook answered with its own response; the binding sends it.
     #[error("the authorize hook answered the request")]
     Answered,
@@ -126,7 +128,7 @@ impl AuthError {
     /// The HTTP status of the refusal.
     pub fn status(&self) -> u16 {
         match self {
-            Self::JwksUnavailable | Self::NotConfigured => 503,
+            Self::JwksUnavailable | Self::NotConfigured | Self::HookTimedOut(_) => 503,
             Self::Hook(_) => 500,
             _ => 401,
         }
@@ -145,7 +147,7 @@ impl AuthError {
         match self {
             Self::Missing | Self::NotBearer | Self::HookRefused => "unauthenticated",
             Self::Expired => "token_expired",
-            Self::JwksUnavailable => "auth_unavailable",
+            Self::JwksUnavailable | Self::HookTimedOut(_) => "auth_unavailable",
             Self::NotConfigured => "auth_not_configured",
             Self::Hook(_) | Self::Answered => "authorize_failed",
             _ => "invalid_token",

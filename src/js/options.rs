@@ -9,12 +9,14 @@ use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::agent::tools::ToolOptions;
 use crate::identity::{AuthMode, AuthSettings, OPTION_NAMES};
 use crate::platform::PlatformClient;
 use crate::protocol::session::{SessionOptions, CREATE_BODY_MAX, DEFAULT_IDLE_TIMEOUT_SECS, TAGS_MAX, TAG_CHARS_MAX};
 use crate::provider::config::{parse_tools, ConfigError, ModelSettings};
 use crate::routes::limit::{Rate, DEFAULT_RATE};
 use crate::routes::{cap_step1_tokens, RoutesConfig, TokenSource, DEFAULT_MAX_HISTORY_MESSAGES, DEFAULT_MAX_STEP1_TOKENS};
+use crate::turn::edge::{EdgeConfigError, EdgeSteps, DEFAULT_EDGE_MAX_STEPS, EDGE_MAX_STEPS_CEILING};
 use crate::turn::HeadStartConfig;
 
 pub use crate::routes::{Paths, DEFAULT_AGENT_ID};
@@ -70,6 +72,10 @@ const KNOWN: &[&str] = &[
     "rateLimit",
     "maxStep1Tokens",
     "maxHistoryMessages",
+    "edgeTools",
+    "edgeMaxSteps",
+    "httpTools",
+    "fetchAllow",
 ];
 
 fn error(message: String) -> JsValue {
@@ -400,6 +406,7 @@ pub fn from_json(map: &Map<String, Value>) -> Result<HandlerConfig, String> {
         model,
         tee_linger_ms: f.int("teeLingerMs", 0, 10_000)?,
         sequential: false,
+        edge: edge_from_json(&f)?,
     };
     let auth = auth_from_json(&f)?;
     // Another platform: a fresh token is a re-post of the session.
@@ -415,6 +422,38 @@ pub fn from_json(map: &Map<String, Value>) -> Result<HandlerConfig, String> {
         auth,
     };
     Ok(HandlerConfig { routes, on_turn: None, authorize: None, rate_limit_fn: None })
+}
+
+/// Edge steps from `edgeTools` (names), `edgeMaxSteps`, `httpTools` (the
+/// agent's `HEADSTART_HTTP_TOOLS` shape) and `fetchAllow`: off unless
+/// `edgeTools` names a tool.
+fn edge_from_json(f: &Fields) -> Result<Option<EdgeSteps>, String> {
+    let names = match f.get("edgeTools") {
+        None => Vec::new(),
+        Some(Value::String(s)) => s.split(',').map(str::to_string).collect(),
+        Some(_) => f.strings("edgeTools").map_err(|e| format!("{e} (or a comma-separated string)"))?.unwrap_or_default(),
+    };
+    let max_steps = f.int("edgeMaxSteps", 2, EDGE_MAX_STEPS_CEILING.into())?.map_or(DEFAULT_EDGE_MAX_STEPS, |n| n as u32);
+    let http_tools = f.object("httpTools")?.map(|o| Value::Object(o).to_string());
+    let allow = match f.get("fetchAllow") {
+        None => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => f.strings("fetchAllow").map_err(|e| format!("{e} (or a comma-separated string)"))?.map(|v| v.join(",")),
+    };
+    let options = ToolOptions::from_vars(|name| (name == "HEADSTART_FETCH_ALLOW").then(|| allow.clone()).flatten())
+        .map_err(|e| format!("`fetchAllow`: {}", e.to_string().trim_start_matches("HEADSTART_FETCH_ALLOW: ")))?;
+    if names.iter().all(|n| n.trim().is_empty()) {
+        for key in ["edgeMaxSteps", "httpTools", "fetchAllow"] {
+            if f.get(key).is_some() {
+                return Err(format!("`{key}` applies only with `edgeTools` (the tools the handler runs itself)"));
+            }
+        }
+    }
+    EdgeSteps::new(options, http_tools.as_deref(), &names, max_steps).map_err(|e| match e {
+        EdgeConfigError::Tools(e) => format!("`httpTools`: {e}"),
+        EdgeConfigError::Unknown(_) => format!("`edgeTools`: {e}"),
+        EdgeConfigError::Steps(_) => format!("`edgeMaxSteps`: {e}"),
+    })
 }
 
 /// Who may call, from the `auth*` options and `local` (the `authorize`

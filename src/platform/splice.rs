@@ -57,6 +57,10 @@ pub enum SpliceEvent {
     Error(String),
 }
 
+/// The header that marks a turn-complete the route handler wrote for a
+/// turn it finished with edge steps ([`crate::turn::edge`]).
+pub const EDGE_HEADER: &str = "headstart-edge";
+
 /// The phase-2 reader of one head-start turn.
 #[derive(Debug, Default)]
 pub struct Splice {
@@ -127,7 +131,10 @@ impl Splice {
             RecordKind::Command(_) => None,
             RecordKind::Control(control) => {
                 self.last_event_id = Some(seq);
-                (control == Control::TurnComplete).then(|| {
+                // The route handler's own turn-complete (a write it could
+                // not confirm) is not the agent's: the turn goes on.
+                let edge = record.headers.iter().any(|(name, _)| name == EDGE_HEADER);
+                (control == Control::TurnComplete && !edge).then(|| {
                     self.turn_complete = true;
                     SpliceEvent::TurnComplete { seq, headers: TurnComplete::from_headers(&record.headers) }
                 })

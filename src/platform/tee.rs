@@ -18,7 +18,8 @@
 //!   in flight; records pushed meanwhile form the next batch, so order holds
 //!   across batches;
 //! - [`Tee::last_seq`] = `end.seq_num − 1` of the last ack: the handler's
-//!   `Last-Event-ID` for the phase-2 splice.
+//!   `Last-Event-ID` for the phase-2 splice ([`Tee::splice_after`]), unless
+//!   the tee failed.
 //!
 //! Differences, on purpose: after a refused chunk the tee accepts no more
 //! chunks but still writes those it had accepted (the SDK's pipeline drops
@@ -219,6 +220,21 @@ impl Tee {
     /// The seq of the last record written, from the last ack.
     pub fn last_seq(&self) -> Option<u64> {
         self.last_seq
+    }
+
+    /// Where the phase-2 splice starts reading `.out` (after this seq;
+    /// `None`: from the start). A failed tee is no cursor: its last ack may
+    /// name a stream that is gone (S2 restarted in memory, the stream
+    /// deleted and made again by the agent's append), and reading after it
+    /// would skip the agent's first records. From the start instead, as the
+    /// SDK reads when its writer rejects; [`record_ids`](Self::record_ids)
+    /// then drop step 1's records, which the SDK sends the browser twice.
+    pub fn splice_after(&self) -> Option<u64> {
+        if self.is_failed() {
+            None
+        } else {
+            self.last_seq
+        }
     }
 
     /// Records acknowledged so far.

@@ -11,6 +11,13 @@ use std::collections::HashSet;
 use super::json::Object;
 use super::model::{Content, ContentMessage, ModelMessage, ModelPart, ToolApprovalRequestPart, ToolApprovalResponsePart};
 
+/// A final handover's field (an extension of PROTOCOL.md §5.5): the `.out`
+/// seq of the turn-complete the route handler wrote itself, for a turn it
+/// finished with edge steps. An agent that reads it persists the turn and
+/// writes no turn-complete of its own; one that does not know it writes a
+/// second one, which readers skip as an earlier turn's.
+pub const EDGE_TURN_COMPLETE: &str = "edgeTurnComplete";
+
 /// Prefix of the synthetic approval ids (`handover-approval-1`, `-2`, ...).
 pub const APPROVAL_ID_PREFIX: &str = "handover-approval-";
 

@@ -6,7 +6,9 @@
 //! that uses them; a request that a configured tool can serve (weather in a
 //! city, arithmetic, a URL) gets a tool call, several at once when the user
 //! names several cities, and a follow-up after a weather answer ("and in
-//! London?") asks the weather again; anything else gets a plain text reply. Timing (time
+//! London?") asks the weather again; arithmetic asked for beside the
+//! weather gets a second step of its own; `[call:NAME]` calls any offered
+//! tool (an HTTP tool, say); anything else gets a plain text reply. Timing (time
 //! to first byte, time per token) is part of its output, so the IO layer can
 //! play it back at a realistic pace, and faults can be asked for in the
 //! message itself (`[fault:error]`, `[fault:stall]`, `[fault:http-429]`,
@@ -178,13 +180,32 @@ struct Answer {
 fn answer(options: &CallOptions, user_text: &str) -> Answer {
     let has_tool = |name: &str| options.tools.iter().any(|t| t.name == name);
     let results = tool_results_since_last_user(&options.messages);
+    let seed = fnv1a(&format!("{}:{user_text}", options.messages.len()));
+    let call_id = |i: usize| format!("call_{seed:08x}_{i}");
     if !results.is_empty() {
+        // A second step: arithmetic asked for beside the weather gets its
+        // own call once the weather is in (a multi-step turn).
+        let called = |name: &str| results.iter().any(|(n, _)| n == name);
+        if has_tool("calculator") && !called("calculator") {
+            if let Some(expr) = arithmetic(&strip_directives(user_text)) {
+                return Answer {
+                    text: "Now the calculation.".into(),
+                    calls: vec![(call_id(0), "calculator".into(), json!({ "expression": expr }))],
+                };
+            }
+        }
         let sentences: Vec<String> = results.iter().map(|(name, output)| describe_result(name, output)).collect();
         return Answer { text: sentences.join(" "), calls: vec![] };
     }
-    let seed = fnv1a(&format!("{}:{user_text}", options.messages.len()));
-    let call_id = |i: usize| format!("call_{seed:08x}_{i}");
     let lower = user_text.to_lowercase();
+    // `[call:NAME]` calls any offered tool (an HTTP tool, say) with the
+    // rest of the message as its `query`.
+    if let Some(name) = call_directive(user_text).filter(|n| has_tool(n)) {
+        return Answer {
+            text: format!("Let me ask {name}."),
+            calls: vec![(call_id(0), name.to_string(), json!({ "query": strip_directives(user_text).trim() }))],
+        };
+    }
 
     if has_tool("get_weather") {
         let mut cities = weather_cities(user_text);
@@ -355,10 +376,16 @@ fn directive(text: &str) -> Option<Fault> {
     Fault::parse(&text[start..end])
 }
 
+fn call_directive(text: &str) -> Option<&str> {
+    let start = text.find("[call:")? + "[call:".len();
+    let end = text[start..].find(']')? + start;
+    Some(text[start..end].trim())
+}
+
 fn strip_directives(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(start) = rest.find("[fault:") {
+    while let Some(start) = [rest.find("[fault:"), rest.find("[call:")].into_iter().flatten().min() {
         out.push_str(&rest[..start]);
         rest = rest[start..].find(']').map_or("", |end| &rest[start + end + 1..]);
     }

@@ -291,6 +291,13 @@ impl Step {
         self.outcome.as_ref()
     }
 
+    /// The response messages of what the step showed so far: its text and
+    /// reasoning, and its complete tool calls (for a step that failed after
+    /// output, whose outcome has none).
+    pub fn partial_messages(&self) -> Vec<ModelMessage> {
+        self.response_messages()
+    }
+
     pub fn into_outcome(self) -> Option<StepOutcome> {
         self.outcome
     }

@@ -8,7 +8,7 @@ use crate::platform::PlatformClient;
 use crate::protocol::session::{SessionOptions, CREATE_BODY_MAX, DEFAULT_IDLE_TIMEOUT_SECS};
 use crate::provider::config::{ConfigError, ModelSettings};
 use crate::selfhost::secrets;
-use crate::turn::HeadStartConfig;
+use crate::turn::{EdgeSteps, HeadStartConfig};
 
 /// The agent's task id when none is configured.
 pub const DEFAULT_AGENT_ID: &str = "headstart-agent";
@@ -152,6 +152,9 @@ impl RoutesConfig {
     /// | `HEADSTART_RATE_LIMIT_BURST` | how many of those at once | the rate |
     /// | `HEADSTART_MAX_STEP1_TOKENS` | ceiling of step 1's output tokens, whatever `HEADSTART_MAX_TOKENS` says | 4096 |
     /// | `HEADSTART_MAX_HISTORY_MESSAGES` | the most UI messages of a head start | 50 |
+    /// | `HEADSTART_EDGE_TOOLS` | comma-separated tools the handler runs itself, with the steps after them (built-ins, or HTTP tools of `HEADSTART_HTTP_TOOLS`) | none: edge steps off |
+    /// | `HEADSTART_EDGE_MAX_STEPS` | model steps at the edge, step 1 included (2-16) | 4 |
+    /// | `HEADSTART_HTTP_TOOLS`, `HEADSTART_FETCH_ALLOW` | the HTTP tools and the egress allowlist, as the agent reads them | none |
     /// | model variables | see [`ModelSettings::from_vars`] | the scripted model |
     pub fn from_vars(var: impl Fn(&str) -> Option<String>, own_origin: &str) -> Result<Self, RoutesConfigError> {
         let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
@@ -184,6 +187,7 @@ impl RoutesConfig {
             idle_timeout_ms: idle_secs.unwrap_or(DEFAULT_IDLE_TIMEOUT_SECS).saturating_mul(1000),
             tee_linger_ms: var("HEADSTART_TEE_LINGER_MS").and_then(|v| v.trim().parse().ok()),
             sequential: false,
+            edge: EdgeSteps::from_vars(&var)?,
         };
         Ok(Self {
             turn,

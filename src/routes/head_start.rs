@@ -152,7 +152,7 @@ where
             inner.runtime.turn_done(&serde_json::json!({ "event": "headstart.turn", "chatId": request.chat_id,
                 "decision": timing.decision, "sessionCreatedMs": timing.session_created, "providerTtfbMs": timing.provider_ttfb,
                 "firstChunkOutMs": timing.first_chunk_out, "stepEndMs": timing.step_end, "handoverMs": timing.handover,
-                "firstAgentChunkMs": timing.first_agent_chunk, "turnCompleteMs": timing.turn_complete,
+                "firstAgentChunkMs": timing.first_agent_chunk, "turnCompleteMs": timing.turn_complete, "steps": timing.steps,
                 "startedAt": timing.started_at, "agent": timing.agent.as_ref().map(|a| a.to_json()) }));
         }))
     }

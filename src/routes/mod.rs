@@ -63,6 +63,11 @@ pub use runtime::{message_id, nanoid, Runtime};
 /// How long a rate limiter may take to answer.
 pub const LIMITER_DEADLINE_MS: u32 = 2_000;
 
+/// How long an app's `authorize` hook may take. One that has not answered
+/// by then refuses the caller (503, fail closed): a hook waiting on a store
+/// that hangs must not hold the request, and must not let it through.
+pub const AUTHORIZE_DEADLINE_MS: u32 = 10_000;
+
 /// A request to one of the routes.
 #[derive(Debug, Clone)]
 pub struct RouteRequest<B> {
@@ -188,6 +193,8 @@ where
             Err(e) => {
                 if let Some(detail) = e.detail() {
                     self.log(&format!("headstart: {path}: {}: {detail}", e.code()));
+                } else if matches!(e, AuthError::HookTimedOut(_)) {
+                    self.log(&format!("headstart: {path}: {e}"));
                 }
                 return refusal(&e).with_cors(cors.as_deref());
             }
@@ -211,7 +218,9 @@ where
         match (&self.inner.config.auth, hook) {
             (AuthMode::Jwt(auth), _) => auth.authenticate(headers, &self.inner.clock, self.inner.runtime.now_secs()).await,
             (AuthMode::Anonymous, _) => Ok(anonymous(headers)),
-            (AuthMode::Hook, Some(hook)) => hook.authorize().await,
+            (AuthMode::Hook, Some(hook)) => crate::io::timeout(&self.inner.clock, AUTHORIZE_DEADLINE_MS, hook.authorize())
+                .await
+                .unwrap_or(Err(AuthError::HookTimedOut(AUTHORIZE_DEADLINE_MS))),
             (AuthMode::Hook, None) => Err(AuthError::Hook("the binding passed no authorize hook".into())),
             (AuthMode::NotConfigured, _) => Err(AuthError::NotConfigured),
         }

@@ -204,6 +204,12 @@ pub fn s2_error(status: u16, message: &str, code: &str) -> ErrorResponse {
     ErrorResponse::new(status, json!({ "message": message, "code": code }))
 }
 
+/// A 412 with S2's `AppendConditionFailed` body (`{"seq_num_mismatch": N}`
+/// or `{"fencing_token_mismatch": "…"}`), not the `{message, code}` shape.
+pub fn s2_condition_failed(body: Value) -> ErrorResponse {
+    ErrorResponse::new(412, body)
+}
+
 /// Whether a declared `Content-Length` is present and within `max` (§5.2,
 /// §5.5: missing or larger ⇒ 413).
 pub fn content_length_ok(header: Option<&str>, max: usize) -> bool {

@@ -121,6 +121,18 @@ impl LogError {
         }
     }
 
+    /// S2's body for a failed append condition (a 412): the stream's tail,
+    /// or its fencing token, under the name the S2 SDK reads into its
+    /// `SeqNumMismatchError` / `FencingTokenMismatchError` (s2-lite answers
+    /// the same). `None` for every other error.
+    pub fn condition_failed(&self) -> Option<serde_json::Value> {
+        match self {
+            LogError::SeqNumMismatch { actual, .. } => Some(serde_json::json!({ "seq_num_mismatch": actual })),
+            LogError::FencingTokenMismatch { actual, .. } => Some(serde_json::json!({ "fencing_token_mismatch": actual })),
+            _ => None,
+        }
+    }
+
     /// A short machine-readable code for S2-style `{message, code}` bodies.
     pub fn code(&self) -> &'static str {
         match self {

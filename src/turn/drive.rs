@@ -7,21 +7,26 @@ use std::pin::pin;
 use futures_util::future::{join3, select, Either};
 
 use super::calls::{self, append_batch, append_in, follow_out, init_out, log};
+use super::edge::{decide, EdgeSteps};
+use crate::agent::tools::run_calls;
 use crate::io::{timeout, Clock, Emitter, Fetch, FetchError, Notify};
 use crate::platform::client::{PlatformClient, S2Credentials};
+use crate::platform::splice::EDGE_HEADER;
 use crate::platform::PlatformError;
-use crate::platform::{Splice, Tee};
-use crate::protocol::chunk::{ErrorChunk, UiChunk};
-use crate::protocol::handover::reshape_for_handover;
-use crate::protocol::input::{ChatInput, Handover, HeadStartRequest};
+use crate::platform::{Splice, Tee, TeeError};
+use crate::protocol::chunk::{ErrorChunk, Marker, PartBoundary, SessionState, TextEnd, UiChunk};
+use crate::protocol::handover::EDGE_TURN_COMPLETE;
+use crate::protocol::input::{ChatInput, HeadStartRequest};
 use crate::protocol::json::Object;
 use crate::protocol::record::DEFAULT_FLUSH_INTERVAL_MS;
+use crate::protocol::record::{AppendInput, AppendRecord, TurnComplete};
 use crate::protocol::session::{handover_prepare_request, CreatedSession, SessionOptions};
 use crate::protocol::timeline::{self, AgentMarks, EdgeMarks};
 use crate::protocol::ModelMessage;
 use crate::provider::config::ModelSettings;
 use crate::provider::run::run_step;
-use crate::provider::step::{Step, StepOutcome};
+use crate::provider::step::Step;
+use crate::provider::CallOptions;
 
 /// The chunk after step 1 when the agent could not be handed the turn.
 pub const HANDOVER_FAILED: &str = "the agent could not be handed the turn";
@@ -55,6 +60,8 @@ pub struct HeadStartConfig {
     /// Start step 1 only once the session exists, as the TypeScript handler
     /// does (for side-by-side measurements; off by default).
     pub sequential: bool,
+    /// Edge-safe tools and later steps run here (off by default).
+    pub edge: Option<EdgeSteps>,
 }
 
 /// Per-turn timing for operators, ms since the request.
@@ -75,6 +82,8 @@ pub struct TurnTiming {
     /// The agent's marks, when the client asked for the turn's timeline
     /// and the agent wrote it (wall clock, as the agent saw it).
     pub agent: Option<AgentMarks>,
+    /// Model steps run here (1 without edge steps).
+    pub steps: u32,
 }
 
 /// What the agent is still owed when a turn is dropped (the client went
@@ -124,6 +133,14 @@ struct Shared {
     changed: Notify,
 }
 
+/// The handler's steps: the one running or last run, and the response
+/// messages and tool results of those before it.
+struct Steps {
+    current: Step,
+    done: Vec<ModelMessage>,
+    count: u32,
+}
+
 /// Runs the turn; frames go to `out` as they are ready. Returns the timing.
 /// `fetch` reaches the platform, `model_fetch` the model API.
 #[allow(clippy::too_many_arguments)]
@@ -154,9 +171,19 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
         step_done: Cell::new(false),
         changed: Notify::default(),
     };
-    let options = config.model.call(model_messages);
-    let mut step = Step::new(message_id.clone(), &options.tools);
+    let mut options = config.model.call(model_messages);
+    if let Some(edge) = &config.edge {
+        let missing = edge.missing_specs(&options.tools);
+        options.tools.extend(missing);
+    }
+    let mut steps = Steps { current: Step::new(message_id.clone(), &options.tools), done: Vec::new(), count: 0 };
     let first_chunk = Cell::new(None::<f64>);
+    // The `finish` of a step, held until it is known whether the message
+    // ends there or the edge runs its tools and another step.
+    let held_finish = RefCell::new(None::<UiChunk>);
+    let started = Cell::new(false);
+    let step_starts = Cell::new(0u32);
+    let open_parts = RefCell::new(Vec::<(bool, String)>::new());
 
     // 1-3: session, step 1 and the tee, together.
     let session = async {
@@ -210,14 +237,18 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
         }
     };
     let step_fut = async {
-        let mut emit = |chunk: UiChunk| {
+        let send = |chunk: UiChunk| {
             // `start` is made before the call; the model's first output is
             // what the browser waits for.
             if first_chunk.get().is_none() && !matches!(chunk, UiChunk::Start(_)) {
                 first_chunk.set(Some(since(clock)));
             }
             let json = chunk.to_json();
-            if let Err(e) = shared.tee.borrow_mut().push_json(&json, record_id(), clock.now_ms() as u64) {
+            // A stopped tee refuses every later chunk: its failure was
+            // logged once already, so only a refusal of its own is.
+            if let Err(e @ TeeError::ChunkTooLarge { .. }) =
+                shared.tee.borrow_mut().push_json(&json, record_id(), clock.now_ms() as u64)
+            {
                 log(&format!("headstart: tee refused a chunk: {e}"));
             }
             if shared.opened.get() {
@@ -227,21 +258,55 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
             }
             shared.changed.notify();
         };
+        // One `start` and one `finish` per message, whatever the steps. A
+        // later step that fails or is cut off ends its open text and
+        // reasoning first: that turn is handed over final with what it
+        // showed, and the agent keeps those parts done, so the browser and
+        // `.out` must show them done too. (Step 1's failure is a skip: its
+        // chunks stay as the SDK would send them.)
+        let emit = |chunk: UiChunk| match chunk {
+            UiChunk::Start(_) if started.replace(true) => {}
+            UiChunk::Finish(_) => *held_finish.borrow_mut() = Some(chunk),
+            _ => {
+                match &chunk {
+                    UiChunk::StartStep(_) => step_starts.set(step_starts.get() + 1),
+                    UiChunk::TextStart(p) => open_parts.borrow_mut().push((false, p.id.clone())),
+                    UiChunk::ReasoningStart(p) => open_parts.borrow_mut().push((true, p.id.clone())),
+                    UiChunk::TextEnd(p) => open_parts.borrow_mut().retain(|(r, id)| *r || *id != p.id),
+                    UiChunk::ReasoningEnd(p) => open_parts.borrow_mut().retain(|(r, id)| !*r || *id != p.id),
+                    UiChunk::Error(_) | UiChunk::Abort(_) if step_starts.get() > 1 => {
+                        for (reasoning, id) in open_parts.borrow_mut().drain(..) {
+                            send(if reasoning {
+                                UiChunk::ReasoningEnd(PartBoundary { id, provider_metadata: None, extra: Object::new() })
+                            } else {
+                                UiChunk::TextEnd(TextEnd { id, citations: None, provider_metadata: None, extra: Object::new() })
+                            });
+                        }
+                    }
+                    _ => {}
+                }
+                send(chunk)
+            }
+        };
         if config.sequential {
             wait_for(&shared.changed, || shared.opened.get() || shared.session_failed.get()).await;
         }
         let idle_ended = {
-            let run = pin!(run_step(model_fetch, clock, &config.model, &options, &mut step, &mut emit));
+            let run = pin!(run_steps(model_fetch, clock, config, &options, &message_id, &mut steps, &emit, &held_finish));
             let failed = pin!(wait_for(&shared.changed, || shared.session_failed.get()));
             let idle = pin!(clock.sleep(config.idle_timeout_ms));
-            // A failed session create or the idle timeout drops the model call.
+            // A failed session create or the idle timeout drops the model
+            // call (or the edge's tool call).
             matches!(select(run, select(failed, idle)).await, Either::Right((Either::Right(_), _)))
         };
-        if idle_ended && !step.is_done() {
-            // Close step 1's message, on the browser and in `.out` alike.
-            for chunk in step.abort(Some("idle timeout".into())) {
+        if idle_ended && !steps.current.is_done() {
+            // Close the message, on the browser and in `.out` alike.
+            for chunk in steps.current.abort(Some("idle timeout".into())) {
                 emit(chunk);
             }
+        }
+        if let Some(finish) = held_finish.borrow_mut().take() {
+            send(finish);
         }
         shared.step_done.set(true);
         shared.tee.borrow_mut().flush();
@@ -260,30 +325,37 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
     timing.first_chunk_out = timing.provider_ttfb.map(|t| t.max(created_at));
 
     // 4-5: the decision.
-    let input = match step.outcome() {
-        Some(StepOutcome::Ok(result)) => {
-            let messages = &result.response_messages;
-            let mut extra = Object::new();
-            if timeline::wanted(request.metadata.as_ref()) {
-                let at = |t: Option<f64>| t.map(|t| t0 + t);
-                let marks = EdgeMarks {
-                    request_at: t0,
-                    session_created: at(timing.session_created),
-                    model_first_byte: at(timing.provider_ttfb),
-                    first_chunk_out: at(timing.first_chunk_out),
-                    step_end: at(timing.step_end),
-                    handover: Some(clock.now_ms()),
-                };
-                extra.insert(timeline::HANDOVER_FIELD.into(), marks.to_json());
+    timing.steps = steps.count;
+    let input = match steps.current.outcome() {
+        Some(Ok(result)) => decide(&steps.done, Ok(result), &message_id),
+        _ => decide(&steps.done, Err(steps.current.partial_messages()), &message_id),
+    };
+    let mut input = input;
+    if let (true, ChatInput::Handover(h)) = (timeline::wanted(request.metadata.as_ref()), &mut input) {
+        let at = |t: Option<f64>| t.map(|t| t0 + t);
+        let marks = EdgeMarks {
+            request_at: t0,
+            session_created: at(timing.session_created),
+            model_first_byte: at(timing.provider_ttfb),
+            first_chunk_out: at(timing.first_chunk_out),
+            step_end: at(timing.step_end),
+            handover: Some(clock.now_ms()),
+        };
+        h.extra.insert(timeline::HANDOVER_FIELD.into(), marks.to_json());
+    }
+    // A turn the edge finished is whole in `.out` once its turn-complete is
+    // there: written here, before the handover (the agent writes `.out`
+    // only after it), the agent only persists the turn, and the response
+    // need not wait for it to boot.
+    let edge_complete = match &mut input {
+        ChatInput::Handover(h) if h.is_final && steps.count > 1 => {
+            let seq = write_turn_complete(fetch, clock, &shared, &chat_id).await;
+            if let Some(seq) = seq {
+                h.extra.insert(EDGE_TURN_COMPLETE.into(), seq.into());
             }
-            ChatInput::Handover(Handover {
-                partial_assistant_message: if result.wants_tools() { reshape_for_handover(messages) } else { messages.clone() },
-                message_id: Some(message_id.clone()),
-                is_final: !result.wants_tools(),
-                extra,
-            })
+            seq
         }
-        _ => ChatInput::handover_skip(),
+        _ => None,
     };
     let is_skip = matches!(input, ChatInput::HandoverSkip(_));
     // Owed until its append resolves: a client gone in the middle of the
@@ -312,6 +384,13 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
             out.emit(Frame::Chunk(
                 UiChunk::Error(ErrorChunk { error_text: HANDOVER_FAILED.into(), extra: Object::new() }).to_json(),
             ));
+            // The edge's own turn-complete is on `.out` already: the cursor
+            // after it keeps turn 2 from reading this turn back and ending
+            // on it.
+            if let Some(seq) = edge_complete {
+                let state = UiChunk::TriggerSessionState(SessionState { last_event_id: seq.to_string(), extra: Object::new() });
+                out.emit(Frame::Chunk(state.to_json()));
+            }
             timing.decision = "skip";
             return timing;
         }
@@ -321,10 +400,19 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
         }
     }
 
+    if let Some(seq) = edge_complete {
+        out.emit(Frame::Chunk(UiChunk::TriggerTurnComplete(Marker::new()).to_json()));
+        let state = UiChunk::TriggerSessionState(SessionState { last_event_id: seq.to_string(), extra: Object::new() });
+        out.emit(Frame::Chunk(state.to_json()));
+        timing.decision = "edge-final";
+        timing.turn_complete = Some(since(clock));
+        return timing;
+    }
+
     // 6: the splice.
     let mut splice = {
         let tee = shared.tee.borrow();
-        Splice::starting_after(tee.last_seq()).with_seen_ids(tee.record_ids().iter().cloned())
+        Splice::starting_after(tee.splice_after()).with_seen_ids(tee.record_ids().iter().cloned())
     };
     let mut agent_marks = None;
     let marks = follow_out(fetch, clock, &config.platform, &chat_id, &mut splice, config.idle_timeout_ms, &mut |json| {
@@ -338,6 +426,64 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
     timing.first_agent_chunk = marks.first_agent_chunk.map(|t| t - t0);
     timing.turn_complete = marks.turn_complete.map(|t| t - t0);
     timing
+}
+
+/// Appends the turn-complete of a turn the edge finished, once the tee has
+/// written all of it; its seq, or `None` when `.out` is not writable (the
+/// agent then writes the turn-complete, and the splice waits for it).
+async fn write_turn_complete<F: Fetch, C: Clock>(fetch: &F, clock: &C, shared: &Shared, chat_id: &str) -> Option<u64> {
+    let creds = shared.creds.borrow().clone()?;
+    if shared.tee.borrow().is_failed() || !shared.tee.borrow().is_drained() {
+        return None;
+    }
+    // No `session-in-event-id`: the handover's `.in` seq is not known yet,
+    // and a reader takes a turn-complete without one as its turn's.
+    // Marked, so that a splice after a write that failed unconfirmed does
+    // not take it for the agent's.
+    let mut headers = TurnComplete::default().headers();
+    headers.push((EDGE_HEADER.into(), "1".into()));
+    let record = AppendRecord::control(headers);
+    let batch = AppendInput { records: vec![record], match_seq_num: None, fencing_token: None };
+    match append_batch(fetch, clock, &creds, &batch).await {
+        Ok(ack) => ack.last_seq(),
+        Err(e) => {
+            log(&format!("headstart: the edge's turn-complete for {chat_id} failed ({e}); the agent writes it"));
+            None
+        }
+    }
+}
+
+/// Step 1 and, with edge steps, the tools and steps after it, until a
+/// step ends the handler's part of the turn. Dropped to abort.
+#[allow(clippy::too_many_arguments)]
+async fn run_steps<M: Fetch, C: Clock>(
+    model_fetch: &M,
+    clock: &C,
+    config: &HeadStartConfig,
+    options: &CallOptions,
+    message_id: &str,
+    steps: &mut Steps,
+    emit: &dyn Fn(UiChunk),
+    held_finish: &RefCell<Option<UiChunk>>,
+) {
+    loop {
+        let mut call = options.clone();
+        call.messages.extend(steps.done.iter().cloned());
+        run_step(model_fetch, clock, &config.model, &call, &mut steps.current, &mut |c| emit(c)).await;
+        steps.count += 1;
+        let Some(edge) = &config.edge else { return };
+        let Some(Ok(result)) = steps.current.outcome() else { return };
+        let Some(calls) = edge.next_calls(result, steps.count, &steps.done) else { return };
+        let response = result.response_messages.clone();
+        // The message goes on: this step's `finish` is not its end.
+        held_finish.borrow_mut().take();
+        // Tools go out on the model's link: the general outbound fetch,
+        // not the platform's.
+        let results = run_calls(&edge.registry, model_fetch, clock, &calls, &mut |c| emit(c)).await;
+        steps.done.extend(response);
+        steps.done.push(ModelMessage::tool(results));
+        steps.current = Step::new(message_id.to_string(), &options.tools);
+    }
 }
 
 async fn create_session<F: Fetch, C: Clock>(
@@ -363,7 +509,12 @@ async fn pump_tee<F: Fetch, C: Clock>(fetch: &F, clock: &C, shared: &Shared) {
         let creds = shared.creds.borrow().clone();
         let batch = creds.as_ref().and_then(|_| shared.tee.borrow_mut().poll_batch(clock.now_ms() as u64));
         let (Some(creds), Some(batch)) = (creds, batch) else {
-            let wake = shared.tee.borrow().poll_timeout().map(|t| (t as f64 - clock.now_ms()).max(1.0) as u32);
+            // Without credentials there is nothing to write however due a
+            // batch is: wait for them (their arrival notifies), not for the
+            // batch's time, which has passed and would wake every ms.
+            let have_creds = shared.creds.borrow().is_some();
+            let wake = shared.tee.borrow().poll_timeout().filter(|_| have_creds);
+            let wake = wake.map(|t| (t as f64 - clock.now_ms()).max(1.0) as u32);
             match wake {
                 Some(ms) => {
                     let _ = select(pin!(shared.changed.changed_since(seen)), pin!(clock.sleep(ms))).await;

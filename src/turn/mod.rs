@@ -17,12 +17,19 @@
 //!    record; the agent's chunks are forwarded until its turn-complete, then
 //!    `trigger:turn-complete` and `trigger:session-state` close the response.
 //!
+//! With edge steps configured ([`edge`]), step 1 may be followed, before
+//! the decision, by edge-safe tools and further steps run here, all teed
+//! alike; a turn they finish gets its turn-complete from here, and the
+//! response ends without the splice.
+//!
 //! The pieces are pure and tested apart: [`crate::provider::step`] (step 1),
 //! [`crate::platform::tee`] (the tee), [`crate::platform::splice`] (phase 2),
 //! [`crate::protocol::handover`] (the reshape). This module only drives them.
 
 pub mod calls;
 mod drive;
+pub mod edge;
 
 pub use calls::create;
 pub use drive::{head_start, Abandoned, Frame, HeadStartConfig, TurnTiming, HANDOVER_FAILED};
+pub use edge::EdgeSteps;

@@ -48,12 +48,13 @@ export function freePort() {
 
 /**
  * @param {{ vars?: Record<string,string>, local?: boolean, readyTimeoutMs?: number, persistTo?: string, config?: string }} [opts]
- * @returns {Promise<{ url: string, pid: number, log: () => string, stop: () => Promise<void> }>}
+ * @returns {Promise<{ url: string, pid: number, inspectorPort: number, log: () => string, stop: () => Promise<void> }>}
  */
 export async function startWrangler(opts = {}) {
   const port = await freePort();
   const state = opts.persistTo ?? mkdtempSync(join(tmpdir(), "headstart-wrangler-"));
-  const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--inspector-port", String(await freePort())];
+  const inspectorPort = await freePort();
+  const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--inspector-port", String(inspectorPort)];
   if (opts.config) args.push("--config", opts.config);
   // Local unless a test asks for a deploy's behaviour (`local: false`): the
   // development keys are accepted only when the process says it is local.
@@ -75,7 +76,7 @@ export async function startWrangler(opts = {}) {
     if (child.exitCode !== null) break;
     try {
       const res = await fetch(`${url}/healthz`);
-      if (res.ok) return { url, pid: child.pid, log, stop };
+      if (res.ok) return { url, pid: child.pid, inspectorPort, log, stop };
     } catch {}
     await new Promise((r) => setTimeout(r, 250));
   }

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { once } from "node:events";
 import { createHmac, generateKeyPairSync, sign } from "node:crypto";
-import { createHandler, toNodeListener, version } from "../../pkg/index.js";
+import { createHandler, optionsFromEnv, toNodeListener, version } from "../../pkg/index.js";
 import { startWrangler } from "../e2e/wrangler.mjs";
 import { startReplayServer } from "./provider-server.mjs";
 import { postJson, scenarios } from "./scenarios.mjs";
@@ -236,6 +236,52 @@ test("CORS: preflight and headers for allowed origins only", async () => {
     if (allowed) assert.match(res.headers.get("access-control-expose-headers"), /X-Trigger-Chat-Access-Token/);
     await res.text();
   }
+});
+
+test("edge steps: a tool turn finished in the handler is handed over final; their options are checked", async () => {
+  const base = { platformUrl: worker.url, secretKey: SECRET, agentId: "headstart-agent", local: true, scripted: { ttfbMs: 20, tokenMs: 2 } };
+  const edge = await serve(createHandler({ ...base, edgeTools: ["get_weather"], edgeMaxSteps: 3 }));
+  try {
+    const id = chatId("edge");
+    const res = await post(edge, "/api/chat", { chatId: id, headStartMessages: [user("u1", "What's the weather in Oslo?")] });
+    assert.equal(res.status, 200);
+    const chunks = (await res.text()).split("\n\n").filter((f) => f.startsWith("data: ")).map((f) => JSON.parse(f.slice(6)));
+    const types = chunks.map((c) => c.type);
+    assert.equal(types.filter((x) => x === "finish").length, 1);
+    assert.equal(types.filter((x) => x === "start-step").length, 2);
+    assert.deepEqual(types.slice(-3), ["finish", "trigger:turn-complete", "trigger:session-state"]);
+    const ins = await (await fetch(`${worker.url}/realtime/v1/sessions/${id}/in/records`, { headers: { authorization: `Bearer ${SECRET}` } })).json();
+    const handover = JSON.parse(ins.records[0].data);
+    assert.equal(handover.isFinal, true);
+    assert.deepEqual(handover.partialAssistantMessage.map((m) => m.role), ["assistant", "tool", "assistant"]);
+  } finally {
+    await edge.close();
+  }
+  const opts = { platformUrl: "https://platform.example", secretKey: "tr_dev_x" };
+  for (const [options, error] of [
+    [{ ...opts, edgeTools: ["send_email"] }, /`edgeTools`: edge tool "send_email"/],
+    [{ ...opts, edgeTools: "get_weather", edgeMaxSteps: 1 }, /`edgeMaxSteps`/],
+    [{ ...opts, edgeTools: ["admin"], httpTools: { admin: { url: "http://169.254.169.254/x" } } }, /`httpTools`: .*refused/],
+    [{ ...opts, edgeTools: ["get_weather"], fetchAllow: ["http://x"] }, /`fetchAllow`/],
+    [{ ...opts, fetchAllow: "docs.example.com" }, /`fetchAllow` applies only with `edgeTools`/],
+  ]) {
+    assert.throws(() => createHandler(options), (e) => e instanceof TypeError && error.test(e.message), JSON.stringify(options));
+  }
+  createHandler({ ...opts, edgeTools: "get_weather, lookup", httpTools: { lookup: { url: "https://api.example.com/lookup" } }, fetchAllow: ["*.example.com"] });
+  // The worker's variables mean the same through optionsFromEnv.
+  const fromEnv = optionsFromEnv({
+    TRIGGER_API_URL: opts.platformUrl,
+    TRIGGER_SECRET_KEY: opts.secretKey,
+    HEADSTART_EDGE_TOOLS: "get_weather,lookup",
+    HEADSTART_EDGE_MAX_STEPS: "3",
+    HEADSTART_HTTP_TOOLS: '{"lookup":{"url":"https://api.example.com/lookup"}}',
+    HEADSTART_FETCH_ALLOW: "api.example.com",
+  });
+  assert.deepEqual(
+    [fromEnv.edgeTools, fromEnv.edgeMaxSteps, fromEnv.httpTools, fromEnv.fetchAllow],
+    ["get_weather,lookup", 3, { lookup: { url: "https://api.example.com/lookup" } }, "api.example.com"],
+  );
+  assert.equal(typeof createHandler(fromEnv), "function");
 });
 
 test("options are checked by createHandler, naming the option", async () => {

@@ -26,6 +26,12 @@ pub enum Answer {
     Stall,
     /// Some text, then a `data:` line that is not JSON.
     Malformed,
+    /// Three steps: `get_weather`, then `calculator` once its result is
+    /// in, then text (edge steps: both at the edge, or the second handed
+    /// to the agent).
+    Chain,
+    /// The `lookup` HTTP tool, then text.
+    Lookup,
 }
 
 pub struct Model {
@@ -52,11 +58,17 @@ impl Model {
         let Ok(body) = serde_json::from_str::<Value>(&req.body) else {
             return Reply::json(400, r#"{"type":"error","error":{"type":"invalid_request_error","message":"not JSON"}}"#);
         };
-        let after_tools = body["messages"]
-            .as_array()
-            .and_then(|m| m.last())
-            .is_some_and(|last| last["content"].as_array().is_some_and(|c| c.iter().any(|b| b["type"] == "tool_result")));
-        let answer = if after_tools { Answer::Text } else { self.answer.get() };
+        let is_results = |m: &Value| m["content"].as_array().is_some_and(|c| c.iter().any(|b| b["type"] == "tool_result"));
+        let messages = body["messages"].as_array().cloned().unwrap_or_default();
+        // Tool rounds since the user last wrote.
+        let rounds =
+            messages.iter().rev().take_while(|m| m["role"] == "assistant" || is_results(m)).filter(|m| is_results(m)).count();
+        let after_tools = rounds > 0;
+        let answer = match (self.answer.get(), rounds) {
+            (Answer::Chain, 1) => Answer::Chain,
+            (_, 0) => self.answer.get(),
+            _ => Answer::Text,
+        };
         let text = if after_tools {
             "Here is the weather you asked for: mild, with a light breeze. Enjoy your day!"
         } else {
@@ -71,7 +83,35 @@ impl Model {
         let cut = words.len() / 2;
         let mut index = 0;
         let mut stop = "end_turn";
+        let call = |events: &mut Vec<String>, index: usize, id: String, name: &str, input: Value| {
+            events.push(event(
+                "content_block_start",
+                json!({"type":"content_block_start","index":index,"content_block":
+                    {"type":"tool_use","id":id,"name":name,"input":{}}}),
+            ));
+            let input = input.to_string();
+            let (a, b) = input.split_at(input.len() / 2);
+            for piece in [a, b] {
+                events.push(event(
+                    "content_block_delta",
+                    json!({"type":"content_block_delta","index":index,"delta":{"type":"input_json_delta","partial_json":piece}}),
+                ));
+            }
+            events.push(event("content_block_stop", json!({"type":"content_block_stop","index":index})));
+        };
         match answer {
+            Answer::Chain if rounds == 1 => {
+                call(&mut events, 0, "toolu_sim_calc".into(), "calculator", json!({ "expression": "6 * 7" }));
+                stop = "tool_use";
+            }
+            Answer::Chain => {
+                call(&mut events, 0, "toolu_sim0".into(), "get_weather", json!({ "city": CITIES[0] }));
+                stop = "tool_use";
+            }
+            Answer::Lookup => {
+                call(&mut events, 0, "toolu_sim_lookup".into(), "lookup", json!({ "query": "flights to Oslo" }));
+                stop = "tool_use";
+            }
             Answer::Text | Answer::ErrorMidStream | Answer::Stall | Answer::Malformed => {
                 events.push(event(
                     "content_block_start",
@@ -100,20 +140,7 @@ impl Model {
             Answer::OneTool | Answer::ParallelTools => {
                 let n = if answer == Answer::OneTool { 1 } else { CITIES.len() };
                 for (i, city) in CITIES.iter().take(n).enumerate() {
-                    events.push(event(
-                        "content_block_start",
-                        json!({"type":"content_block_start","index":index,"content_block":
-                            {"type":"tool_use","id":format!("toolu_sim{i}"),"name":"get_weather","input":{}}}),
-                    ));
-                    let input = json!({ "city": city }).to_string();
-                    let (a, b) = input.split_at(input.len() / 2);
-                    for piece in [a, b] {
-                        events.push(event(
-                            "content_block_delta",
-                            json!({"type":"content_block_delta","index":index,"delta":{"type":"input_json_delta","partial_json":piece}}),
-                        ));
-                    }
-                    events.push(event("content_block_stop", json!({"type":"content_block_stop","index":index})));
+                    call(&mut events, index, format!("toolu_sim{i}"), "get_weather", json!({ "city": city }));
                     index += 1;
                 }
                 stop = "tool_use";

@@ -13,7 +13,7 @@ use crate::client::{self, DirectOutcome, End, Leave, RouteOutcome};
 use crate::exec::{Rng, RunEnd, Sim, SimClock};
 use crate::model::Answer;
 use crate::net::LinkFaults;
-use crate::world::{Setup, World};
+use crate::world::{Setup, ToolMode, World};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
@@ -28,9 +28,18 @@ pub enum Shape {
     Turn2Direct,
     Stop,
     Hostile,
+    /// Edge steps: step 1's `get_weather` and step 2 at the edge, the turn
+    /// handed over final; then turn 2 on the direct path.
+    EdgeFinal,
+    /// Edge steps: `get_weather` at the edge, then `calculator`, which is
+    /// edge-safe or not by seed (the agent's part spliced mid-turn).
+    EdgeChain,
+    /// Edge steps: the `lookup` HTTP tool at the edge, against a tool host
+    /// that answers, fails, hangs or answers garbage.
+    EdgeTool,
 }
 
-const SHAPES: [Shape; 11] = [
+const SHAPES: [Shape; 14] = [
     Shape::Text,
     Shape::OneTool,
     Shape::ParallelTools,
@@ -42,6 +51,9 @@ const SHAPES: [Shape; 11] = [
     Shape::Turn2Direct,
     Shape::Stop,
     Shape::Hostile,
+    Shape::EdgeFinal,
+    Shape::EdgeChain,
+    Shape::EdgeTool,
 ];
 
 /// What a seed decided, printed with a failure.
@@ -55,6 +67,8 @@ pub struct Plan {
     pub late_timers: bool,
     pub idle_secs: u32,
     pub boot_delay_ms: u32,
+    pub edge_tools: Option<&'static str>,
+    pub tool_mode: ToolMode,
 }
 
 /// The client must be done by then (virtual ms); the agent by the end.
@@ -104,6 +118,13 @@ pub fn plan(seed: u64) -> (Plan, Setup, Rng) {
         late_timers: rng.chance(0.2),
         idle_secs: *rng.pick(&[10, 60]),
         boot_delay_ms: rng.below(1_500) as u32,
+        edge_tools: match shape {
+            Shape::EdgeFinal => Some("get_weather"),
+            Shape::EdgeChain => Some(*rng.pick(&["get_weather", "get_weather,calculator"])),
+            Shape::EdgeTool => Some("lookup"),
+            _ => None,
+        },
+        tool_mode: *rng.pick(&[ToolMode::Ok, ToolMode::Fails, ToolMode::Hangs, ToolMode::Garbage]),
     };
     let setup = Setup {
         latency_ms: 1 + rng.below(40),
@@ -113,13 +134,18 @@ pub fn plan(seed: u64) -> (Plan, Setup, Rng) {
         idle_secs: plan.idle_secs,
         model_ttfb_ms: 50 + rng.below(800) as u32,
         model_token_ms: 1 + rng.below(30) as u32,
+        edge_tools: plan.edge_tools,
+        tools_link: link(&mut rng, faults),
+        tool_mode: plan.tool_mode,
     };
     (plan, setup, rng)
 }
 
 fn answer_of(shape: Shape) -> Answer {
     match shape {
-        Shape::OneTool | Shape::Turn2Direct | Shape::Detached => Answer::OneTool,
+        Shape::OneTool | Shape::Turn2Direct | Shape::Detached | Shape::EdgeFinal => Answer::OneTool,
+        Shape::EdgeChain => Answer::Chain,
+        Shape::EdgeTool => Answer::Lookup,
         Shape::ParallelTools => Answer::ParallelTools,
         Shape::ErrorMidStep => Answer::ErrorMidStream,
         Shape::Stall => Answer::Stall,
@@ -306,13 +332,16 @@ async fn client_script(
                 .filter_map(|c| serde_json::from_str::<Value>(c).ok())
                 .find(|c| c["type"] == "trigger:session-state")
                 .and_then(|c| c["lastEventId"].as_str().and_then(|s| s.parse::<u64>().ok()));
-            let completed = out.chunks.iter().any(|c| c.contains("\"trigger:turn-complete\""));
+            // An edge-finished turn ends on its cursor, without the agent's
+            // turn-complete.
+            let completed = out.chunks.iter().any(|c| c.contains("\"trigger:turn-complete\""))
+                || (shape == Shape::EdgeFinal && cursor.is_some());
             {
                 let mut seen = seen.borrow_mut();
                 seen.head_start = Some(out);
                 seen.out_after_head_start = records(world, chat_id, Io::Out);
             }
-            if shape == Shape::Turn2Direct && completed {
+            if matches!(shape, Shape::Turn2Direct | Shape::EdgeFinal) && completed {
                 if let (Some(token), Some(cursor)) = (token, cursor) {
                     let turn =
                         client::direct_turn(&world.client_fetch, clock, chat_id, &token, Some(cursor), "And in Tokyo?", None)
@@ -375,6 +404,11 @@ fn checks(plan: &Plan, world: &World, seen: &Seen, chat_id: &str) -> Result<(), 
             if !stopped && !finished {
                 return Err("a stopped turn has neither abort nor finish".into());
             }
+        }
+    }
+    if plan.edge_tools.is_some() && !faulted {
+        if let Some(out) = &seen.head_start {
+            transcript_is_what_the_browser_assembled(world, out, chat_id)?;
         }
     }
     check::acked_appends_stored(&log, &world.platform.stores.borrow())?;
@@ -484,4 +518,35 @@ fn agent_not_waiting(world: &World, chat_id: &str, log: &[crate::net::Exchange])
 fn short(chunks: &[Value]) -> String {
     let types: Vec<String> = chunks.iter().map(|c| c["type"].as_str().unwrap_or("?").to_string()).collect();
     types.join(",")
+}
+
+/// After a head start the browser read to its end, the agent's transcript
+/// holds the assistant message the browser assembled, part for part.
+fn transcript_is_what_the_browser_assembled(world: &World, out: &RouteOutcome, chat_id: &str) -> Result<(), String> {
+    if out.status != Some(200) || out.end != Some(End::Clean) {
+        return Ok(());
+    }
+    let chunks: Vec<Value> = out.chunks.iter().filter_map(|c| serde_json::from_str(c).ok()).collect();
+    if !chunks.iter().any(|c| c["type"] == "trigger:session-state") || chunks.iter().any(check::is_edge_error) {
+        return Ok(());
+    }
+    let mut builder = headstart::agent::transcript::MessageBuilder::new(None);
+    for chunk in chunks.iter().filter(|c| !c["type"].as_str().unwrap_or_default().starts_with("trigger:")) {
+        let chunk: headstart::protocol::UiChunk =
+            serde_json::from_value(chunk.clone()).map_err(|e| format!("a chunk the crate cannot read ({e}): {chunk}"))?;
+        builder.push(&chunk).map_err(|e| format!("the browser's stream does not assemble: {e}"))?;
+    }
+    let browser = serde_json::to_value(builder.message()).unwrap();
+    let store = world.platform.store(chat_id).ok_or("no session store")?;
+    let transcript: Value = store.raw("transcript").and_then(|t| serde_json::from_str(&t).ok()).ok_or("no transcript saved")?;
+    let saved = transcript
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["id"] == browser["id"]))
+        .ok_or_else(|| format!("the transcript lacks the head start's message {}: {transcript}", browser["id"]))?;
+    if *saved != browser {
+        return Err(format!(
+            "the agent's transcript differs from what the browser assembled:\n  agent:   {saved}\n  browser: {browser}"
+        ));
+    }
+    Ok(())
 }

@@ -26,6 +26,10 @@ use crate::net::{Handler, LinkFaults, Net, Payload, Reply, SimFetch};
 pub const EDGE: &str = "http://edge.sim";
 pub const PLATFORM: &str = "http://platform.sim";
 pub const MODEL: &str = "http://model.sim";
+/// The HTTP tool's endpoint (`lookup`), for the edge and the agent alike.
+pub const TOOLS: &str = "http://tools.sim";
+pub const HTTP_TOOLS: &str = r#"{"lookup": {"url": "http://tools.sim/lookup", "timeoutMs": 5000,
+    "inputSchema": {"type": "object", "properties": {"query": {"type": "string"}}}}}"#;
 /// Wall-clock ms at virtual time 0 (tokens carry real times).
 pub const EPOCH_MS: u64 = 1_780_000_000_000;
 pub const SECRET_KEY: &str = "tr_dev_sim_secret";
@@ -36,9 +40,11 @@ pub type SimRoutes = Routes<SimFetch, SimFetch, SimClock, EdgeRuntime>;
 pub type Trace = Rc<RefCell<Vec<String>>>;
 
 /// The variables the edge and the agent are configured with.
-pub fn vars(idle_secs: u32) -> impl Fn(&str) -> Option<String> {
+pub fn vars(idle_secs: u32, edge_tools: Option<&'static str>) -> impl Fn(&str) -> Option<String> {
     move |name: &str| {
         Some(match name {
+            "HEADSTART_EDGE_TOOLS" => edge_tools?.into(),
+            "HEADSTART_HTTP_TOOLS" => HTTP_TOOLS.into(),
             "HEADSTART_PROVIDER" => "anthropic".into(),
             "ANTHROPIC_API_KEY" => "sk-sim".into(),
             "ANTHROPIC_BASE_URL" => format!("{MODEL}/v1"),
@@ -245,6 +251,38 @@ pub struct Setup {
     pub idle_secs: u32,
     pub model_ttfb_ms: u32,
     pub model_token_ms: u32,
+    /// `HEADSTART_EDGE_TOOLS` of the edge (none: edge steps off).
+    pub edge_tools: Option<&'static str>,
+    /// The tool host's link, and how it answers.
+    pub tools_link: LinkFaults,
+    pub tool_mode: ToolMode,
+}
+
+/// How the tool host answers `lookup`, beside its link's faults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolMode {
+    Ok,
+    /// A 500 with a JSON error.
+    Fails,
+    /// Never answers (the tool's deadline ends the call).
+    Hangs,
+    /// A 200 whose JSON content type carries no JSON.
+    Garbage,
+}
+
+fn tool_host(mode: ToolMode, clock: SimClock) -> Handler {
+    Rc::new(move |_req: HttpRequest| {
+        let clock = clock.clone();
+        Box::pin(async move {
+            headstart::io::Clock::sleep(&clock, 80).await;
+            match mode {
+                ToolMode::Ok => Reply::json(200, r#"{"flights":["SK 4035","DY 1303"]}"#),
+                ToolMode::Fails => Reply::json(500, r#"{"error":"upstream down"}"#),
+                ToolMode::Hangs => std::future::pending().await,
+                ToolMode::Garbage => Reply::json(200, "<html>\u{0}{{{ not json"),
+            }
+        }) as Pin<Box<dyn Future<Output = Reply>>>
+    })
 }
 
 pub struct World {
@@ -265,10 +303,10 @@ impl World {
             token_ms: setup.model_token_ms,
             calls: std::cell::Cell::new(0),
         });
-        let model_settings = ModelSettings::from_vars(vars(setup.idle_secs)).expect("the simulated model configures");
+        let model_settings = ModelSettings::from_vars(vars(setup.idle_secs, None)).expect("the simulated model configures");
         let mut agent = AgentConfig::new(
             model_settings,
-            ToolRegistry::from_config(ToolOptions::default(), None).expect("the built-in tools configure"),
+            ToolRegistry::from_config(ToolOptions::default(), Some(HTTP_TOOLS)).expect("the tools configure"),
         );
         agent.boot_delay_ms = setup.boot_delay_ms;
         let platform = Rc::new(PlatformState {
@@ -298,7 +336,8 @@ impl World {
         };
         net.add_host(PLATFORM, setup.edge_platform.clone(), serve(platform.clone()));
         net.add_host(MODEL, setup.edge_model.clone(), model.handler(clock.clone()));
-        let routes_config = RoutesConfig::from_vars(vars(setup.idle_secs), EDGE).expect("the routes configure");
+        net.add_host(TOOLS, setup.tools_link.clone(), tool_host(setup.tool_mode, clock.clone()));
+        let routes_config = RoutesConfig::from_vars(vars(setup.idle_secs, setup.edge_tools), EDGE).expect("the routes configure");
         let runtime = EdgeRuntime { spawner, clock: clock.clone(), rng: RefCell::new(rng.fork()), trace: trace.clone() };
         let routes = Routes::new(Rc::new(routes_config), net.client("edge"), net.client("edge"), clock.clone(), runtime);
         let client_fetch = net.client("browser");

@@ -26,6 +26,10 @@ mod weather;
 use serde_json::{json, Value};
 
 use crate::io::{timeout, Clock, Fetch};
+use crate::protocol::chunk::{ToolOutputAvailable, ToolOutputError};
+use crate::protocol::json::Object;
+use crate::protocol::model::{ModelMessage, ModelPart, ToolOutput, ToolResultPart};
+use crate::protocol::UiChunk;
 use crate::provider::tool::{builtin_tools, ToolSpec};
 
 pub use calculator::{evaluate, CalcError};
@@ -232,4 +236,65 @@ fn js_number(x: f64) -> Value {
     } else {
         Value::from(x)
     }
+}
+
+/// One tool call of a step's response: id, tool name, input.
+pub type ToolCall = (String, String, Value);
+
+/// The tool calls of a step's response messages, in order.
+pub fn tool_calls(messages: &[ModelMessage]) -> Vec<ToolCall> {
+    messages
+        .iter()
+        .flat_map(|m| m.parts())
+        .filter_map(|p| match p {
+            ModelPart::ToolCall(c) => Some((c.tool_call_id.clone(), c.tool_name.clone(), c.input.clone().unwrap_or(Value::Null))),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Runs tool calls in order, handing each result to `emit` as a
+/// `tool-output-available` or `tool-output-error` chunk as soon as it is
+/// there, and returns the `tool-result` parts for the model. Shared by the
+/// agent and the edge's steps, so both show the model and the browser the
+/// same thing for the same call, failures included.
+pub async fn run_calls(
+    registry: &ToolRegistry,
+    fetch: &impl Fetch,
+    clock: &impl Clock,
+    calls: &[ToolCall],
+    emit: &mut dyn FnMut(UiChunk),
+) -> Vec<ModelPart> {
+    let mut results = Vec::new();
+    for (id, name, input) in calls {
+        let output = match registry.execute(fetch, clock, name, input).await {
+            Ok(value) => {
+                emit(UiChunk::ToolOutputAvailable(ToolOutputAvailable {
+                    tool_call_id: id.clone(),
+                    output: Some(value.clone()),
+                    ..Default::default()
+                }));
+                match value {
+                    Value::String(s) => ToolOutput::text(s),
+                    v => ToolOutput::json(v),
+                }
+            }
+            Err(e) => {
+                emit(UiChunk::ToolOutputError(ToolOutputError {
+                    tool_call_id: id.clone(),
+                    error_text: e.to_string(),
+                    ..Default::default()
+                }));
+                ToolOutput::error_text(e.to_string())
+            }
+        };
+        results.push(ModelPart::ToolResult(ToolResultPart {
+            tool_call_id: id.clone(),
+            tool_name: name.clone(),
+            output,
+            provider_options: None,
+            extra: Object::new(),
+        }));
+    }
+    results
 }

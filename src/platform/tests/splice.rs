@@ -227,3 +227,17 @@ fn bytes_split_anywhere_give_the_same_events() {
         assert_eq!(out, whole, "split at {split}");
     }
 }
+
+#[test]
+fn the_route_handlers_own_turn_complete_is_not_the_agents() {
+    // A write of the edge's turn-complete that failed unconfirmed may have
+    // landed: the splice reads on to the agent's.
+    let mut s = Splice::starting_after(Some(9));
+    let mut edge = TurnComplete::default().headers();
+    edge.push(h(EDGE_HEADER, "1"));
+    let agent = TurnComplete { session_in_event_id: Some(0), ..TurnComplete::default() }.headers();
+    let events = s.feed(&batch(vec![control(10, edge), control(11, agent)]));
+    assert_eq!(events.len(), 1);
+    assert!(matches!(events[0], SpliceEvent::TurnComplete { seq: 11, .. }), "{events:?}");
+    assert_eq!(s.session_state().map(|c| c.to_json()), Some(r#"{"type":"trigger:session-state","lastEventId":"11"}"#.into()));
+}

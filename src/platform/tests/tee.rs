@@ -234,6 +234,18 @@ fn a_failed_append_stops_the_tee() {
     assert_eq!(tee.poll_batch(1000), None);
     assert_eq!(tee.push(&delta("d"), id(3), 0), Err(TeeError::Stopped));
     assert_eq!(tee.last_seq(), Some(0), "the last ack still counts");
+    assert_eq!(tee.splice_after(), None, "but the splice reads from the start");
+}
+
+#[test]
+fn the_splice_starts_after_the_last_ack_of_a_healthy_tee() {
+    let mut tee = Tee::new(0);
+    assert_eq!(tee.splice_after(), None, "nothing written: from the start");
+    tee.push(&delta("a"), id(0), 0).unwrap();
+    tee.push(&delta("b"), id(1), 0).unwrap();
+    let mut seq = 7;
+    drain(&mut tee, 0, &mut seq);
+    assert_eq!(tee.splice_after(), Some(8));
 }
 
 #[test]

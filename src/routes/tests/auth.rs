@@ -189,6 +189,26 @@ fn a_hook_decides_when_configured() {
     assert!(h.runtime.logs.borrow().iter().any(|l| l.contains("10.0.0.5")));
 }
 
+/// A hook waiting on something that never answers.
+struct HangingHook;
+
+impl Authorize for HangingHook {
+    fn authorize(&self) -> AuthorizeFuture<'_> {
+        Box::pin(std::future::pending())
+    }
+}
+
+#[test]
+fn a_hook_that_never_answers_refuses_the_caller_at_its_deadline() {
+    let h = harness_with(&[&[("HEADSTART_LOCAL", "")][..], &SECRETS[..]].concat(), |config| config.auth = AuthMode::Hook);
+    let read = Rc::new(Cell::new(0));
+    let response = block_on(&h.clock, h.routes.handle_authorized(request("/api/chat", None, &read), Some(&HangingHook)));
+    assert_eq!((response.status, json_of(&response)["code"].as_str()), (503, Some("auth_unavailable")));
+    assert_eq!((read.get(), h.fetches()), (0, 0), "nothing read, nothing spent");
+    assert_eq!(h.clock.now_ms(), f64::from(AUTHORIZE_DEADLINE_MS));
+    assert!(h.runtime.logs.borrow().iter().any(|l| l.contains("did not answer within 10000 ms")));
+}
+
 #[test]
 fn the_rate_limit_is_per_caller_not_per_address() {
     let vars = [("HEADSTART_AUTH_JWT_SECRET", HS_SECRET), ("HEADSTART_RATE_LIMIT_PER_MINUTE", "1")];

@@ -3,6 +3,7 @@
 //! that counts its calls, and a runtime that queues background work.
 
 mod auth;
+mod edge;
 mod limits;
 mod refusals;
 mod turn;
@@ -28,6 +29,8 @@ use crate::protocol::record::{AppendInput, ReadBatch, ReadEvent, SequencedRecord
 pub struct ClockState {
     now: Cell<f64>,
     timers: RefCell<Vec<(f64, Waker)>>,
+    /// How many sleeps were started: a busy wait shows up here.
+    pub sleeps: Cell<usize>,
 }
 
 #[derive(Clone, Default)]
@@ -38,6 +41,7 @@ impl Clock for VClock {
         self.0.now.get()
     }
     async fn sleep(&self, ms: u32) {
+        self.0.sleeps.set(self.0.sleeps.get() + 1);
         let deadline = self.0.now.get() + f64::from(ms);
         std::future::poll_fn(|cx| {
             if self.0.now.get() >= deadline {
@@ -168,6 +172,12 @@ pub struct PlatformState {
     /// What `.in`'s records read answers (inputs as JSON text, as the
     /// browser appended them).
     pub in_records: RefCell<Vec<String>>,
+    /// The session create answers this long after it is asked, on this clock.
+    pub create_delay: RefCell<Option<(VClock, u32)>>,
+    /// `.out` appends that carry a control record fail (503).
+    pub fail_control: Cell<bool>,
+    /// `.in` appends of a `handover` fail (503).
+    pub fail_handover: Cell<bool>,
     seq: Cell<u64>,
 }
 
@@ -187,6 +197,10 @@ impl Fetch for FakePlatform {
     async fn fetch(&self, request: &HttpRequest) -> Result<HttpResponse<Bytes>, FetchError> {
         self.0.requests.borrow_mut().push(request.clone());
         let url = request.url.as_str();
+        let delay = self.0.create_delay.borrow().clone();
+        if let Some((clock, ms)) = delay.filter(|_| request.method == "POST" && url.ends_with("/api/v1/sessions")) {
+            clock.sleep(ms).await;
+        }
         Ok(match request.method {
             "POST" if url.ends_with("/api/v1/sessions") => match self.0.create_status.get() {
                 Some(status) => reply(status, &[], self.0.create_body.borrow().clone()),
@@ -209,13 +223,22 @@ impl Fetch for FakePlatform {
                 r#"{"version":"v2"}"#,
             ),
             "POST" if url.starts_with("http://s2.test/") => {
-                let n = serde_json::from_str::<AppendInput>(&request.body).map_or(0, |b| b.records.len() as u64);
+                let input = serde_json::from_str::<AppendInput>(&request.body).ok();
+                if self.0.fail_control.get() && input.iter().flat_map(|b| &b.records).any(|r| !r.headers.is_empty()) {
+                    return Ok(reply(503, &[], r#"{"error":"unavailable"}"#));
+                }
+                let n = input.map_or(0, |b| b.records.len() as u64);
                 let start = self.0.seq.get();
                 self.0.seq.set(start + n);
                 let pos = |s: u64| json!({ "seq_num": s, "timestamp": 1 });
                 reply(200, &[], json!({ "start": pos(start), "end": pos(start + n), "tail": pos(start + n) }).to_string())
             }
-            "POST" if url.ends_with("/in/append") => reply(200, &[], r#"{"ok":true}"#),
+            "POST" if url.ends_with("/in/append") => {
+                if self.0.fail_handover.get() && request.body.contains(r#""kind":"handover""#) {
+                    return Ok(reply(503, &[], r#"{"error":"unavailable"}"#));
+                }
+                reply(200, &[], r#"{"ok":true}"#)
+            }
             "GET" if url.ends_with("/in/records") => {
                 let records: Vec<Value> = self
                     .0
@@ -259,14 +282,36 @@ impl FakePlatform {
     }
 }
 
+/// How the tool host (`https://tools.example/`) answers edge tools.
+#[derive(Debug, Clone, Default)]
+pub enum ToolHost {
+    /// Connection refused.
+    #[default]
+    Offline,
+    /// Status, content type, body.
+    Answer(u16, &'static str, String),
+    /// Never answers.
+    Hang,
+}
+
 /// A model API that counts calls and refuses them all (the routes' tests
-/// that reach a model use the scripted one).
+/// that reach a model use the scripted one); requests to the tool host are
+/// answered as [`ToolHost`] says, and kept.
 #[derive(Clone, Default)]
-pub struct CountingModel(pub Rc<Cell<usize>>);
+pub struct CountingModel(pub Rc<Cell<usize>>, pub Rc<RefCell<ToolHost>>, pub Rc<RefCell<Vec<HttpRequest>>>);
 
 impl Fetch for CountingModel {
     type Body = Bytes;
-    async fn fetch(&self, _: &HttpRequest) -> Result<HttpResponse<Bytes>, FetchError> {
+    async fn fetch(&self, request: &HttpRequest) -> Result<HttpResponse<Bytes>, FetchError> {
+        if request.url.starts_with("https://tools.example/") {
+            self.2.borrow_mut().push(request.clone());
+            let host = self.1.borrow().clone();
+            return match host {
+                ToolHost::Offline => Err(FetchError("connection refused".into())),
+                ToolHost::Answer(status, content_type, body) => Ok(reply(status, &[("content-type", content_type)], body)),
+                ToolHost::Hang => std::future::pending().await,
+            };
+        }
         self.0.set(self.0.get() + 1);
         Err(FetchError("the test model API is offline".into()))
     }

@@ -59,6 +59,21 @@ fn a_client_gone_before_the_decision_gets_the_agent_a_skip() {
 }
 
 #[test]
+fn step_1_waits_for_a_slow_session_create_without_spinning() {
+    let h = harness(&[]);
+    *h.platform.0.create_delay.borrow_mut() = Some((h.clock.clone(), 5_000));
+    let response = h.handle(post("/api/chat", head_start_body("slow")));
+    assert_eq!(response.status, 200, "{response:?}");
+    let text = h.read_sse(response);
+    assert!(text.contains("from the agent"), "{text}");
+    assert!(h.clock.now_ms() >= 5_000.0);
+    // Step 1 is over in well under a second; what is left of the 5 s is a
+    // wait for the session, which costs a handful of timers, not one a ms.
+    let sleeps = h.clock.0.sleeps.get();
+    assert!(sleeps < 100, "{sleeps} sleeps while the session was created");
+}
+
+#[test]
 fn detached_answers_where_the_chat_is_and_drains_in_the_background() {
     let h = harness(&[]);
     let response = h.handle(post("/api/chat/detached", head_start_body("d1")));

@@ -9,7 +9,8 @@
 //! refused (so the streams never get a gap followed by more records, and
 //! no turn-complete or transcript claims a turn whose chunks are missing),
 //! and the run task ends at its next await. The row still says the run is
-//! live, so the next request to the object resumes it from the transcript,
+//! live, so the object resumes it from the transcript after a backoff
+//! ([`resume_backoff_ms`]: by itself, or on the first request after it),
 //! as after a restart: the cut turn is answered again (the reader may see
 //! its partial message before the new one). Reads of `.in` are retried
 //! [`READ_ATTEMPTS`] times, [`READ_RETRY_MS`] apart, then fail the run the
@@ -43,6 +44,33 @@ pub const WRITE_ATTEMPTS: u32 = 3;
 pub const READ_ATTEMPTS: u32 = 3;
 /// Pause between `.in` read tries.
 pub const READ_RETRY_MS: u32 = 100;
+/// After a run ends on a storage failure, the next is resumed this long
+/// after it, doubling with each failure in a row up to
+/// [`RESUME_BACKOFF_MAX_MS`]; a run that ends normally resets it.
+pub const RESUME_BACKOFF_MS: u32 = 1_000;
+pub const RESUME_BACKOFF_MAX_MS: u32 = 60_000;
+
+/// The backoff after `failures` failed runs in a row.
+pub fn resume_backoff_ms(failures: u32) -> u32 {
+    RESUME_BACKOFF_MS.saturating_mul(1 << failures.saturating_sub(1).min(16)).min(RESUME_BACKOFF_MAX_MS)
+}
+
+/// Resumes a live run no task here executes (a restart, a failed run),
+/// unless a failed run's backoff has not passed yet.
+pub(crate) fn resume_orphaned_run<S: SessionStore + 'static, H: Host + 'static>(core: &Rc<Core<S, H>>) {
+    if core.running.borrow().is_some() || core.host.clock().now_ms() < core.resume_not_before.get() {
+        return;
+    }
+    let run = core.row().and_then(|row| match row {
+        Some(row) => resume(core, &row),
+        None => Ok(None),
+    });
+    match run {
+        Ok(Some(run)) => start_run(core, run),
+        Ok(None) => {}
+        Err(e) => core.host.log(&format!("could not check for an orphaned run: {e}")),
+    }
+}
 
 /// The transcript and the last `.in` seq a turn consumed.
 pub(crate) fn load_transcript<S: SessionStore, H>(core: &Core<S, H>) -> Result<(Vec<UiMessage>, Option<u64>), StoreError> {
@@ -91,13 +119,36 @@ pub(crate) fn start_run<S: SessionStore + 'static, H: Host + 'static>(core: &Rc<
             let host = &session.core.host;
             let run = pin!(run_agent(&session, host.agent_fetch(), host.clock(), &config, payload));
             let failed = pin!(session.fail.changed_since(0));
-            if let Either::Right(_) = select(run, failed).await {
-                host.log(&format!("run {} ended on a storage failure; the next request resumes it", session.run_id));
+            let core = &session.core;
+            match select(run, failed).await {
+                Either::Left(_) => core.failed_runs.set(0),
+                Either::Right(_) => {
+                    let failures = core.failed_runs.get().saturating_add(1);
+                    let backoff = resume_backoff_ms(failures);
+                    core.failed_runs.set(failures);
+                    core.resume_not_before.set(host.clock().now_ms() + f64::from(backoff));
+                    host.log(&format!(
+                        "run {} ended on a storage failure ({failures} in a row); resumed in {backoff} ms",
+                        session.run_id
+                    ));
+                }
             }
         }
-        let mut running = session.core.running.borrow_mut();
-        if running.as_deref() == Some(session.run_id.as_str()) {
-            *running = None;
+        let core = session.core.clone();
+        let failed = session.failed.get();
+        {
+            let mut running = core.running.borrow_mut();
+            if running.as_deref() == Some(session.run_id.as_str()) {
+                *running = None;
+            }
+        }
+        drop(session);
+        // Resumed by itself once the backoff has passed (or by a request
+        // after it, whichever comes first; the other finds it running).
+        if failed {
+            let wait = (core.resume_not_before.get() - core.host.clock().now_ms()).max(0.0);
+            core.host.clock().sleep(wait.ceil() as u32).await;
+            resume_orphaned_run(&core);
         }
     }));
 }

@@ -14,7 +14,7 @@
 //! writes fail answers `503` (`code: "storage_unavailable"`, retryable) and
 //! acknowledges nothing it did not store.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -36,7 +36,7 @@ use crate::protocol::record::{AppendAck, AppendInput};
 
 pub mod agent_host;
 mod read;
-mod routes;
+pub(crate) mod routes;
 pub mod target;
 #[cfg(test)]
 mod tests;
@@ -241,6 +241,11 @@ pub(crate) struct Core<S, H> {
     part_ids: RefCell<Option<PartIds>>,
     /// The run this object is executing, if any.
     running: RefCell<Option<String>>,
+    /// Runs in a row that ended on a storage failure, and the time (ms on
+    /// the host's clock) before which none is resumed: storage that keeps
+    /// failing gets a run a backoff apart, not one per request.
+    pub(crate) failed_runs: Cell<u32>,
+    pub(crate) resume_not_before: Cell<f64>,
 }
 
 type Served = Result<ServerResponse, ErrorResponse>;
@@ -255,6 +260,8 @@ impl<S: SessionStore + 'static, H: Host + 'static> Server<S, H> {
             changed_out: Notify::default(),
             part_ids: RefCell::new(None),
             running: RefCell::new(None),
+            failed_runs: Cell::new(0),
+            resume_not_before: Cell::new(f64::NEG_INFINITY),
         };
         Self { core: Rc::new(core) }
     }
@@ -310,18 +317,7 @@ impl<S: SessionStore + 'static, H: Host + 'static> Server<S, H> {
     /// its transcript left off. Done on any request, not only the next
     /// append, so a turn cut off by the restart is answered without one.
     fn resume_orphaned_run(&self) {
-        if self.core.running.borrow().is_some() {
-            return;
-        }
-        let run = self.core.row().and_then(|row| match row {
-            Some(row) => agent_host::resume(&self.core, &row),
-            None => Ok(None),
-        });
-        match run {
-            Ok(Some(run)) => agent_host::start_run(&self.core, run),
-            Ok(None) => {}
-            Err(e) => self.core.host.log(&format!("could not check for an orphaned run: {e}")),
-        }
+        agent_host::resume_orphaned_run(&self.core);
     }
 }
 

@@ -2,7 +2,7 @@
 //! but the SSE read ([`super::read`]).
 
 use super::{agent_host, auth_error, bearer, json, Host, Served, Server, ServerRequest, BASIN, BODY_MAX};
-use crate::protocol::record::{AppendInput, AppendRecord, AppendResponse, InEnvelope, RECORD_METERED_MAX};
+use crate::protocol::record::{AppendInput, AppendRecord, AppendResponse, InEnvelope, SequencedRecord, RECORD_METERED_MAX};
 use crate::protocol::session::{CreateSessionRequest, APPEND_BODY_MAX, CREATE_BODY_MAX};
 use crate::selfhost::auth::{self, Credential, Op};
 use crate::selfhost::http::{self, error_body, ErrorResponse};
@@ -11,6 +11,9 @@ use crate::selfhost::route::{self, Route, SessionKey};
 use crate::selfhost::sessions::{self, SessionRow};
 use crate::selfhost::store::{SessionStore, StoreError, StreamLog};
 use crate::selfhost::{command, Io};
+
+/// The most a `GET …/records` answers with, metered: 16 S2 batches' worth.
+pub const RECORDS_MAX_BYTES: usize = 16 * 1024 * 1024;
 
 /// Whether a body is within `max`: the declared `Content-Length` (required,
 /// as on the hosted platform) and the bytes that came.
@@ -176,6 +179,8 @@ impl<S: SessionStore + 'static, H: Host + 'static> Server<S, H> {
         Ok(())
     }
 
+    /// `GET …/{io}/records`: what the stream holds after `afterEventId`, at
+    /// most [`RECORDS_MAX_BYTES`] of it (metered as S2 does).
     fn read_records(&self, req: &ServerRequest, key: &SessionKey, io: Io) -> Served {
         let cred = self.authenticate(req)?;
         let row = self.row_for(key)?;
@@ -186,12 +191,26 @@ impl<S: SessionStore + 'static, H: Host + 'static> Server<S, H> {
         let store = StreamLog::new(&self.core.store, io);
         let mut records = Vec::new();
         let mut from = start;
+        let mut metered = 0;
         loop {
             let batch = log::read(&store, from, true, 500, usize::MAX).map_err(|e| self.core.append_error(e))?;
             if batch.records.is_empty() {
                 break;
             }
             from = log::next_start(&batch, from);
+            metered += batch.records.iter().map(SequencedRecord::metered_size).sum::<usize>();
+            // Refused, not cut short: a reader scans this answer for the
+            // newest checkpoint, and a truncated one would hide it.
+            if metered > RECORDS_MAX_BYTES {
+                return Err(error_body(
+                    413,
+                    &format!(
+                        "more than {RECORDS_MAX_BYTES} bytes of records after this point; read the stream as SSE from a later \
+                         afterEventId"
+                    ),
+                    Some("records_too_large"),
+                ));
+            }
             records.extend(batch.records);
         }
         json(200, &log::session_records(&records))
@@ -222,7 +241,10 @@ impl<S: SessionStore + 'static, H: Host + 'static> Server<S, H> {
                 r.headers.push(("Retry-After", "1".into()));
                 r
             }
-            e => s2(e.status(), &e.to_string(), e.code()),
+            e => match e.condition_failed() {
+                Some(body) => http::s2_condition_failed(body),
+                None => s2(e.status(), &e.to_string(), e.code()),
+            },
         })?;
         json(200, &ack)
     }

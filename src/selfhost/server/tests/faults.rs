@@ -156,7 +156,8 @@ fn every_storage_fault_in_a_head_start_turn_answers_503_and_acks_nothing_unstore
 }
 
 #[test]
-fn an_agent_write_that_keeps_failing_ends_the_run_and_the_next_request_resumes_it() {
+fn an_agent_write_that_keeps_failing_ends_the_run_which_is_resumed_after_a_backoff() {
+    use crate::selfhost::server::agent_host::resume_backoff_ms;
     let mut sim = Sim::new();
     sim.store.fail_when(|op| matches!(op, StoreOp::Commit { io: Io::Out, .. }));
     // The route handler's step 1 fails too (503), so it goes straight to
@@ -167,9 +168,21 @@ fn an_agent_write_that_keeps_failing_ends_the_run_and_the_next_request_resumes_i
     assert!(sim.server.running_run().is_none(), "the run ended");
     assert!(sim.store.records(Io::Out).is_empty());
     assert_eq!(sim.store.raw(CONSUMED), None, "the turn is not marked consumed");
-    assert!(sim.shared.logs.borrow().iter().any(|l| l.contains("ended on a storage failure")));
-    sim.store.clear_faults();
+    assert!(sim.shared.logs.borrow().iter().any(|l| l.contains("ended on a storage failure (1 in a row)")));
+    // Requests inside the backoff do not start a run each.
     assert_eq!(sim.secret("GET", &format!("/api/v1/sessions/{CHAT}"), "").status, 200);
+    assert!(sim.server.running_run().is_none(), "not within the backoff");
+    // Storage still failing: each resumed run fails, the next waits twice
+    // as long, up to the cap.
+    sim.advance(resume_backoff_ms(1));
+    assert!(sim.shared.logs.borrow().iter().any(|l| l.contains("(2 in a row); resumed in 2000 ms")), "resumed by itself");
+    sim.advance(resume_backoff_ms(2));
+    assert!(sim.shared.logs.borrow().iter().any(|l| l.contains("(3 in a row); resumed in 4000 ms")));
+    assert_eq!((resume_backoff_ms(7), resume_backoff_ms(40)), (60_000, 60_000));
+    // Once storage is back, the run resumed after the backoff answers the
+    // handover from its start, with no request needed.
+    sim.store.clear_faults();
+    sim.advance(resume_backoff_ms(3));
     assert!(sim.server.running_run().is_some(), "resumed");
     sim.settle();
     let kinds: Vec<_> = sim.store.records(Io::Out).iter().map(|r| r.body.contains("\"start\"")).collect();

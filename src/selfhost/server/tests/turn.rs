@@ -144,3 +144,44 @@ fn the_bearer_scheme_is_read_in_any_case() {
         sim.send("PUT", &format!("/realtime/v1/sessions/{CHAT}/in"), &[("authorization", &format!("BEARER  {token}"))], "");
     assert_eq!(init.header("X-S2-Access-Token"), Some(token.as_str()));
 }
+
+#[test]
+fn records_past_the_cap_are_refused_not_cut_short() {
+    use crate::selfhost::server::routes::RECORDS_MAX_BYTES;
+    let mut sim = Sim::with_agent(false);
+    assert_eq!(sim.create().status, 201);
+    // Over 16 MiB on `.out`: 18 appends of 15 records of 64 KiB.
+    let big = "x".repeat(64 * 1024);
+    for _ in 0..18 {
+        let records = (0..15).map(|_| AppendRecord::data(big.clone())).collect();
+        let body = serde_json::to_string(&AppendInput { records, ..AppendInput::default() }).unwrap();
+        let r = sim.secret("POST", &format!("/s2/v1/streams/sessions%2F{CHAT}%2Fout/records"), &body);
+        assert_eq!(r.status, 200, "{r:?}");
+    }
+    let all = sim.secret("GET", &format!("/realtime/v1/sessions/{CHAT}/out/records"), "");
+    assert_eq!((all.status, body_json(&all)["code"].as_str()), (413, Some("records_too_large")), "{all:?}");
+    // From a later cursor the rest fits, and comes whole.
+    let tail = sim.secret("GET", &format!("/realtime/v1/sessions/{CHAT}/out/records?afterEventId=199"), "");
+    assert_eq!(tail.status, 200);
+    let records = body_json(&tail)["records"].as_array().unwrap().clone();
+    assert_eq!(records.len(), 18 * 15 - 200);
+    assert_eq!(records[0]["seqNum"], 200);
+    assert!(records.len() * (64 * 1024) <= RECORDS_MAX_BYTES);
+}
+
+#[test]
+fn a_failed_append_condition_answers_s2s_412_body() {
+    // s2-lite answers `{"seq_num_mismatch": <tail>}` (tests/e2e/s2-differential),
+    // which the S2 SDK reads into its SeqNumMismatchError; `{message, code}`
+    // would leave it without the tail.
+    let mut sim = Sim::with_agent(false);
+    assert_eq!(sim.create().status, 201);
+    assert_eq!(sim.s2_append_out(&step_one()).status, 200);
+    let path = format!("/s2/v1/streams/sessions%2F{CHAT}%2Fout/records");
+    let stale = sim.secret("POST", &path, r#"{"records":[{"body":"x"}],"match_seq_num":0}"#);
+    assert_eq!((stale.status, body_json(&stale)), (412, json!({ "seq_num_mismatch": 3 })));
+    let fenced = sim.secret("POST", &path, r#"{"records":[{"body":"x"}],"fencing_token":"abc"}"#);
+    assert_eq!((fenced.status, body_json(&fenced)), (412, json!({ "fencing_token_mismatch": "" })));
+    let ok = sim.secret("POST", &path, r#"{"records":[{"body":"x"}],"match_seq_num":3}"#);
+    assert_eq!((ok.status, body_json(&ok)["start"]["seq_num"].clone()), (200, json!(3)));
+}
