@@ -9,7 +9,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readUIMessageStream } from "ai";
 import { TriggerChatTransport } from "@trigger.dev/sdk/chat";
-import { startWrangler } from "./wrangler.mjs";
+import { postJson, startWrangler } from "./wrangler.mjs";
 
 const SECRET = "tr_dev_headstart_local";
 let worker;
@@ -22,11 +22,7 @@ after(async () => {
   await worker?.stop();
 });
 
-const post = async (path, body) => {
-  const res = await fetch(`${worker.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-  if (res.status !== 200) assert.fail(`${res.status}: ${await res.text()}`);
-  return res.json();
-};
+const post = (path, body) => postJson(worker.url, path, body);
 const auth = { headers: { authorization: `Bearer ${SECRET}` } };
 const user = (id, text) => ({ id, role: "user", parts: [{ type: "text", text }] });
 const text = (m) => m.parts.filter((p) => p.type === "text").map((p) => p.text).join("|");

@@ -7,7 +7,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readUIMessageStream } from "ai";
 import { TriggerChatTransport } from "@trigger.dev/sdk/chat";
-import { startWrangler } from "./wrangler.mjs";
+import { postJson, startWrangler } from "./wrangler.mjs";
 
 let worker;
 before(async () => {
@@ -17,11 +17,7 @@ after(async () => {
   await worker?.stop();
 });
 
-const post = async (path, body) => {
-  const res = await fetch(`${worker.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-  if (res.status !== 200) assert.fail(`${res.status}: ${await res.text()}`);
-  return res.json();
-};
+const post = (path, body) => postJson(worker.url, path, body);
 
 function transport(calls) {
   return new TriggerChatTransport({
