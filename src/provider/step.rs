@@ -90,6 +90,8 @@ pub struct Step {
     finish: Option<(FinishReason, Option<String>, Usage)>,
     errors: Vec<ProviderError>,
     outcome: Option<StepOutcome>,
+    /// End open text and reasoning before an `error` or `abort` chunk.
+    end_open_on_failure: bool,
 }
 
 impl Step {
@@ -107,7 +109,37 @@ impl Step {
             finish: None,
             errors: Vec::new(),
             outcome: None,
+            end_open_on_failure: false,
         }
+    }
+
+    /// A step whose failure ends its open text and reasoning first. The
+    /// SDK leaves them open (step 1 does the same); a later edge step's
+    /// partial output is handed over final, the agent keeps it done, and
+    /// the browser and `.out` must show it done too.
+    pub fn ending_open_parts_on_failure(mut self) -> Self {
+        self.end_open_on_failure = true;
+        self
+    }
+
+    /// Pushes an `error` or `abort` chunk, after the ends of the open parts
+    /// when [`Self::ending_open_parts_on_failure`].
+    fn push_failure(&mut self, out: &mut Vec<UiChunk>, chunk: UiChunk) {
+        if self.end_open_on_failure {
+            for r in &mut self.recorded {
+                if let Recorded::Prose { reasoning, id, open, .. } = r {
+                    if std::mem::replace(open, false) {
+                        let id = id.clone();
+                        out.push(if *reasoning {
+                            UiChunk::ReasoningEnd(PartBoundary { id, provider_metadata: None, extra: Object::new() })
+                        } else {
+                            UiChunk::TextEnd(TextEnd { id, citations: None, provider_metadata: None, extra: Object::new() })
+                        });
+                    }
+                }
+            }
+        }
+        out.push(chunk);
     }
 
     pub fn message_id(&self) -> &str {
@@ -227,7 +259,7 @@ impl Step {
                 self.terminal = true;
                 self.finish = Some((FinishReason::Error, None, self.finish.as_ref().map(|f| f.2).unwrap_or_default()));
                 self.errors.push(e);
-                out.push(error_chunk());
+                self.push_failure(&mut out, error_chunk());
             }
         }
         out
@@ -240,7 +272,7 @@ impl Step {
         }
         let mut out = self.start();
         if !self.terminal && !self.output {
-            out.push(error_chunk());
+            self.push_failure(&mut out, error_chunk());
             self.outcome = Some(Err(ProviderError::Malformed {
                 provider: "model",
                 detail: "no output generated: the model stream ended without a finish chunk".into(),
@@ -266,7 +298,7 @@ impl Step {
             return vec![];
         }
         let mut out = self.start();
-        out.push(error_chunk());
+        self.push_failure(&mut out, error_chunk());
         if self.opened {
             out.push(UiChunk::FinishStep(Marker::new()));
             out.push(UiChunk::Finish(Finish { finish_reason: Some(FinishReason::Error), ..Finish::default() }));
@@ -281,7 +313,7 @@ impl Step {
             return vec![];
         }
         let mut out = self.start();
-        out.push(UiChunk::Abort(Abort { reason, extra: Object::new() }));
+        self.push_failure(&mut out, UiChunk::Abort(Abort { reason, extra: Object::new() }));
         self.outcome = Some(Err(ProviderError::Aborted));
         out
     }
@@ -327,7 +359,7 @@ impl Step {
         self.terminal = true;
         self.finish = Some((FinishReason::Error, None, Usage::default()));
         self.errors.push(ProviderError::Malformed { provider: "model", detail });
-        out.push(error_chunk());
+        self.push_failure(&mut out, error_chunk());
         out
     }
 
@@ -409,4 +441,40 @@ impl Step {
 
 fn error_chunk() -> UiChunk {
     UiChunk::Error(ErrorChunk { error_text: ERROR_TEXT.into(), extra: Object::new() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn types(chunks: &[UiChunk]) -> Vec<String> {
+        chunks.iter().map(|c| serde_json::to_value(c).unwrap()["type"].as_str().unwrap().to_string()).collect()
+    }
+
+    fn streaming(step: &mut Step) {
+        step.start();
+        step.push(StreamPart::TextStart { id: "t1".into(), provider_metadata: None });
+        step.push(StreamPart::TextDelta { id: "t1".into(), delta: "half an ans".into(), provider_metadata: None });
+    }
+
+    #[test]
+    fn a_later_step_ends_its_open_text_before_it_fails_or_aborts() {
+        let mut first = Step::new("m1", &[]);
+        streaming(&mut first);
+        assert_eq!(types(&first.abort(None)), ["abort"], "step 1 stays as the SDK sends it");
+
+        let mut later = Step::new("m1", &[]).ending_open_parts_on_failure();
+        streaming(&mut later);
+        assert_eq!(types(&later.abort(Some("idle timeout".into()))), ["text-end", "abort"]);
+
+        let mut later = Step::new("m1", &[]).ending_open_parts_on_failure();
+        streaming(&mut later);
+        let failed = later.fail(ProviderError::Aborted);
+        assert_eq!(types(&failed)[..2], ["text-end", "error"]);
+        assert!(later
+            .partial_messages()
+            .iter()
+            .flat_map(|m| m.parts())
+            .any(|p| matches!(p, ModelPart::Text(t) if t.text == "half an ans")));
+    }
 }

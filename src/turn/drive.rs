@@ -14,7 +14,7 @@ use crate::platform::client::{PlatformClient, S2Credentials};
 use crate::platform::splice::EDGE_HEADER;
 use crate::platform::PlatformError;
 use crate::platform::{Splice, Tee, TeeError};
-use crate::protocol::chunk::{ErrorChunk, Marker, PartBoundary, SessionState, TextEnd, UiChunk};
+use crate::protocol::chunk::{ErrorChunk, Marker, SessionState, UiChunk};
 use crate::protocol::handover::EDGE_TURN_COMPLETE;
 use crate::protocol::input::{ChatInput, HeadStartRequest};
 use crate::protocol::json::Object;
@@ -182,8 +182,6 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
     // ends there or the edge runs its tools and another step.
     let held_finish = RefCell::new(None::<UiChunk>);
     let started = Cell::new(false);
-    let step_starts = Cell::new(0u32);
-    let open_parts = RefCell::new(Vec::<(bool, String)>::new());
 
     // 1-3: session, step 1 and the tee, together.
     let session = async {
@@ -258,35 +256,11 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
             }
             shared.changed.notify();
         };
-        // One `start` and one `finish` per message, whatever the steps. A
-        // later step that fails or is cut off ends its open text and
-        // reasoning first: that turn is handed over final with what it
-        // showed, and the agent keeps those parts done, so the browser and
-        // `.out` must show them done too. (Step 1's failure is a skip: its
-        // chunks stay as the SDK would send them.)
+        // One `start` and one `finish` per message, whatever the steps.
         let emit = |chunk: UiChunk| match chunk {
             UiChunk::Start(_) if started.replace(true) => {}
             UiChunk::Finish(_) => *held_finish.borrow_mut() = Some(chunk),
-            _ => {
-                match &chunk {
-                    UiChunk::StartStep(_) => step_starts.set(step_starts.get() + 1),
-                    UiChunk::TextStart(p) => open_parts.borrow_mut().push((false, p.id.clone())),
-                    UiChunk::ReasoningStart(p) => open_parts.borrow_mut().push((true, p.id.clone())),
-                    UiChunk::TextEnd(p) => open_parts.borrow_mut().retain(|(r, id)| *r || *id != p.id),
-                    UiChunk::ReasoningEnd(p) => open_parts.borrow_mut().retain(|(r, id)| !*r || *id != p.id),
-                    UiChunk::Error(_) | UiChunk::Abort(_) if step_starts.get() > 1 => {
-                        for (reasoning, id) in open_parts.borrow_mut().drain(..) {
-                            send(if reasoning {
-                                UiChunk::ReasoningEnd(PartBoundary { id, provider_metadata: None, extra: Object::new() })
-                            } else {
-                                UiChunk::TextEnd(TextEnd { id, citations: None, provider_metadata: None, extra: Object::new() })
-                            });
-                        }
-                    }
-                    _ => {}
-                }
-                send(chunk)
-            }
+            _ => send(chunk),
         };
         if config.sequential {
             wait_for(&shared.changed, || shared.opened.get() || shared.session_failed.get()).await;
@@ -482,7 +456,7 @@ async fn run_steps<M: Fetch, C: Clock>(
         let results = run_calls(&edge.registry, model_fetch, clock, &calls, &mut |c| emit(c)).await;
         steps.done.extend(response);
         steps.done.push(ModelMessage::tool(results));
-        steps.current = Step::new(message_id.to_string(), &options.tools);
+        steps.current = Step::new(message_id.to_string(), &options.tools).ending_open_parts_on_failure();
     }
 }
 
