@@ -21,14 +21,8 @@ extern "C" {
     fn global_fetch(request: &Request) -> Promise;
 }
 
-/// Aborts its request when dropped, unless disarmed first.
+/// Aborts its request when dropped, unless emptied first.
 struct AbortOnDrop(Option<AbortController>);
-
-impl AbortOnDrop {
-    fn disarm(mut self) {
-        self.0 = None;
-    }
-}
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
@@ -61,13 +55,11 @@ pub struct WebBody {
 
 impl WebBody {
     fn new(body: Option<web_sys::ReadableStream>, abort: AbortOnDrop) -> Self {
-        match body {
-            Some(body) => Self { reader: Some(body.get_reader().unchecked_into()), pending: None, abort },
-            None => {
-                abort.disarm();
-                Self { reader: None, pending: None, abort: AbortOnDrop(None) }
-            }
+        let mut this = Self { reader: body.map(|b| b.get_reader().unchecked_into()), pending: None, abort };
+        if this.reader.is_none() {
+            this.ended();
         }
+        this
     }
 
     /// Nothing is left to read, so nothing to cancel or abort.
