@@ -5,9 +5,9 @@
 // the head start.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readUIMessageStream } from "ai";
 import { TriggerChatTransport } from "@trigger.dev/sdk/chat";
-import { postJson, startWrangler } from "./wrangler.mjs";
+import { postForJson, sendLikeUseChat } from "./chat-client.mjs";
+import { startWrangler } from "./wrangler.mjs";
 
 let worker;
 before(async () => {
@@ -17,7 +17,7 @@ after(async () => {
   await worker?.stop();
 });
 
-const post = (path, body) => postJson(worker.url, path, body);
+const post = (path, body) => postForJson(worker.url, path, body);
 
 function transport(calls) {
   return new TriggerChatTransport({
@@ -35,15 +35,7 @@ function transport(calls) {
   });
 }
 
-/** Sends the last message the way `useChat` would and assembles the reply. */
-async function send(t, chatId, history) {
-  const stream = await t.sendMessages({ trigger: "submit-message", chatId, messageId: undefined, messages: history, abortSignal: AbortSignal.timeout(20_000) });
-  const chunks = [];
-  const tap = stream.pipeThrough(new TransformStream({ transform(c, ctl) { chunks.push(c); ctl.enqueue(c); } }));
-  let message;
-  for await (const m of readUIMessageStream({ stream: tap, terminateOnError: true })) message = m;
-  return { message, chunks };
-}
+const send = sendLikeUseChat;
 
 const user = (id, text) => ({ id, role: "user", parts: [{ type: "text", text }] });
 const text = (m) => m.parts.filter((p) => p.type === "text").map((p) => p.text).join("|");

@@ -83,10 +83,3 @@ export async function startWrangler(opts = {}) {
   await stop();
   throw new Error(`wrangler dev did not become ready on ${url}:\n${log()}`);
 }
-
-/** POSTs JSON to `base + path` and returns the JSON answer; anything but a 200 fails the test. */
-export async function postJson(base, path, body) {
-  const res = await fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-  if (res.status !== 200) throw new Error(`POST ${path}: ${res.status}: ${await res.text()}`);
-  return res.json();
-}
