@@ -100,36 +100,7 @@ impl ModelSettings {
                 "scripted".into()
             }
         });
-        let model_id = get("HEADSTART_MODEL");
-        let model = match provider.as_str() {
-            "anthropic" => Model::Anthropic(HttpProviderConfig {
-                base_url: get("ANTHROPIC_BASE_URL").unwrap_or_else(|| anthropic::DEFAULT_BASE_URL.into()),
-                api_key: anthropic_key.ok_or(ConfigError::MissingKey { provider, key: "ANTHROPIC_API_KEY" })?,
-                model: model_id.unwrap_or_else(|| "claude-sonnet-4-5".into()),
-            }),
-            "openai" => Model::OpenAi(HttpProviderConfig {
-                base_url: get("OPENAI_BASE_URL").unwrap_or_else(|| openai::DEFAULT_BASE_URL.into()),
-                api_key: openai_key.ok_or(ConfigError::MissingKey { provider, key: "OPENAI_API_KEY" })?,
-                model: model_id.unwrap_or_else(|| "gpt-4o-mini".into()),
-            }),
-            "scripted" => Model::Scripted(ScriptedConfig {
-                ttfb_ms: parse(&get, "HEADSTART_SCRIPTED_TTFB_MS")?.unwrap_or(super::scripted::DEFAULT_TTFB_MS),
-                token_ms: parse(&get, "HEADSTART_SCRIPTED_TOKEN_MS")?.unwrap_or(super::scripted::DEFAULT_TOKEN_MS),
-                fault: match get("HEADSTART_SCRIPTED_FAULT") {
-                    Some(f) => Some(Fault::parse(&f).ok_or(ConfigError::Invalid {
-                        name: "HEADSTART_SCRIPTED_FAULT",
-                        message: format!("unknown fault {f:?} (error, stall, http-<status>)"),
-                    })?),
-                    None => None,
-                },
-            }),
-            other => {
-                return Err(ConfigError::Invalid {
-                    name: "HEADSTART_PROVIDER",
-                    message: format!("unknown provider {other:?} (anthropic, openai, scripted)"),
-                })
-            }
-        };
+        let model = model_from_vars(&provider, get("HEADSTART_MODEL"), &get)?;
         let tools = match get("HEADSTART_TOOLS") {
             Some(json) => parse_tools(&json).map_err(|message| ConfigError::Invalid { name: "HEADSTART_TOOLS", message })?,
             None => builtin_tools(),
@@ -170,6 +141,46 @@ impl ModelSettings {
             provider_options: self.provider_options.clone(),
         }
     }
+}
+
+/// One model of `provider` from the provider's own variables (key, base URL)
+/// and `model_id`, or the provider's default model.
+pub fn model_from_vars(
+    provider: &str,
+    model_id: Option<String>,
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Model, ConfigError> {
+    let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+    Ok(match provider {
+        "anthropic" => Model::Anthropic(HttpProviderConfig {
+            base_url: get("ANTHROPIC_BASE_URL").unwrap_or_else(|| anthropic::DEFAULT_BASE_URL.into()),
+            api_key: get("ANTHROPIC_API_KEY")
+                .ok_or(ConfigError::MissingKey { provider: provider.into(), key: "ANTHROPIC_API_KEY" })?,
+            model: model_id.unwrap_or_else(|| "claude-sonnet-4-5".into()),
+        }),
+        "openai" => Model::OpenAi(HttpProviderConfig {
+            base_url: get("OPENAI_BASE_URL").unwrap_or_else(|| openai::DEFAULT_BASE_URL.into()),
+            api_key: get("OPENAI_API_KEY").ok_or(ConfigError::MissingKey { provider: provider.into(), key: "OPENAI_API_KEY" })?,
+            model: model_id.unwrap_or_else(|| "gpt-4o-mini".into()),
+        }),
+        "scripted" => Model::Scripted(ScriptedConfig {
+            ttfb_ms: parse(&get, "HEADSTART_SCRIPTED_TTFB_MS")?.unwrap_or(super::scripted::DEFAULT_TTFB_MS),
+            token_ms: parse(&get, "HEADSTART_SCRIPTED_TOKEN_MS")?.unwrap_or(super::scripted::DEFAULT_TOKEN_MS),
+            fault: match get("HEADSTART_SCRIPTED_FAULT") {
+                Some(f) => Some(Fault::parse(&f).ok_or(ConfigError::Invalid {
+                    name: "HEADSTART_SCRIPTED_FAULT",
+                    message: format!("unknown fault {f:?} (error, stall, http-<status>)"),
+                })?),
+                None => None,
+            },
+        }),
+        other => {
+            return Err(ConfigError::Invalid {
+                name: "HEADSTART_PROVIDER",
+                message: format!("unknown provider {other:?} (anthropic, openai, scripted)"),
+            })
+        }
+    })
 }
 
 fn parse<T: std::str::FromStr>(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<Option<T>, ConfigError>

@@ -80,7 +80,32 @@ async fn play<C: Clock>(clock: &C, settings: &ModelSettings, plan: Plan, step: &
     }
 }
 
-type HttpError = fn(u16, &[(String, String)], &str) -> ProviderError;
+/// What differs between the providers reached over HTTP: the request, how a
+/// non-2xx answer reads, and the decoder of a 2xx body.
+struct HttpProvider {
+    name: &'static str,
+    built: Result<crate::io::HttpRequest, ProviderError>,
+    http_error: fn(u16, &[(String, String)], &str) -> ProviderError,
+    decoder: fn() -> Box<dyn StreamDecoder>,
+}
+
+fn http_provider(model: &Model, options: &CallOptions) -> HttpProvider {
+    match model {
+        Model::Anthropic(c) => HttpProvider {
+            name: "anthropic",
+            built: anthropic::build_request(c, options),
+            http_error: anthropic::http_error,
+            decoder: || Box::new(anthropic::AnthropicDecoder::new()),
+        },
+        Model::OpenAi(c) => HttpProvider {
+            name: "openai",
+            built: openai::build_request(c, options),
+            http_error: openai::http_error,
+            decoder: || Box::new(openai::OpenAiDecoder::new()),
+        },
+        Model::Scripted(_) => unreachable!("scripted models are played, not fetched"),
+    }
+}
 
 async fn call_http<F: Fetch, C: Clock>(
     fetch: &F,
@@ -91,11 +116,7 @@ async fn call_http<F: Fetch, C: Clock>(
     step: &mut Step,
     emit: &mut dyn FnMut(UiChunk),
 ) {
-    let (provider, built, http_error): (&'static str, _, HttpError) = match model {
-        Model::Anthropic(c) => ("anthropic", anthropic::build_request(c, options), anthropic::http_error),
-        Model::OpenAi(c) => ("openai", openai::build_request(c, options), openai::http_error),
-        Model::Scripted(_) => unreachable!("scripted models are played, not fetched"),
-    };
+    let HttpProvider { name: provider, built, http_error, decoder } = http_provider(model, options);
     let request = match built {
         Ok(r) => r,
         Err(e) => return emit_all(emit, step.fail(e)),
@@ -111,10 +132,7 @@ async fn call_http<F: Fetch, C: Clock>(
                 http_error(response.status, &response.headers, &body)
             }
             Some(Ok(response)) => {
-                let mut decoder: Box<dyn StreamDecoder> = match model {
-                    Model::Anthropic(_) => Box::new(anthropic::AnthropicDecoder::new()),
-                    _ => Box::new(openai::OpenAiDecoder::new()),
-                };
+                let mut decoder = decoder();
                 match stream_body(clock, stall, provider, response.body, decoder.as_mut(), step, emit).await {
                     // The provider refused before streaming anything: as
                     // retryable as an error status.
