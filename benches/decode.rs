@@ -148,7 +148,8 @@ fn main() {
     let tools = tools();
     let providers = providers();
     let mut rows = Vec::new();
-    for (label, pick) in [("text (stretched)", "text"), ("tool-call", "tool-call"), ("parallel-tool-calls", "parallel-tool-calls")]
+    for (label, pick) in
+        [("text (stretched)", "text"), ("tool-call", "tool-call"), ("parallel-tool-calls", "parallel-tool-calls")]
     {
         let streams: Vec<Option<Vec<String>>> =
             providers.iter().map(|p| if pick == "text" { Some(stretched(p)) } else { recorded(p, pick) }).collect();

@@ -157,6 +157,12 @@ enum Frame {
 }
 
 fn parse_frame(data: &str) -> Frame {
+    // Nearly every frame is a well-formed chunk: read it straight into the
+    // struct. Anything else takes the slow path, which classifies it and
+    // words the error as the SDK's schema check does.
+    if let Ok(chunk) = serde_json::from_str::<Chunk>(data) {
+        return Frame::Chunk(Box::new(chunk));
+    }
     let value: Value = match serde_json::from_str(data) {
         Ok(v) => v,
         Err(e) => return Frame::Malformed(format!("JSON parsing failed: Text: {data}.\nError message: {e}")),
