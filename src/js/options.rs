@@ -267,9 +267,13 @@ pub fn from_json(map: &Map<String, Value>) -> Result<HandlerConfig, String> {
     let rate_limit = rate_limit(&f)?;
     let api_key = f.string("apiKey")?;
     let provider = match f.string("provider")? {
-        Some(p) if matches!(p.as_str(), "anthropic" | "openai" | "scripted") => p,
-        Some(p) => return Err(format!("`provider` must be \"anthropic\", \"openai\" or \"scripted\", got {p:?}")),
-        None if api_key.is_some() => return Err("`provider` is required with `apiKey` (\"anthropic\" or \"openai\")".into()),
+        Some(p) if matches!(p.as_str(), "anthropic" | "openai" | "openai-chat" | "scripted") => p,
+        Some(p) => {
+            return Err(format!("`provider` must be \"anthropic\", \"openai\", \"openai-chat\" or \"scripted\", got {p:?}"))
+        }
+        None if api_key.is_some() => {
+            return Err("`provider` is required with `apiKey` (\"anthropic\", \"openai\" or \"openai-chat\")".into())
+        }
         None => "scripted".into(),
     };
     let base_url = f.string("baseURL")?.map(|u| http_url("baseURL", u.trim())).transpose()?;

@@ -15,7 +15,10 @@ use crate::protocol::json::Object;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Model {
     Anthropic(HttpProviderConfig),
+    /// OpenAI Chat Completions, or any server that speaks it (`openai-chat`).
     OpenAi(HttpProviderConfig),
+    /// The OpenAI Responses API (`openai`, as the AI SDK's `openai()`).
+    OpenAiResponses(HttpProviderConfig),
     Scripted(ScriptedConfig),
 }
 
@@ -24,7 +27,8 @@ impl Model {
     pub fn provider(&self) -> &'static str {
         match self {
             Self::Anthropic(_) => "anthropic",
-            Self::OpenAi(_) => "openai",
+            Self::OpenAi(_) => "openai-chat",
+            Self::OpenAiResponses(_) => "openai",
             Self::Scripted(_) => "scripted",
         }
     }
@@ -75,10 +79,10 @@ impl ModelSettings {
     ///
     /// | variable | meaning | default |
     /// |---|---|---|
-    /// | `HEADSTART_PROVIDER` | `anthropic`, `openai` or `scripted` | the provider whose key is set, else `scripted` |
+    /// | `HEADSTART_PROVIDER` | `anthropic`, `openai` (Responses API), `openai-chat` (Chat Completions) or `scripted` | the provider whose key is set, else `scripted` |
     /// | `HEADSTART_MODEL` | model id | `claude-sonnet-4-5` / `gpt-4o-mini` |
     /// | `ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL` | Anthropic key and base URL | base `https://api.anthropic.com/v1` |
-    /// | `OPENAI_API_KEY`, `OPENAI_BASE_URL` | key and base URL of any OpenAI-compatible server | base `https://api.openai.com/v1` |
+    /// | `OPENAI_API_KEY`, `OPENAI_BASE_URL` | key and base URL of OpenAI (`openai`) or of any OpenAI-compatible server (`openai-chat`) | base `https://api.openai.com/v1` |
     /// | `HEADSTART_SYSTEM` | system prompt | none |
     /// | `HEADSTART_MAX_TOKENS` | max output tokens | provider default |
     /// | `HEADSTART_TEMPERATURE` | temperature | provider default |
@@ -158,7 +162,12 @@ pub fn model_from_vars(
                 .ok_or(ConfigError::MissingKey { provider: provider.into(), key: "ANTHROPIC_API_KEY" })?,
             model: model_id.unwrap_or_else(|| "claude-sonnet-4-5".into()),
         }),
-        "openai" => Model::OpenAi(HttpProviderConfig {
+        "openai-chat" => Model::OpenAi(HttpProviderConfig {
+            base_url: get("OPENAI_BASE_URL").unwrap_or_else(|| openai::DEFAULT_BASE_URL.into()),
+            api_key: get("OPENAI_API_KEY").ok_or(ConfigError::MissingKey { provider: provider.into(), key: "OPENAI_API_KEY" })?,
+            model: model_id.unwrap_or_else(|| "gpt-4o-mini".into()),
+        }),
+        "openai" => Model::OpenAiResponses(HttpProviderConfig {
             base_url: get("OPENAI_BASE_URL").unwrap_or_else(|| openai::DEFAULT_BASE_URL.into()),
             api_key: get("OPENAI_API_KEY").ok_or(ConfigError::MissingKey { provider: provider.into(), key: "OPENAI_API_KEY" })?,
             model: model_id.unwrap_or_else(|| "gpt-4o-mini".into()),
@@ -177,7 +186,7 @@ pub fn model_from_vars(
         other => {
             return Err(ConfigError::Invalid {
                 name: "HEADSTART_PROVIDER",
-                message: format!("unknown provider {other:?} (anthropic, openai, scripted)"),
+                message: format!("unknown provider {other:?} (anthropic, openai, openai-chat, scripted)"),
             })
         }
     })
@@ -233,7 +242,15 @@ mod tests {
         assert_eq!(s.max_output_tokens, Some(512));
         let s = from(&[("OPENAI_API_KEY", "sk"), ("OPENAI_BASE_URL", "http://127.0.0.1:9/v1"), ("HEADSTART_MODEL", "llama")])
             .unwrap();
-        assert!(matches!(&s.model, Model::OpenAi(c) if c.base_url == "http://127.0.0.1:9/v1" && c.model == "llama"));
+        assert!(matches!(&s.model, Model::OpenAiResponses(c) if c.base_url == "http://127.0.0.1:9/v1" && c.model == "llama"));
+        let s = from(&[
+            ("OPENAI_API_KEY", "sk"),
+            ("HEADSTART_PROVIDER", "openai-chat"),
+            ("OPENAI_BASE_URL", "http://127.0.0.1:9/v1"),
+        ])
+        .unwrap();
+        assert!(matches!(&s.model, Model::OpenAi(c) if c.base_url == "http://127.0.0.1:9/v1" && c.model == "gpt-4o-mini"));
+        assert_eq!(s.model.provider(), "openai-chat");
     }
 
     #[test]

@@ -86,7 +86,7 @@ struct HttpProvider {
     name: &'static str,
     built: Result<crate::io::HttpRequest, ProviderError>,
     http_error: fn(u16, &[(String, String)], &str) -> ProviderError,
-    decoder: fn() -> Box<dyn StreamDecoder>,
+    decoder: Box<dyn Fn() -> Box<dyn StreamDecoder>>,
 }
 
 fn http_provider(model: &Model, options: &CallOptions) -> HttpProvider {
@@ -95,14 +95,23 @@ fn http_provider(model: &Model, options: &CallOptions) -> HttpProvider {
             name: "anthropic",
             built: anthropic::build_request(c, options),
             http_error: anthropic::http_error,
-            decoder: || Box::new(anthropic::AnthropicDecoder::new()),
+            decoder: Box::new(|| Box::new(anthropic::AnthropicDecoder::new())),
         },
         Model::OpenAi(c) => HttpProvider {
             name: "openai",
             built: openai::build_request(c, options),
             http_error: openai::http_error,
-            decoder: || Box::new(openai::OpenAiDecoder::new()),
+            decoder: Box::new(|| Box::new(openai::OpenAiDecoder::new())),
         },
+        Model::OpenAiResponses(c) => {
+            let decoder = openai::responses::decoder(options);
+            HttpProvider {
+                name: "openai",
+                built: openai::responses::build_request(c, options),
+                http_error: openai::responses::http_error,
+                decoder: Box::new(move || Box::new(decoder())),
+            }
+        }
         Model::Scripted(_) => unreachable!("scripted models are played, not fetched"),
     }
 }

@@ -188,7 +188,7 @@ pub(super) fn convert_messages(options: &CallOptions, mode: &str) -> Result<Vec<
 
 /// streamText validates the prompt first: a part type it does not know is
 /// an invalid prompt.
-fn unknown_part(part: &Map<String, Value>) -> ProviderError {
+pub(super) fn unknown_part(part: &Map<String, Value>) -> ProviderError {
     let ty = part.get("type").and_then(Value::as_str).unwrap_or("");
     config(format!("Invalid prompt: unknown content part type {ty:?}"))
 }
@@ -233,7 +233,7 @@ fn tool_output(output: &ToolOutput) -> Result<(Value, Option<Value>), ProviderEr
 }
 
 /// File data after `streamText`'s normalization (`convertToLanguageModelV4FilePart`).
-enum FileData {
+pub(super) enum FileData {
     Url(String),
     /// Base64.
     Data(String),
@@ -242,7 +242,7 @@ enum FileData {
 }
 
 /// `(data, media type from a data: URL)`.
-fn file_data(data: &Value) -> Result<(FileData, Option<String>), ProviderError> {
+pub(super) fn file_data(data: &Value) -> Result<(FileData, Option<String>), ProviderError> {
     let from_url = |url: &str| -> Result<(FileData, Option<String>), ProviderError> {
         let href = normalize_url(url).unwrap_or_else(|| url.to_string());
         if href.starts_with("data:") {
@@ -281,7 +281,7 @@ fn file_data(data: &Value) -> Result<(FileData, Option<String>), ProviderError> 
     }
 }
 
-fn unsupported(what: impl std::fmt::Display) -> ProviderError {
+pub(super) fn unsupported(what: impl std::fmt::Display) -> ProviderError {
     config(format!("'{what}' functionality not supported."))
 }
 

@@ -29,6 +29,7 @@ mod js_json;
 mod media;
 mod messages;
 mod request;
+pub mod responses;
 mod tools;
 mod tracker;
 

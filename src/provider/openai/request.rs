@@ -111,6 +111,9 @@ pub(super) struct ModelTraits {
     pub flex: bool,
     pub priority: bool,
     pub prompt_cache_retention: bool,
+    /// GPT-6 and later (configuration updates, async tools, logprobs only
+    /// without reasoning in the Responses API).
+    pub gpt6: bool,
 }
 
 impl ModelTraits {
@@ -141,6 +144,7 @@ impl ModelTraits {
                 || (gpt5_or_later && !is_nano && !is_chat_variant)
                 || o_series.is_some_and(|v| v >= 3),
             prompt_cache_retention: !gpt6,
+            gpt6,
         }
     }
 }

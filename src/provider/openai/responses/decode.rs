@@ -1,0 +1,783 @@
+//! The Responses stream (`data: {"type": "response.…", "sequence_number": n,
+//! …}` events) to [`StreamPart`]s, as `@ai-sdk/openai`'s responses model
+//! reads it in `doStream`, for function tools and text.
+//!
+//! Events are checked as the SDK's zod schema checks them: a known event
+//! type without the fields the SDK reads is an `error` part (as is invalid
+//! JSON), an unknown type is ignored. Provider-executed tools (web search,
+//! code interpreter, …) are never offered by headstart; their items are
+//! ignored, as are citations' `source` parts (no [`StreamPart`] carries
+//! them; their annotations stay in the text's provider metadata).
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::{json, Map, Value};
+
+use super::super::{status_from_error, PROVIDER};
+use crate::protocol::message::FinishReason;
+use crate::protocol::sse::SseDecoder;
+use crate::provider::error::ProviderError;
+use crate::provider::part::{StreamPart, Usage};
+use crate::provider::{StreamDecoder, MAX_RETAINED_BYTES, MAX_TRACKED_BLOCKS};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Summary {
+    Active,
+    CanConclude,
+    Concluded,
+}
+
+#[derive(Debug)]
+struct Reasoning {
+    encrypted: Option<String>,
+    /// By summary index (a JS object's integer keys: ascending).
+    parts: BTreeMap<u64, Summary>,
+}
+
+#[derive(Debug)]
+enum State {
+    /// No output yet: parts are held back, because an `error` event (or a
+    /// `response.failed` with an error) now fails the whole call (the SDK's
+    /// `throwIfOpenAIStreamErrorBeforeOutput` reads ahead on a tee).
+    BeforeOutput(Vec<StreamPart>),
+    Streaming,
+    /// `finish` was emitted.
+    Finished,
+    /// The call failed before output, or a decoder limit was broken; the
+    /// rest is ignored.
+    Failed,
+}
+
+/// Decodes an OpenAI Responses stream into [`StreamPart`]s.
+///
+/// `finish` comes at the end of the body (the SDK's `flush`), with the
+/// reason of `response.completed` / `response.incomplete` /
+/// `response.failed`, `error` after an error event, else `interrupted`.
+#[derive(Debug)]
+pub struct ResponsesDecoder {
+    sse: SseDecoder,
+    state: State,
+    /// `store: true` was asked for: a summary part ends when it is done,
+    /// not when the next one starts or the item ends.
+    store: bool,
+    /// `logprobs` was asked for: text deltas' logprobs go to the finish
+    /// metadata.
+    logprobs_requested: bool,
+    finish_reason: FinishReason,
+    raw_finish_reason: Option<String>,
+    usage: Option<Value>,
+    response_id: Option<String>,
+    /// Function calls by output index: `(call id, name)`.
+    tool_calls: HashMap<u64, (String, String)>,
+    reasoning: HashMap<String, Reasoning>,
+    /// The item id of an open message or reasoning item by output index.
+    output_items: HashMap<u64, String>,
+    annotations: Vec<Value>,
+    message_phase: Option<Value>,
+    has_function_call: bool,
+    has_refusal: bool,
+    stream_error: bool,
+    service_tier: Option<String>,
+    reasoning_context: Option<Value>,
+    prompt_cache_diagnostics: Option<Value>,
+    logprobs: Vec<Value>,
+    /// Bytes kept between events (held back before output, annotations,
+    /// logprobs).
+    retained: usize,
+    limit: Option<ProviderError>,
+}
+
+fn meta(fields: Value) -> Option<Map<String, Value>> {
+    let mut m = Map::new();
+    m.insert(PROVIDER.into(), fields);
+    Some(m)
+}
+
+/// The event fields the SDK's schema requires, by kind.
+fn str_field<'a>(v: &'a Value, key: &str) -> Result<&'a str, String> {
+    v.get(key).and_then(Value::as_str).ok_or_else(|| format!("`{key}` must be a string"))
+}
+
+fn num_field(v: &Value, key: &str) -> Result<f64, String> {
+    v.get(key).and_then(Value::as_f64).ok_or_else(|| format!("`{key}` must be a number"))
+}
+
+/// An optional (nullish) number field.
+fn opt_num(v: &Value, key: &str) -> Result<Option<f64>, String> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(n) => n.as_f64().map(Some).ok_or_else(|| format!("`{key}` must be a number")),
+    }
+}
+
+/// An output or summary index as a map key. The API counts from 0; other
+/// numbers cannot be told apart the way the SDK's JS object keys are.
+fn index(n: f64) -> Result<u64, String> {
+    if n >= 0.0 && n.fract() == 0.0 && n < 9.0e15 {
+        Ok(n as u64)
+    } else {
+        Err(format!("index {n} is not a count"))
+    }
+}
+
+fn opt_index(v: &Value, key: &str) -> Result<Option<u64>, String> {
+    opt_num(v, key)?.map(index).transpose()
+}
+
+/// The `item` types the SDK's schema knows (others are ignored).
+const MODELED_ITEMS: [&str; 21] = [
+    "apply_patch_call",
+    "code_interpreter_call",
+    "compaction",
+    "computer_call",
+    "custom_tool_call",
+    "file_search_call",
+    "function_call",
+    "image_generation_call",
+    "local_shell_call",
+    "mcp_approval_request",
+    "mcp_call",
+    "mcp_list_tools",
+    "message",
+    "program",
+    "program_output",
+    "reasoning",
+    "shell_call",
+    "shell_call_output",
+    "tool_search_call",
+    "tool_search_output",
+    "web_search_call",
+];
+
+impl Default for ResponsesDecoder {
+    fn default() -> Self {
+        Self::new(false, false)
+    }
+}
+
+impl ResponsesDecoder {
+    /// `store` and `logprobs` as the request asked for them
+    /// (`providerOptions.openai.store === true`, `.logprobs` truthy).
+    pub fn new(store: bool, logprobs_requested: bool) -> Self {
+        Self {
+            sse: SseDecoder::new(),
+            state: State::BeforeOutput(Vec::new()),
+            store,
+            logprobs_requested,
+            finish_reason: FinishReason::Interrupted,
+            raw_finish_reason: None,
+            usage: None,
+            response_id: None,
+            tool_calls: HashMap::new(),
+            reasoning: HashMap::new(),
+            output_items: HashMap::new(),
+            annotations: Vec::new(),
+            message_phase: None,
+            has_function_call: false,
+            has_refusal: false,
+            stream_error: false,
+            service_tier: None,
+            reasoning_context: None,
+            prompt_cache_diagnostics: None,
+            logprobs: Vec::new(),
+            retained: 0,
+            limit: None,
+        }
+    }
+
+    fn tracked(&self) -> usize {
+        self.tool_calls.len() + self.output_items.len() + self.reasoning.values().map(|r| 1 + r.parts.len()).sum::<usize>()
+    }
+
+    fn fail(&mut self, detail: String) {
+        self.state = State::Failed;
+        self.tool_calls.clear();
+        self.reasoning.clear();
+        self.output_items.clear();
+        self.annotations.clear();
+        self.logprobs.clear();
+        self.limit = Some(ProviderError::Malformed { provider: PROVIDER, detail });
+    }
+
+    fn retain(&mut self, bytes: usize) -> bool {
+        self.retained += bytes;
+        if self.retained > MAX_RETAINED_BYTES {
+            self.fail(format!(
+                "the response keeps more than {MAX_RETAINED_BYTES} bytes of held-back events, annotations and logprobs"
+            ));
+            return false;
+        }
+        true
+    }
+
+    fn release(&mut self, out: &mut Vec<StreamPart>) {
+        if let State::BeforeOutput(held) = &mut self.state {
+            out.append(held);
+            self.state = State::Streaming;
+        }
+    }
+
+    fn on_data(&mut self, data: &str, out: &mut Vec<StreamPart>) {
+        if matches!(self.state, State::Failed | State::Finished) {
+            return;
+        }
+        let value: Value = match serde_json::from_str(data) {
+            Ok(v) => v,
+            Err(e) => return self.malformed(format!("JSON parsing failed: Text: {data}.\nError message: {e}"), out),
+        };
+        let Some(kind) = value.get("type").and_then(Value::as_str).map(str::to_string) else {
+            return self
+                .malformed(format!("Type validation failed: Value: {data}.\nError message: `type` must be a string"), out);
+        };
+        let before_output = matches!(self.state, State::BeforeOutput(_));
+        // The look-ahead's view: an error fails the call, an output event
+        // ends the look-ahead.
+        if before_output && well_formed_error(&kind, &value) {
+            if let Some(error) = early_error(&kind, &value) {
+                self.state = State::Failed;
+                out.push(StreamPart::Error(error));
+                return;
+            }
+        }
+        let mut parts = Vec::new();
+        let known = match self.on_event(&kind, &value, &mut parts) {
+            Ok(known) => known,
+            Err(detail) => {
+                return self.malformed(format!("Type validation failed: Value: {data}.\nError message: {detail}"), out);
+            }
+        };
+        if matches!(self.state, State::Failed) {
+            return;
+        }
+        if self.tracked() > MAX_TRACKED_BLOCKS {
+            return self.fail(format!("more than {MAX_TRACKED_BLOCKS} items and summary parts open in one response"));
+        }
+        let is_output =
+            known && !matches!(kind.as_str(), "response.created" | "response.in_progress" | "response.failed" | "error");
+        match &mut self.state {
+            State::BeforeOutput(held) if !is_output => {
+                held.append(&mut parts);
+                self.retain(data.len());
+            }
+            _ => {
+                self.release(out);
+                out.append(&mut parts);
+            }
+        }
+    }
+
+    /// An event that does not parse or fit its schema: an `error` part
+    /// (the look-ahead ends there), and the finish reason becomes `error`.
+    fn malformed(&mut self, detail: String, out: &mut Vec<StreamPart>) {
+        self.release(out);
+        self.stream_error = true;
+        self.finish_reason = FinishReason::Error;
+        self.raw_finish_reason = None;
+        out.push(StreamPart::Error(ProviderError::Malformed { provider: PROVIDER, detail }));
+    }
+
+    /// Handles one event; `Ok(false)` for a type the SDK does not model.
+    fn on_event(&mut self, kind: &str, v: &Value, out: &mut Vec<StreamPart>) -> Result<bool, String> {
+        match kind {
+            "response.created" | "response.in_progress" => {
+                let r = v.get("response").ok_or("`response` is missing")?;
+                let id = str_field(r, "id")?;
+                num_field(r, "created_at")?;
+                let model = str_field(r, "model")?;
+                if kind == "response.created" {
+                    self.response_id = Some(id.to_string());
+                    out.push(StreamPart::ResponseMetadata { id: Some(id.to_string()), model_id: Some(model.to_string()) });
+                }
+            }
+            "response.output_item.added" => {
+                let oi = index(num_field(v, "output_index")?)?;
+                let item = v.get("item").filter(|i| i.is_object()).ok_or("`item` must be an object")?;
+                let Some(item_type) = item.get("type").and_then(Value::as_str) else {
+                    return Err("`item.type` must be a string".into());
+                };
+                if !MODELED_ITEMS.contains(&item_type) {
+                    return Ok(false);
+                }
+                match item_type {
+                    "message" => {
+                        let id = str_field(item, "id")?.to_string();
+                        let phase = phase(item)?;
+                        self.output_items.insert(oi, id.clone());
+                        self.annotations.clear();
+                        self.message_phase = phase.clone();
+                        let mut m = Map::new();
+                        m.insert("itemId".into(), json!(id));
+                        if let Some(p) = phase {
+                            m.insert("phase".into(), p);
+                        }
+                        out.push(StreamPart::TextStart { id, provider_metadata: meta(Value::Object(m)) });
+                    }
+                    "reasoning" => {
+                        let id = str_field(item, "id")?.to_string();
+                        let encrypted = encrypted_content(item)?;
+                        self.output_items.insert(oi, id.clone());
+                        self.reasoning.insert(
+                            id.clone(),
+                            Reasoning { encrypted: encrypted.clone(), parts: BTreeMap::from([(0, Summary::Active)]) },
+                        );
+                        out.push(StreamPart::ReasoningStart {
+                            id: format!("{id}:0"),
+                            provider_metadata: meta(json!({ "itemId": id, "reasoningEncryptedContent": encrypted })),
+                        });
+                    }
+                    "function_call" => {
+                        let (call_id, name) = function_call(item)?;
+                        self.tool_calls.insert(oi, (call_id.clone(), name.clone()));
+                        out.push(StreamPart::ToolInputStart { id: call_id, tool_name: name, provider_metadata: None });
+                    }
+                    _ => {}
+                }
+            }
+            "response.output_item.done" => {
+                let oi = index(num_field(v, "output_index")?)?;
+                let item = v.get("item").filter(|i| i.is_object()).ok_or("`item` must be an object")?;
+                let Some(item_type) = item.get("type").and_then(Value::as_str) else {
+                    return Err("`item.type` must be a string".into());
+                };
+                if !MODELED_ITEMS.contains(&item_type) {
+                    return Ok(false);
+                }
+                match item_type {
+                    "message" => {
+                        let wire_id = str_field(item, "id")?.to_string();
+                        let phase = phase(item)?.or_else(|| self.message_phase.take());
+                        self.message_phase = None;
+                        let id = self.output_items.remove(&oi).unwrap_or(wire_id);
+                        let mut m = Map::new();
+                        m.insert("itemId".into(), json!(id));
+                        if let Some(p) = phase {
+                            m.insert("phase".into(), p);
+                        }
+                        if !self.annotations.is_empty() {
+                            m.insert("annotations".into(), Value::Array(std::mem::take(&mut self.annotations)));
+                        }
+                        out.push(StreamPart::TextEnd { id, provider_metadata: meta(Value::Object(m)) });
+                    }
+                    "reasoning" => {
+                        let wire_id = str_field(item, "id")?.to_string();
+                        let encrypted = encrypted_content(item)?;
+                        let id = self.output_items.remove(&oi).unwrap_or(wire_id);
+                        if let Some(r) = self.reasoning.remove(&id) {
+                            for (n, status) in &r.parts {
+                                if matches!(status, Summary::Active | Summary::CanConclude) {
+                                    out.push(StreamPart::ReasoningEnd {
+                                        id: format!("{id}:{n}"),
+                                        provider_metadata: meta(json!({ "itemId": id, "reasoningEncryptedContent": encrypted })),
+                                    });
+                                }
+                            }
+                        }
+                    }
+                    "function_call" => {
+                        let (call_id, name) = function_call(item)?;
+                        let arguments = str_field(item, "arguments")?.to_string();
+                        let item_id = str_field(item, "id")?.to_string();
+                        match item.get("status").and_then(Value::as_str) {
+                            Some("in_progress" | "completed" | "incomplete") => {}
+                            _ => return Err("`item.status` must be in_progress, completed or incomplete".into()),
+                        }
+                        self.tool_calls.remove(&oi);
+                        self.has_function_call = true;
+                        let namespace = item.get("namespace").filter(|n| !n.is_null()).cloned();
+                        out.push(StreamPart::ToolInputEnd { id: call_id.clone() });
+                        let mut m = Map::new();
+                        m.insert("itemId".into(), json!(item_id));
+                        if let Some(a) = item.get("async").filter(|a| a.is_boolean()) {
+                            m.insert("async".into(), a.clone());
+                        }
+                        if let Some(n) = namespace {
+                            m.insert("namespace".into(), n);
+                        }
+                        if let Some(c) = item.get("caller").filter(|c| c.is_object()) {
+                            let caller = match c.get("type").and_then(Value::as_str) {
+                                Some("program") => json!({ "type": "program", "callerId": c.get("caller_id") }),
+                                _ => json!({ "type": c.get("type") }),
+                            };
+                            m.insert("caller".into(), caller);
+                        }
+                        out.push(StreamPart::ToolCall {
+                            tool_call_id: call_id,
+                            tool_name: name,
+                            input: arguments,
+                            provider_metadata: meta(Value::Object(m)),
+                        });
+                    }
+                    _ => {}
+                }
+            }
+            "response.function_call_arguments.delta" => {
+                let oi = index(num_field(v, "output_index")?)?;
+                str_field(v, "item_id")?;
+                let delta = str_field(v, "delta")?;
+                if let Some((call_id, _)) = self.tool_calls.get(&oi) {
+                    out.push(StreamPart::ToolInputDelta { id: call_id.clone(), delta: delta.to_string() });
+                }
+            }
+            "response.function_call_arguments.done" => {
+                index(num_field(v, "output_index")?)?;
+                str_field(v, "item_id")?;
+                str_field(v, "arguments")?;
+            }
+            "response.output_text.delta" => {
+                let item_id = str_field(v, "item_id")?;
+                let oi = opt_index(v, "output_index")?;
+                let delta = str_field(v, "delta")?.to_string();
+                let logprobs = v.get("logprobs").filter(|l| !l.is_null());
+                if logprobs.is_some_and(|l| !l.is_array()) {
+                    return Err("`logprobs` must be an array".into());
+                }
+                let id = self.item_id(item_id, oi);
+                out.push(StreamPart::TextDelta { id, delta, provider_metadata: None });
+                if let Some(l) = logprobs.filter(|_| self.logprobs_requested) {
+                    if self.retain(l.to_string().len()) {
+                        self.logprobs.push(l.clone());
+                    }
+                }
+            }
+            "response.refusal.delta" => {
+                let item_id = str_field(v, "item_id")?;
+                let oi = opt_index(v, "output_index")?;
+                let delta = str_field(v, "delta")?.to_string();
+                self.has_refusal = true;
+                let id = self.item_id(item_id, oi);
+                out.push(StreamPart::TextDelta { id, delta, provider_metadata: None });
+            }
+            "response.refusal.done" => {
+                str_field(v, "item_id")?;
+                str_field(v, "refusal")?;
+                self.has_refusal = true;
+            }
+            "response.reasoning_summary_part.added" => {
+                let item_id = str_field(v, "item_id")?;
+                let oi = opt_index(v, "output_index")?;
+                let n = index(num_field(v, "summary_index")?)?;
+                let id = self.item_id(item_id, oi);
+                if n > 0 {
+                    if let Some(r) = self.reasoning.get_mut(&id) {
+                        r.parts.insert(n, Summary::Active);
+                        for (k, status) in r.parts.iter_mut() {
+                            if *status == Summary::CanConclude {
+                                out.push(StreamPart::ReasoningEnd {
+                                    id: format!("{id}:{k}"),
+                                    provider_metadata: meta(json!({ "itemId": id })),
+                                });
+                                *status = Summary::Concluded;
+                            }
+                        }
+                        out.push(StreamPart::ReasoningStart {
+                            id: format!("{id}:{n}"),
+                            provider_metadata: meta(json!({ "itemId": id, "reasoningEncryptedContent": r.encrypted })),
+                        });
+                    }
+                }
+            }
+            "response.reasoning_summary_text.delta" => {
+                let item_id = str_field(v, "item_id")?;
+                let oi = opt_index(v, "output_index")?;
+                let n = index(num_field(v, "summary_index")?)?;
+                let delta = str_field(v, "delta")?.to_string();
+                let id = self.item_id(item_id, oi);
+                out.push(StreamPart::ReasoningDelta {
+                    id: format!("{id}:{n}"),
+                    delta,
+                    provider_metadata: meta(json!({ "itemId": id })),
+                });
+            }
+            "response.reasoning_summary_part.done" => {
+                let item_id = str_field(v, "item_id")?;
+                let oi = opt_index(v, "output_index")?;
+                let n = index(num_field(v, "summary_index")?)?;
+                let id = self.item_id(item_id, oi);
+                let store = self.store;
+                if let Some(r) = self.reasoning.get_mut(&id) {
+                    if store {
+                        out.push(StreamPart::ReasoningEnd {
+                            id: format!("{id}:{n}"),
+                            provider_metadata: meta(json!({ "itemId": id })),
+                        });
+                        r.parts.insert(n, Summary::Concluded);
+                    } else {
+                        r.parts.insert(n, Summary::CanConclude);
+                    }
+                }
+            }
+            "response.completed" | "response.incomplete" => {
+                let r = v.get("response").filter(|r| r.is_object()).ok_or("`response` must be an object")?;
+                let reason = incomplete_reason(r)?;
+                let usage = usage(r)?;
+                if !self.stream_error {
+                    self.finish_reason = map_finish_reason(reason.as_deref(), self.has_function_call, self.has_refusal);
+                    self.raw_finish_reason = reason;
+                }
+                self.usage = usage;
+                self.prompt_cache_diagnostics = r.get("prompt_cache_diagnostics").filter(|d| !d.is_null()).cloned();
+                if let Some(t) = r.get("service_tier").and_then(Value::as_str) {
+                    self.service_tier = Some(t.to_string());
+                }
+                if let Some(c) = r.pointer("/reasoning/context").filter(|c| !c.is_null()) {
+                    self.reasoning_context = Some(c.clone());
+                }
+            }
+            "response.failed" => {
+                num_field(v, "sequence_number")?;
+                let r = v.get("response").filter(|r| r.is_object()).ok_or("`response` must be an object")?;
+                let error = response_error(r)?;
+                let reason = incomplete_reason(r)?;
+                self.prompt_cache_diagnostics = r.get("prompt_cache_diagnostics").filter(|d| !d.is_null()).cloned();
+                self.finish_reason = match &reason {
+                    Some(reason) => map_finish_reason(Some(reason), self.has_function_call, false),
+                    None => FinishReason::Error,
+                };
+                self.raw_finish_reason = Some(reason.unwrap_or_else(|| "error".into()));
+                self.usage = usage(r)?;
+                if let Some(c) = r.pointer("/reasoning/context").filter(|c| !c.is_null()) {
+                    self.reasoning_context = Some(c.clone());
+                }
+                if let Some((code, message)) = error.filter(|_| !self.stream_error) {
+                    self.stream_error = true;
+                    out.push(StreamPart::Error(ProviderError::Stream {
+                        provider: PROVIDER,
+                        kind: code.unwrap_or_else(|| "response.failed".into()),
+                        message,
+                    }));
+                }
+            }
+            "response.output_text.annotation.added" => {
+                let a = v.get("annotation").filter(|a| a.is_object()).ok_or("`annotation` must be an object")?;
+                match a.get("type").and_then(Value::as_str) {
+                    Some("url_citation" | "file_citation" | "container_file_citation" | "file_path") => {}
+                    _ => return Err("`annotation.type` is not a known citation".into()),
+                }
+                if self.retain(a.to_string().len()) {
+                    self.annotations.push(a.clone());
+                }
+            }
+            "error" => {
+                num_field(v, "sequence_number")?;
+                let (kind, message) = error_event(v)?;
+                self.stream_error = true;
+                self.finish_reason = FinishReason::Error;
+                self.raw_finish_reason = Some("error".into());
+                out.push(StreamPart::Error(ProviderError::Stream { provider: PROVIDER, kind, message }));
+            }
+            // Known types of provider-executed tools headstart never offers.
+            "response.custom_tool_call_input.delta"
+            | "response.image_generation_call.partial_image"
+            | "response.code_interpreter_call_code.delta"
+            | "response.code_interpreter_call_code.done"
+            | "response.apply_patch_call_operation_diff.delta"
+            | "response.apply_patch_call_operation_diff.done" => {}
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// The id of the open item at `output_index`, else the event's own.
+    fn item_id(&self, item_id: &str, output_index: Option<u64>) -> String {
+        output_index.and_then(|oi| self.output_items.get(&oi)).cloned().unwrap_or_else(|| item_id.to_string())
+    }
+
+    /// The SDK's `flush`.
+    fn finish(&mut self, out: &mut Vec<StreamPart>) {
+        let mut m = Map::new();
+        m.insert("responseId".into(), json!(self.response_id));
+        if !self.logprobs.is_empty() {
+            m.insert("logprobs".into(), Value::Array(std::mem::take(&mut self.logprobs)));
+        }
+        if let Some(t) = &self.service_tier {
+            m.insert("serviceTier".into(), json!(t));
+        }
+        if let Some(c) = &self.reasoning_context {
+            m.insert("reasoningContext".into(), c.clone());
+        }
+        if let Some(d) = &self.prompt_cache_diagnostics {
+            m.insert("promptCacheDiagnostics".into(), d.clone());
+        }
+        out.push(StreamPart::Finish {
+            reason: self.finish_reason.clone(),
+            raw_reason: self.raw_finish_reason.clone(),
+            usage: convert_usage(self.usage.as_ref()),
+            provider_metadata: meta(Value::Object(m)),
+        });
+    }
+}
+
+fn phase(item: &Value) -> Result<Option<Value>, String> {
+    match item.get("phase") {
+        None | Some(Value::Null) => Ok(None),
+        Some(p @ Value::String(s)) if s == "commentary" || s == "final_answer" => Ok(Some(p.clone())),
+        Some(_) => Err("`item.phase` must be commentary or final_answer".into()),
+    }
+}
+
+fn encrypted_content(item: &Value) -> Result<Option<String>, String> {
+    match item.get("encrypted_content") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err("`item.encrypted_content` must be a string".into()),
+    }
+}
+
+fn function_call(item: &Value) -> Result<(String, String), String> {
+    str_field(item, "id")?;
+    str_field(item, "arguments")?;
+    Ok((str_field(item, "call_id")?.to_string(), str_field(item, "name")?.to_string()))
+}
+
+fn incomplete_reason(r: &Value) -> Result<Option<String>, String> {
+    match r.get("incomplete_details") {
+        None | Some(Value::Null) => Ok(None),
+        Some(d) => str_field(d, "reason").map(|s| Some(s.to_string())),
+    }
+}
+
+fn usage(r: &Value) -> Result<Option<Value>, String> {
+    match r.get("usage") {
+        None | Some(Value::Null) => Ok(None),
+        Some(u) => {
+            num_field(u, "input_tokens")?;
+            num_field(u, "output_tokens")?;
+            Ok(Some(u.clone()))
+        }
+    }
+}
+
+/// `response.error` of a failed response: `(code, message)`.
+fn response_error(r: &Value) -> Result<Option<(Option<String>, String)>, String> {
+    match r.get("error") {
+        None | Some(Value::Null) => Ok(None),
+        Some(e) => {
+            let message = str_field(e, "message")?.to_string();
+            let code = match e.get("code") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(c)) => Some(c.clone()),
+                Some(_) => return Err("`response.error.code` must be a string".into()),
+            };
+            Ok(Some((code, message)))
+        }
+    }
+}
+
+/// An `error` event, nested (`{error: {type, code, message}}`) or flat
+/// (`{code, message}`): `(kind, message)`.
+fn error_event(v: &Value) -> Result<(String, String), String> {
+    let nullable_str = |o: &Value, k: &str| -> Result<Option<String>, String> {
+        match o.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(format!("`{k}` must be a string")),
+        }
+    };
+    if let Some(e) = v.get("error").filter(|e| e.is_object()) {
+        let kind = str_field(e, "type")?.to_string();
+        let code = nullable_str(e, "code")?;
+        return Ok((code.unwrap_or(kind), str_field(e, "message")?.to_string()));
+    }
+    let code = nullable_str(v, "code")?;
+    Ok((code.unwrap_or_else(|| "error".into()), str_field(v, "message")?.to_string()))
+}
+
+/// Whether an `error` or `response.failed` event fits the SDK's schema (the
+/// look-ahead sees only events that do).
+fn well_formed_error(kind: &str, v: &Value) -> bool {
+    let seq = num_field(v, "sequence_number").is_ok();
+    match kind {
+        "error" => seq && error_event(v).is_ok(),
+        "response.failed" => {
+            seq && v
+                .get("response")
+                .filter(|r| r.is_object())
+                .is_some_and(|r| response_error(r).is_ok() && incomplete_reason(r).is_ok() && usage(r).is_ok())
+        }
+        _ => false,
+    }
+}
+
+/// The error that fails the call when it comes before any output
+/// (`createOpenAIStreamError`): status inferred from code and type.
+fn early_error(kind: &str, v: &Value) -> Option<ProviderError> {
+    let (code, error_type, message) = match kind {
+        "error" => {
+            let e = v.get("error").filter(|e| e.is_object()).unwrap_or(v);
+            let message = e.get("message")?.as_str()?.to_string();
+            let code = match e.get("code") {
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(Value::Number(n)) => Some(n.to_string()),
+                _ => None,
+            };
+            (code, e.get("type").and_then(Value::as_str).map(str::to_string), message)
+        }
+        "response.failed" => {
+            let e = v.pointer("/response/error").filter(|e| e.is_object())?;
+            let message = e.get("message")?.as_str()?.to_string();
+            let code = match e.get("code") {
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(Value::Number(n)) => Some(n.to_string()),
+                _ => None,
+            };
+            (code, Some("response.failed".to_string()), message)
+        }
+        _ => return None,
+    };
+    let status = status_from_error(error_type.as_deref(), code.as_deref());
+    Some(ProviderError::Http { provider: PROVIDER, status, kind: code.or(error_type), message, retry_after_ms: None })
+}
+
+/// `mapOpenAIResponseFinishReason`.
+fn map_finish_reason(reason: Option<&str>, has_function_call: bool, has_refusal: bool) -> FinishReason {
+    match reason {
+        None if has_function_call => FinishReason::ToolCalls,
+        None if has_refusal => FinishReason::ContentFilter,
+        None => FinishReason::Stop,
+        Some("max_output_tokens") => FinishReason::Length,
+        Some("content_filter") => FinishReason::ContentFilter,
+        Some(_) if has_function_call => FinishReason::ToolCalls,
+        Some(_) => FinishReason::Other,
+    }
+}
+
+/// `convertOpenAIResponsesUsage`.
+fn convert_usage(usage: Option<&Value>) -> Usage {
+    let Some(u) = usage else { return Usage::default() };
+    let n = |p: &str| u.pointer(p).and_then(Value::as_f64).map(|n| n.max(0.0) as u64);
+    Usage {
+        input_tokens: n("/input_tokens"),
+        output_tokens: n("/output_tokens"),
+        reasoning_tokens: Some(n("/output_tokens_details/reasoning_tokens").unwrap_or(0)),
+        cached_input_tokens: Some(n("/input_tokens_details/cached_tokens").unwrap_or(0)),
+    }
+}
+
+impl StreamDecoder for ResponsesDecoder {
+    fn feed(&mut self, bytes: &[u8]) -> Vec<StreamPart> {
+        let mut out = Vec::new();
+        for event in self.sse.feed(bytes) {
+            self.on_data(&event.data, &mut out);
+        }
+        out
+    }
+
+    /// The body ended: `finish` with what the stream said, `interrupted`
+    /// when it never said how it ended. An unterminated last event is
+    /// dropped, as the SDK's event-stream parser drops it.
+    fn end(&mut self) -> Vec<StreamPart> {
+        let mut out = Vec::new();
+        if matches!(self.state, State::Failed | State::Finished) || self.sse.error().is_some() {
+            return out;
+        }
+        self.release(&mut out);
+        self.finish(&mut out);
+        self.state = State::Finished;
+        out
+    }
+
+    fn failure(&self) -> Option<ProviderError> {
+        let sse = || self.sse.error().map(|e| ProviderError::Malformed { provider: PROVIDER, detail: e.to_string() });
+        self.limit.clone().or_else(sse)
+    }
+}
