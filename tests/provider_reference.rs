@@ -28,6 +28,8 @@ struct Fixture {
     provider_options: Value,
     /// The prompt file of the call (`prompt.json` unless the sidecar names one).
     prompt: String,
+    /// The model id asked for, when the sidecar names one.
+    model: Option<String>,
 }
 
 fn load(provider: &str, name: &str) -> Fixture {
@@ -48,6 +50,7 @@ fn load(provider: &str, name: &str) -> Fixture {
         cut_off: sidecar["cutOff"].as_bool().unwrap_or(false),
         provider_options: sidecar["providerOptions"].clone(),
         prompt: sidecar["prompt"].as_str().unwrap_or("prompt.json").to_string(),
+        model: sidecar["model"].as_str().map(str::to_string),
     }
 }
 
@@ -89,7 +92,7 @@ fn run_ours(provider: &str, fixture: &Fixture, splits: &[usize]) -> Ours {
     let config = HttpProviderConfig {
         base_url: "http://127.0.0.1:1/v1".into(),
         api_key: "test-key".into(),
-        model: model(provider).into(),
+        model: fixture.model.clone().unwrap_or_else(|| model(provider).into()),
     };
     type HttpError = fn(u16, &[(String, String)], &str) -> ProviderError;
     let (request, mut decoder, http_error): (_, Box<dyn StreamDecoder>, HttpError) = match provider {
@@ -101,6 +104,11 @@ fn run_ours(provider: &str, fixture: &Fixture, splits: &[usize]) -> Ours {
         "openai" => {
             (openai::build_request(&config, &options).unwrap(), Box::new(openai::OpenAiDecoder::new()), openai::http_error)
         }
+        "openai-responses" => (
+            openai::responses::build_request(&config, &options).unwrap(),
+            Box::new(openai::responses::decoder(&options)()),
+            openai::responses::http_error,
+        ),
         other => panic!("unknown provider {other}"),
     };
     let mut step = Step::new("msg_turn_1", &options.tools);
@@ -237,4 +245,17 @@ fn openai_matches_the_ai_sdk() {
         checked += 1;
     }
     assert!(checked >= 12, "only {checked} openai fixtures");
+}
+
+#[test]
+fn openai_responses_matches_the_ai_sdk() {
+    let all = reference();
+    let mut checked = 0;
+    for (name, reference) in &all {
+        let Some(fixture) = name.strip_prefix("openai-responses/") else { continue };
+        assert!(reference.get("error").is_none(), "{name}: the reference run failed: {}", reference["error"]);
+        check(name, reference, "openai-responses", fixture);
+        checked += 1;
+    }
+    assert!(checked >= 19, "only {checked} openai-responses fixtures");
 }

@@ -7,7 +7,9 @@
 //   result.toUIMessageStream({ generateMessageId: () => "msg_turn_1", sendReasoning: true })
 //
 // with model = createAnthropic({ baseURL, apiKey: "test-key" })("claude-sonnet-4-5")
-//          or createOpenAI({ baseURL, apiKey: "test-key" }).chat("gpt-4o-mini"),
+//          or createOpenAI({ baseURL, apiKey: "test-key" }).chat("gpt-4o-mini") (fixtures in openai/),
+//          or createOpenAI({ baseURL, apiKey: "test-key" }).responses(model) (openai-responses/;
+//             model from the sidecar's `model`, else "gpt-4o-mini"),
 // system/messages/maxOutputTokens from prompt.json, schema-only tools (no
 // execute) from tools.json, and providerOptions from the fixture's sidecar.
 // toUIMessageStream's onError is left unset (SDK default: "An error occurred.").
@@ -60,9 +62,10 @@ export function buildTools() {
   );
 }
 
-export function buildModel(provider, baseURL) {
+export function buildModel(provider, baseURL, model) {
   if (provider === "anthropic") return createAnthropic({ baseURL, apiKey: "test-key" })("claude-sonnet-4-5");
   if (provider === "openai") return createOpenAI({ baseURL, apiKey: "test-key" }).chat("gpt-4o-mini");
+  if (provider === "openai-responses") return createOpenAI({ baseURL, apiKey: "test-key" }).responses(model ?? "gpt-4o-mini");
   throw new Error(`unknown provider ${provider}`);
 }
 
@@ -112,7 +115,7 @@ export async function runFixture(server, provider, fixture, { timeoutMs = 10000 
 
   try {
     const result = streamText({
-      model: buildModel(provider, baseURL),
+      model: buildModel(provider, baseURL, meta.model),
       system: call.system,
       messages: call.messages,
       tools: buildTools(),

@@ -5,6 +5,7 @@
 //
 //   POST /anthropic/<fixture>/v1/messages          (base URL `${url}/anthropic/<fixture>/v1`)
 //   POST /openai/<fixture>/v1/chat/completions     (base URL `${url}/openai/<fixture>/v1`)
+//   POST /openai-responses/<fixture>/v1/responses  (base URL `${url}/openai-responses/<fixture>/v1`)
 //
 // A `.sse` fixture is written frame by frame (split after each blank line),
 // `eventDelayMs` apart, after waiting `ttfbMs` before the status line and the
@@ -42,6 +43,7 @@ export const defaultFixturesDir = resolve(dirname(fileURLToPath(import.meta.url)
 const ROUTES = {
   anthropic: "/v1/messages",
   openai: "/v1/chat/completions",
+  "openai-responses": "/v1/responses",
 };
 
 // Response headers of a successful stream, per provider (a sidecar's
@@ -58,6 +60,12 @@ const STREAM_HEADERS = {
     "openai-processing-ms": "212",
     "openai-version": "2020-10-01",
     "x-request-id": "req_0000000000000000replay0000000000",
+  },
+  "openai-responses": {
+    "content-type": "text/event-stream; charset=utf-8",
+    "openai-processing-ms": "187",
+    "openai-version": "2020-10-01",
+    "x-request-id": "req_0000000000000000replay0000000001",
   },
 };
 
@@ -94,6 +102,7 @@ export function loadFixture(fixturesDir, provider, name) {
     description: sidecar.description,
     providerOptions: sidecar.providerOptions,
     prompt: sidecar.prompt,
+    model: sidecar.model,
   };
 }
 
@@ -158,8 +167,8 @@ export async function startReplayServer({
       return sendJson(res, 200, listFixtures(fixturesDir));
     }
 
-    const match = /^\/(anthropic|openai)\/([^/]+)(\/.*)$/.exec(path);
-    if (req.method !== "POST" || match == null || match[3] !== ROUTES[match[1]]) {
+    const match = /^\/([a-z-]+)\/([^/]+)(\/.*)$/.exec(path);
+    if (req.method !== "POST" || match == null || !Object.hasOwn(ROUTES, match[1]) || match[3] !== ROUTES[match[1]]) {
       return sendJson(res, 404, { error: { type: "not_found", message: `no route for ${req.method} ${path}` } });
     }
     const [, provider, fixtureName] = match;
