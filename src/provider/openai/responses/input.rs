@@ -403,7 +403,9 @@ fn tool_message(input: &mut Vec<Value>, parts: &[ModelPart], s: &InputSettings) 
     for part in parts {
         let r = match part {
             ModelPart::ToolApprovalResponse(a) => {
-                if approvals.contains(&a.approval_id.as_str()) {
+                // streamText passes on only the answers to provider-executed
+                // tools' approval requests.
+                if a.provider_executed != Some(true) || approvals.contains(&a.approval_id.as_str()) {
                     continue;
                 }
                 approvals.push(&a.approval_id);
