@@ -113,7 +113,7 @@ export function optionsFromEnv(env, overrides = {}) {
   options.platformUrl ??= "https://api.trigger.dev";
   const provider = options.provider ?? (get("ANTHROPIC_API_KEY") ? "anthropic" : get("OPENAI_API_KEY") ? "openai" : "scripted");
   options.provider = provider;
-  if (provider === "anthropic" || provider === "openai") {
+  if (provider === "anthropic" || provider === "openai" || provider === "openai-chat") {
     const prefix = provider === "anthropic" ? "ANTHROPIC" : "OPENAI";
     if (get(`${prefix}_API_KEY`) !== undefined) options.apiKey = get(`${prefix}_API_KEY`);
     if (get(`${prefix}_BASE_URL`) !== undefined) options.baseURL = get(`${prefix}_BASE_URL`);

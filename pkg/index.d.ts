@@ -62,12 +62,12 @@ export interface HeadStartOptions {
   /** The agent's task identifier (default `headstart-agent`). */
   agentId?: string;
   /** Step 1's model provider (default: `scripted`; required with `apiKey`). */
-  provider?: "anthropic" | "openai" | "scripted";
+  provider?: "anthropic" | "openai" | "openai-chat" | "scripted";
   /** Model id (default `claude-sonnet-4-5` / `gpt-4o-mini`). */
   model?: string;
-  /** The provider's API key (required for `anthropic` and `openai`). */
+  /** The provider's API key (required for `anthropic`, `openai` and `openai-chat`). */
   apiKey?: string;
-  /** The provider's base URL (any OpenAI-compatible server for `openai`). */
+  /** The provider's base URL (`openai`: the OpenAI Responses API; `openai-chat`: any OpenAI-compatible Chat Completions server). */
   baseURL?: string;
   /** System prompt. */
   system?: string;

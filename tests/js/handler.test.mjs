@@ -11,6 +11,7 @@ import { createHandler, optionsFromEnv, toNodeListener, version } from "../../pk
 import { startWrangler } from "../e2e/wrangler.mjs";
 import { startReplayServer } from "./provider-server.mjs";
 import { postJson, scenarios } from "./scenarios.mjs";
+import { readUiStream } from "./ui-stream.mjs";
 
 const SECRET = "tr_dev_headstart_local";
 const ORIGIN = "https://app.example";
@@ -155,6 +156,43 @@ test("a client that disconnects drops the model call: the provider's connection 
       await sleep(50);
     }
     assert.deepEqual(ins, ["handover-skip"]);
+  } finally {
+    await server.close();
+    await provider.stop();
+  }
+});
+
+test("provider openai is the Responses API: a turn streams through it over HTTP, as the AI SDK's openai() reads it", async () => {
+  const provider = await startReplayServer();
+  const server = await serve(
+    createHandler({
+      platformUrl: worker.url,
+      secretKey: SECRET,
+      local: true,
+      provider: "openai",
+      apiKey: "test-key",
+      baseURL: `${provider.url}/openai-responses/text/v1`,
+      maxAttempts: 1,
+    }),
+  );
+  try {
+    const id = chatId("responses");
+    const res = await post(server, "/api/chat", { headStartMessages: [user("u1", "Weather in Paris?")], chatId: id });
+    assert.equal(res.status, 200);
+    const { message, chunks } = await readUiStream(res.body, { terminateOnError: false });
+    const text = message.parts.filter((p) => p.type === "text").map((p) => p.text).join("");
+    assert.match(text, /^It's 12 °C and raining in Paris/);
+    assert.equal(chunks.find((c) => c.type === "text-start").providerMetadata.openai.itemId, "msg_68e3a1f1d3e581a0a6f8e0c3d5b7a9f1");
+    assert.equal(chunks.find((c) => c.type === "finish")?.finishReason, "stop");
+    assert.equal(chunks.at(-2).type, "trigger:turn-complete");
+    // The text step is the whole turn: handed over final, with the item id
+    // the next request refers to.
+    const handover = JSON.parse((await records(id, "in"))[0].data);
+    assert.deepEqual([handover.kind, handover.isFinal], ["handover", true]);
+    assert.match(JSON.stringify(handover), /msg_68e3a1f1d3e581a0a6f8e0c3d5b7a9f1/);
+    assert.deepEqual(provider.requests.map((r) => r.path), ["/openai-responses/text/v1/responses"]);
+    assert.equal(provider.requests[0].body.stream, true);
+    assert.equal(provider.requests[0].body.input.at(-1).content[0].type, "input_text");
   } finally {
     await server.close();
     await provider.stop();
@@ -309,6 +347,7 @@ test("options are checked by createHandler, naming the option", async () => {
     [{ ...base, scripted: { pace: 1 } }, /unknown option `scripted\.pace`/],
     [{ ...base, scripted: { fault: "boom" } }, /`scripted\.fault`/],
     [{ ...base, provider: "openai", apiKey: "sk", scripted: { ttfbMs: 1 } }, /`scripted` applies only/],
+    [{ ...base, provider: "openai-chat" }, /`apiKey` is required for provider "openai-chat"/],
     [{ ...base, paths: { headStart: "api/chat" } }, /`paths\.headStart` must be a path/],
     [{ ...base, paths: { token: "/api/chat" } }, /`paths`: the routes must have different paths/],
     [{ ...base, onTurn: "log" }, /`onTurn` must be a function/],

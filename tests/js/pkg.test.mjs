@@ -84,6 +84,9 @@ test("optionsFromEnv reads the worker's variables, and createHandler accepts wha
   assert.equal(anthropic.maxTokens, 256);
   assert.equal(anthropic.scripted, undefined, "scripted settings only for the scripted model");
   assert.equal(optionsFromEnv({ ...base, OPENAI_API_KEY: "sk-oai" }).provider, "openai");
+  const chat = optionsFromEnv({ ...base, HEADSTART_PROVIDER: "openai-chat", OPENAI_API_KEY: "sk-oai", OPENAI_BASE_URL: "http://127.0.0.1:9/v1" });
+  assert.deepEqual([chat.provider, chat.apiKey, chat.baseURL], ["openai-chat", "sk-oai", "http://127.0.0.1:9/v1"]);
+  assert.equal(typeof createHandler(chat), "function");
   assert.equal(optionsFromEnv(base, { agentId: "mine" }).agentId, "mine");
   for (const options of [optionsFromEnv(base), anthropic]) assert.equal(typeof createHandler(options), "function");
   assert.throws(() => optionsFromEnv({ ...base, HEADSTART_MAX_TOKENS: "lots" }), /HEADSTART_MAX_TOKENS must be a number/);

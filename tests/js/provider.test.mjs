@@ -5,7 +5,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import init, * as headstart from "../../pkg/dist/headstart.js";
-import { startReplayServer } from "./provider-server.mjs";
+import { defaultFixturesDir, loadFixture, startReplayServer } from "./provider-server.mjs";
 import { runFixture } from "./provider-reference.mjs";
 import { readUiStream } from "./ui-stream.mjs";
 
@@ -21,13 +21,19 @@ after(async () => {
   await server?.stop();
 });
 
+// Fixture directories by provider name: openai/ holds Chat Completions
+// streams (`openai-chat`), openai-responses/ the Responses API's (`openai`).
+const PROVIDER_NAME = { anthropic: "anthropic", openai: "openai-chat", "openai-responses": "openai" };
+
 function vars(provider, fixture, extra = {}) {
   const base = `${server.url}/${provider}/${fixture}/v1`;
+  const meta = loadFixture(defaultFixturesDir, provider, fixture);
   return {
-    HEADSTART_PROVIDER: provider,
+    HEADSTART_PROVIDER: PROVIDER_NAME[provider],
     ...(provider === "anthropic"
       ? { ANTHROPIC_API_KEY: "test-key", ANTHROPIC_BASE_URL: base, HEADSTART_MODEL: "claude-sonnet-4-5" }
-      : { OPENAI_API_KEY: "test-key", OPENAI_BASE_URL: base, HEADSTART_MODEL: "gpt-4o-mini" }),
+      : { OPENAI_API_KEY: "test-key", OPENAI_BASE_URL: base, HEADSTART_MODEL: meta?.model ?? "gpt-4o-mini" }),
+    ...(meta?.providerOptions != null ? { HEADSTART_PROVIDER_OPTIONS: JSON.stringify(meta.providerOptions) } : {}),
     HEADSTART_SYSTEM: prompt.system,
     HEADSTART_MAX_TOKENS: String(prompt.maxOutputTokens),
     HEADSTART_TOOLS: JSON.stringify(tools),
@@ -43,12 +49,15 @@ for (const [provider, fixture] of [
   ["anthropic", "error-event-overloaded"],
   ["openai", "tool-call"],
   ["openai", "length"],
+  ["openai-responses", "text"],
+  ["openai-responses", "reasoning"],
+  ["openai-responses", "parallel-tool-calls"],
+  ["openai-responses", "response-failed"],
 ]) {
   test(`${provider}/${fixture}: same chunks as the AI SDK over HTTP`, async () => {
     const v = vars(provider, fixture);
-    if (fixture === "thinking") v.HEADSTART_PROVIDER_OPTIONS = JSON.stringify({ anthropic: { thinking: { type: "enabled", budgetTokens: 1024 } } });
     const body = headstart.streamStep(v, prompt.messages, "msg_turn_1");
-    const ours = await readUiStream(body, { terminateOnError: !fixture.startsWith("error") });
+    const ours = await readUiStream(body, { terminateOnError: !fixture.startsWith("error") && !fixture.startsWith("response-failed") });
     const sdk = await runFixture(server, provider, fixture);
     assert.deepEqual(ours.chunks, sdk.chunks);
     // Both requests reached the server; ours must equal the SDK's.
@@ -96,4 +105,5 @@ test("the scripted model streams without a network", async () => {
 
 test("bad settings are refused with the variable's name", () => {
   assert.throws(() => headstart.streamStep({ HEADSTART_PROVIDER: "openai" }, [], "m"), /OPENAI_API_KEY/);
+  assert.throws(() => headstart.streamStep({ HEADSTART_PROVIDER: "openai-chat" }, [], "m"), /OPENAI_API_KEY/);
 });
