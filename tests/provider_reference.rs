@@ -257,5 +257,5 @@ fn openai_responses_matches_the_ai_sdk() {
         check(name, reference, "openai-responses", fixture);
         checked += 1;
     }
-    assert!(checked >= 19, "only {checked} openai-responses fixtures");
+    assert!(checked >= 20, "only {checked} openai-responses fixtures");
 }

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::{json, Map, Value};
 
 use super::super::{status_from_error, PROVIDER};
+use super::parallel;
 use crate::protocol::message::FinishReason;
 use crate::protocol::sse::SseDecoder;
 use crate::provider::error::ProviderError;
@@ -32,6 +33,17 @@ struct Reasoning {
     encrypted: Option<String>,
     /// By summary index (a JS object's integer keys: ascending).
     parts: BTreeMap<u64, Summary>,
+}
+
+/// A function call being streamed.
+#[derive(Debug)]
+struct Ongoing {
+    call_id: String,
+    name: String,
+    /// A `parallel` wrapper call: its input is buffered, not streamed, until
+    /// it is known whether it expands.
+    buffered: Option<Vec<String>>,
+    async_flag: Option<Value>,
 }
 
 #[derive(Debug)]
@@ -67,8 +79,10 @@ pub struct ResponsesDecoder {
     raw_finish_reason: Option<String>,
     usage: Option<Value>,
     response_id: Option<String>,
-    /// Function calls by output index: `(call id, name)`.
-    tool_calls: HashMap<u64, (String, String)>,
+    /// The function tools offered (for the `parallel` wrapper).
+    tools: Vec<String>,
+    /// Function calls by output index.
+    tool_calls: HashMap<u64, Ongoing>,
     reasoning: HashMap<String, Reasoning>,
     /// The item id of an open message or reasoning item by output index.
     output_items: HashMap<u64, String>,
@@ -168,6 +182,7 @@ impl ResponsesDecoder {
             raw_finish_reason: None,
             usage: None,
             response_id: None,
+            tools: Vec::new(),
             tool_calls: HashMap::new(),
             reasoning: HashMap::new(),
             output_items: HashMap::new(),
@@ -183,6 +198,12 @@ impl ResponsesDecoder {
             retained: 0,
             limit: None,
         }
+    }
+
+    /// The names of the function tools offered.
+    pub fn with_tools(mut self, tools: Vec<String>) -> Self {
+        self.tools = tools;
+        self
     }
 
     fn tracked(&self) -> usize {
@@ -327,8 +348,16 @@ impl ResponsesDecoder {
                     }
                     "function_call" => {
                         let (call_id, name) = function_call(item)?;
-                        self.tool_calls.insert(oi, (call_id.clone(), name.clone()));
-                        out.push(StreamPart::ToolInputStart { id: call_id, tool_name: name, provider_metadata: None });
+                        let wrapper = parallel::is_undeclared(&name, &self.tools);
+                        if !wrapper {
+                            out.push(StreamPart::ToolInputStart {
+                                id: call_id.clone(),
+                                tool_name: name.clone(),
+                                provider_metadata: None,
+                            });
+                        }
+                        let async_flag = item.get("async").filter(|a| a.is_boolean()).cloned();
+                        self.tool_calls.insert(oi, Ongoing { call_id, name, buffered: wrapper.then(Vec::new), async_flag });
                     }
                     _ => {}
                 }
@@ -381,31 +410,9 @@ impl ResponsesDecoder {
                             Some("in_progress" | "completed" | "incomplete") => {}
                             _ => return Err("`item.status` must be in_progress, completed or incomplete".into()),
                         }
-                        self.tool_calls.remove(&oi);
+                        let ongoing = self.tool_calls.remove(&oi);
                         self.has_function_call = true;
-                        let namespace = item.get("namespace").filter(|n| !n.is_null()).cloned();
-                        out.push(StreamPart::ToolInputEnd { id: call_id.clone() });
-                        let mut m = Map::new();
-                        m.insert("itemId".into(), json!(item_id));
-                        if let Some(a) = item.get("async").filter(|a| a.is_boolean()) {
-                            m.insert("async".into(), a.clone());
-                        }
-                        if let Some(n) = namespace {
-                            m.insert("namespace".into(), n);
-                        }
-                        if let Some(c) = item.get("caller").filter(|c| c.is_object()) {
-                            let caller = match c.get("type").and_then(Value::as_str) {
-                                Some("program") => json!({ "type": "program", "callerId": c.get("caller_id") }),
-                                _ => json!({ "type": c.get("type") }),
-                            };
-                            m.insert("caller".into(), caller);
-                        }
-                        out.push(StreamPart::ToolCall {
-                            tool_call_id: call_id,
-                            tool_name: name,
-                            input: arguments,
-                            provider_metadata: meta(Value::Object(m)),
-                        });
+                        self.function_call_done(item, call_id, name, arguments, item_id, ongoing, out);
                     }
                     _ => {}
                 }
@@ -414,8 +421,13 @@ impl ResponsesDecoder {
                 let oi = index(num_field(v, "output_index")?)?;
                 str_field(v, "item_id")?;
                 let delta = str_field(v, "delta")?;
-                if let Some((call_id, _)) = self.tool_calls.get(&oi) {
-                    out.push(StreamPart::ToolInputDelta { id: call_id.clone(), delta: delta.to_string() });
+                match self.tool_calls.get_mut(&oi) {
+                    Some(Ongoing { buffered: Some(buffered), .. }) => {
+                        buffered.push(delta.to_string());
+                        self.retain(delta.len());
+                    }
+                    Some(call) => out.push(StreamPart::ToolInputDelta { id: call.call_id.clone(), delta: delta.to_string() }),
+                    None => {}
                 }
             }
             "response.function_call_arguments.done" => {
@@ -577,6 +589,69 @@ impl ResponsesDecoder {
         Ok(true)
     }
 
+    /// A function call is complete: the call, or the calls a `parallel`
+    /// wrapper expands to.
+    #[allow(clippy::too_many_arguments)]
+    fn function_call_done(
+        &mut self,
+        item: &Value,
+        call_id: String,
+        name: String,
+        arguments: String,
+        item_id: String,
+        ongoing: Option<Ongoing>,
+        out: &mut Vec<StreamPart>,
+    ) {
+        let wrapper = ongoing.as_ref().map_or_else(|| parallel::is_undeclared(&name, &self.tools), |o| o.buffered.is_some());
+        if wrapper {
+            if let Some(calls) = parallel::expand(&call_id, &arguments, &item_id, &self.tools) {
+                for (id, tool_name, input, meta) in calls {
+                    out.push(StreamPart::ToolInputStart {
+                        id: id.clone(),
+                        tool_name: tool_name.clone(),
+                        provider_metadata: None,
+                    });
+                    out.push(StreamPart::ToolInputDelta { id: id.clone(), delta: input.clone() });
+                    out.push(StreamPart::ToolInputEnd { id: id.clone() });
+                    out.push(StreamPart::ToolCall { tool_call_id: id, tool_name, input, provider_metadata: Some(meta) });
+                }
+                return;
+            }
+            // Not expandable: the wrapper as it is, its input at once.
+            out.push(StreamPart::ToolInputStart { id: call_id.clone(), tool_name: name.clone(), provider_metadata: None });
+            let buffered = ongoing.as_ref().and_then(|o| o.buffered.clone()).unwrap_or_default();
+            if !buffered.is_empty() {
+                for delta in buffered {
+                    out.push(StreamPart::ToolInputDelta { id: call_id.clone(), delta });
+                }
+            } else if !arguments.is_empty() {
+                out.push(StreamPart::ToolInputDelta { id: call_id.clone(), delta: arguments.clone() });
+            }
+        }
+        out.push(StreamPart::ToolInputEnd { id: call_id.clone() });
+        let mut m = Map::new();
+        m.insert("itemId".into(), json!(item_id));
+        if let Some(a) = item.get("async").filter(|a| a.is_boolean()).cloned().or_else(|| ongoing.and_then(|o| o.async_flag)) {
+            m.insert("async".into(), a);
+        }
+        if let Some(n) = item.get("namespace").filter(|n| !n.is_null()) {
+            m.insert("namespace".into(), n.clone());
+        }
+        if let Some(c) = item.get("caller").filter(|c| c.is_object()) {
+            let caller = match c.get("type").and_then(Value::as_str) {
+                Some("program") => json!({ "type": "program", "callerId": c.get("caller_id") }),
+                _ => json!({ "type": c.get("type") }),
+            };
+            m.insert("caller".into(), caller);
+        }
+        out.push(StreamPart::ToolCall {
+            tool_call_id: call_id,
+            tool_name: name,
+            input: arguments,
+            provider_metadata: meta(Value::Object(m)),
+        });
+    }
+
     /// The id of the open item at `output_index`, else the event's own.
     fn item_id(&self, item_id: &str, output_index: Option<u64>) -> String {
         output_index.and_then(|oi| self.output_items.get(&oi)).cloned().unwrap_or_else(|| item_id.to_string())
@@ -584,6 +659,20 @@ impl ResponsesDecoder {
 
     /// The SDK's `flush`.
     fn finish(&mut self, out: &mut Vec<StreamPart>) {
+        // A wrapper call that never completed shows its input (in output
+        // index order; the SDK's object keys are in that order too).
+        let mut open: Vec<(&u64, &Ongoing)> = self.tool_calls.iter().filter(|(_, c)| c.buffered.is_some()).collect();
+        open.sort_by_key(|(oi, _)| **oi);
+        for (_, call) in open {
+            out.push(StreamPart::ToolInputStart {
+                id: call.call_id.clone(),
+                tool_name: call.name.clone(),
+                provider_metadata: None,
+            });
+            for delta in call.buffered.iter().flatten() {
+                out.push(StreamPart::ToolInputDelta { id: call.call_id.clone(), delta: delta.clone() });
+            }
+        }
         let mut m = Map::new();
         m.insert("responseId".into(), json!(self.response_id));
         if !self.logprobs.is_empty() {

@@ -10,12 +10,15 @@
 //! and a reasoning item with its `reasoningEncryptedContent` (and summary)
 //! when `store` is off.
 
+use std::collections::{HashMap, HashSet};
+
 use serde_json::{json, Map, Value};
 
 use super::super::js_json;
 use super::super::media::{detect_media_type, is_full_media_type, top_level_media_type, TopLevel};
 use super::super::messages::{file_data, unknown_part, unsupported, FileData};
 use super::super::request::config;
+use super::parallel::{self, Group};
 use crate::protocol::model::{Content, ModelMessage, ModelPart, TextPart, ToolOutput};
 use crate::provider::error::ProviderError;
 use crate::provider::CallOptions;
@@ -50,8 +53,32 @@ fn item_reference(id: &str) -> Value {
     json!({ "type": "item_reference", "id": id })
 }
 
+/// Expanded `parallel` wrapper calls whose results are all in the history,
+/// sent back as the one wrapper call and one output while the API keeps the
+/// conversation.
+struct Groups<'a> {
+    groups: HashMap<String, Group<'a>>,
+    calls_sent: HashSet<String>,
+    results_sent: HashSet<String>,
+}
+
+/// The complete group `part_options` belongs to.
+fn group_of<'m, 'a>(groups: &'m HashMap<String, Group<'a>>, part_options: Option<&Map<String, Value>>) -> Option<&'m Group<'a>> {
+    let meta = parallel::metadata(part_options)?;
+    groups.get(&meta.tool_call_id).filter(|g| parallel::same(&g.meta, &meta))
+}
+
 pub(super) fn convert_input(options: &CallOptions, s: &InputSettings) -> Result<Vec<Value>, ProviderError> {
     let mut input = Vec::new();
+    let mut groups = Groups {
+        groups: if s.has_conversation || s.has_previous_response_id {
+            parallel::complete_groups(&options.messages)
+        } else {
+            HashMap::new()
+        },
+        calls_sent: HashSet::new(),
+        results_sent: HashSet::new(),
+    };
     if let Some(system) = &options.system {
         system_message(&mut input, system, None, s)?;
     }
@@ -71,8 +98,8 @@ pub(super) fn convert_input(options: &CallOptions, s: &InputSettings) -> Result<
                     parts.iter().enumerate().map(|(index, part)| user_part(part, index, s)).collect::<Result<Vec<_>, _>>()?;
                 input.push(json!({ "role": "user", "content": content }));
             }
-            ModelMessage::Assistant(m) => assistant_message(&mut input, &m.content, s)?,
-            ModelMessage::Tool(_) => tool_message(&mut input, message.parts(), s)?,
+            ModelMessage::Assistant(m) => assistant_message(&mut input, &m.content, s, &mut groups)?,
+            ModelMessage::Tool(_) => tool_message(&mut input, message.parts(), s, &mut groups)?,
             ModelMessage::Unknown(m) => {
                 let role = m.get("role").and_then(Value::as_str).unwrap_or("");
                 return Err(config(format!("Unsupported role: {role}")));
@@ -239,7 +266,12 @@ impl<F: Fn(bool) -> String> FileInput<F> {
     }
 }
 
-fn assistant_message(input: &mut Vec<Value>, content: &Content, s: &InputSettings) -> Result<(), ProviderError> {
+fn assistant_message(
+    input: &mut Vec<Value>,
+    content: &Content,
+    s: &InputSettings,
+    groups: &mut Groups,
+) -> Result<(), ProviderError> {
     let single;
     let parts: Vec<&ModelPart> = match content {
         Content::Text(t) => {
@@ -278,6 +310,18 @@ fn assistant_message(input: &mut Vec<Value>, content: &Content, s: &InputSetting
             }
             ModelPart::ToolCall(c) => {
                 let po = c.provider_options.as_ref();
+                if let Some(g) = group_of(&groups.groups, po) {
+                    let meta = &g.meta;
+                    if groups.calls_sent.insert(meta.tool_call_id.clone()) && !s.has_conversation {
+                        input.push(json!({
+                            "type": "function_call",
+                            "call_id": meta.tool_call_id,
+                            "name": meta.tool_name,
+                            "arguments": meta.input,
+                        }));
+                    }
+                    continue;
+                }
                 let id = openai(po, "itemId").filter(|v| !v.is_null());
                 if s.has_conversation && id.is_some() {
                     continue;
@@ -398,7 +442,12 @@ fn assistant_message(input: &mut Vec<Value>, content: &Content, s: &InputSetting
     Ok(())
 }
 
-fn tool_message(input: &mut Vec<Value>, parts: &[ModelPart], s: &InputSettings) -> Result<(), ProviderError> {
+fn tool_message(
+    input: &mut Vec<Value>,
+    parts: &[ModelPart],
+    s: &InputSettings,
+    groups: &mut Groups,
+) -> Result<(), ProviderError> {
     let mut approvals: Vec<&str> = Vec::new();
     for part in parts {
         let r = match part {
@@ -421,6 +470,12 @@ fn tool_message(input: &mut Vec<Value>, parts: &[ModelPart], s: &InputSettings) 
             ModelPart::Unknown(p) => return Err(unknown_part(p)),
             _ => continue,
         };
+        if let Some(g) = group_of(&groups.groups, r.provider_options.as_ref()) {
+            if groups.results_sent.insert(g.meta.tool_call_id.clone()) {
+                input.push(group_output(g)?);
+            }
+            continue;
+        }
         if let ToolOutput::ExecutionDenied(d) = &r.output {
             if openai(d.provider_options.as_ref(), "approvalId")
                 .is_some_and(|v| !v.is_null() && v != &json!(false) && v != &json!(""))
@@ -439,26 +494,78 @@ fn tool_message(input: &mut Vec<Value>, parts: &[ModelPart], s: &InputSettings) 
     Ok(())
 }
 
-/// `convertFunctionToolResultOutput`.
+/// The one output of an expanded `parallel` call: the results' outputs,
+/// one a line (input_text parts when one has a cache breakpoint).
+fn group_output(g: &Group) -> Result<Value, ProviderError> {
+    let mut texts = Vec::with_capacity(g.results.len());
+    let mut breakpoints = Vec::with_capacity(g.results.len());
+    for r in &g.results {
+        let text = match tool_output_value(&r.output, r.provider_options.as_ref(), false)? {
+            Value::String(s) => s,
+            other => js_json::to_string(&other),
+        };
+        texts.push(text);
+        breakpoints.push(scalar_breakpoint(&r.output, r.provider_options.as_ref()));
+    }
+    let output = if breakpoints.iter().any(Option::is_some) {
+        let parts = texts
+            .iter()
+            .zip(breakpoints)
+            .enumerate()
+            .map(|(i, (text, b))| {
+                let mut p = Map::new();
+                p.insert("type".into(), json!("input_text"));
+                p.insert("text".into(), json!(if i == 0 { text.clone() } else { format!("\n{text}") }));
+                put(&mut p, "prompt_cache_breakpoint", b);
+                Value::Object(p)
+            })
+            .collect();
+        Value::Array(parts)
+    } else {
+        json!(texts.join("\n"))
+    };
+    Ok(json!({ "type": "function_call_output", "call_id": g.meta.tool_call_id, "output": output }))
+}
+
+/// `getScalarToolResultPromptCacheBreakpoint`.
+fn scalar_breakpoint(output: &ToolOutput, result_options: Option<&Map<String, Value>>) -> Option<Value> {
+    let own = match output {
+        ToolOutput::Content(_) => return None,
+        ToolOutput::Text(o) | ToolOutput::Json(o) | ToolOutput::ErrorText(o) | ToolOutput::ErrorJson(o) => {
+            o.provider_options.as_ref()
+        }
+        ToolOutput::ExecutionDenied(d) => d.provider_options.as_ref(),
+        ToolOutput::Unknown(_) => None,
+    };
+    breakpoint(own).or_else(|| breakpoint(result_options))
+}
+
+/// `convertFunctionToolResultOutput`, with the scalar output's cache
+/// breakpoint.
 fn tool_output(output: &ToolOutput, result_options: Option<&Map<String, Value>>) -> Result<Value, ProviderError> {
+    tool_output_value(output, result_options, true)
+}
+
+fn tool_output_value(
+    output: &ToolOutput,
+    result_options: Option<&Map<String, Value>>,
+    with_breakpoint: bool,
+) -> Result<Value, ProviderError> {
     let value = |v: &Option<Value>| v.clone().unwrap_or(Value::Null);
-    let scalar = |text: String, own: Option<&Map<String, Value>>| match breakpoint(own).or_else(|| breakpoint(result_options)) {
+    let b = if with_breakpoint { scalar_breakpoint(output, result_options) } else { None };
+    let scalar = |text: String| match b.clone() {
         None => json!(text),
         Some(b) => json!([{ "type": "input_text", "text": text, "prompt_cache_breakpoint": b }]),
     };
     Ok(match output {
         ToolOutput::Text(o) => match value(&o.value) {
-            Value::String(t) => scalar(t, o.provider_options.as_ref()),
+            Value::String(t) => scalar(t),
             // Not a string: the SDK passes it on as it is.
             other => other,
         },
-        ToolOutput::ErrorText(o) | ToolOutput::ErrorJson(o) => {
-            scalar(js_json::to_string(&json!({ "error": value(&o.value) })), o.provider_options.as_ref())
-        }
-        ToolOutput::ExecutionDenied(d) => {
-            scalar(d.reason.clone().unwrap_or_else(|| "Tool call execution denied.".into()), d.provider_options.as_ref())
-        }
-        ToolOutput::Json(o) => scalar(js_json::to_string(&value(&o.value)), o.provider_options.as_ref()),
+        ToolOutput::ErrorText(o) | ToolOutput::ErrorJson(o) => scalar(js_json::to_string(&json!({ "error": value(&o.value) }))),
+        ToolOutput::ExecutionDenied(d) => scalar(d.reason.clone().unwrap_or_else(|| "Tool call execution denied.".into())),
+        ToolOutput::Json(o) => scalar(js_json::to_string(&value(&o.value))),
         ToolOutput::Content(o) => {
             let items = match &o.value {
                 Some(Value::Array(items)) => items,

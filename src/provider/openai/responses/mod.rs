@@ -10,6 +10,10 @@
 //! - [`http_error`]: a non-2xx answer (the same error body as Chat
 //!   Completions).
 //!
+//! Some models call an undeclared `parallel` wrapper instead of several
+//! functions; it is expanded into the nested calls and, while the API keeps
+//! the conversation, sent back as the one wrapper call (`parallel.rs`).
+//!
 //! Reasoning is carried across turns as the SDK carries it: a reasoning
 //! part's `providerMetadata.openai` holds its `itemId` and, with
 //! `include: ["reasoning.encrypted_content"]` (added by itself when
@@ -36,6 +40,7 @@
 mod decode;
 mod input;
 mod options;
+mod parallel;
 mod request;
 
 #[cfg(test)]
@@ -79,7 +84,8 @@ pub fn decoder(options: &CallOptions) -> impl Fn() -> ResponsesDecoder + 'static
         Some(Value::Number(n)) => n.as_f64().is_some_and(|n| n != 0.0),
         _ => false,
     };
-    move || ResponsesDecoder::new(store, logprobs)
+    let tools: Vec<String> = options.tools.iter().map(|t| t.name.clone()).collect();
+    move || ResponsesDecoder::new(store, logprobs).with_tools(tools.clone())
 }
 
 /// A non-2xx answer: as for Chat Completions.

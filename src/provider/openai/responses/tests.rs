@@ -325,3 +325,44 @@ fn the_decoder_follows_the_request_options() {
     assert!(ends(decoder(&options(json!({"openai": {"store": true}})))()));
     assert!(ends(decoder(&options(json!({"openai": {}})))()), "the next part's start ends it too");
 }
+
+#[test]
+fn a_parallel_wrapper_that_does_not_expand_is_passed_on_as_it_is() {
+    let tools = vec!["get_weather".to_string()];
+    let call = |args: &str, done: bool| {
+        let mut body = created()
+            + &event(json!({"type": "response.output_item.added", "sequence_number": 1, "output_index": 0,
+                "item": {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "parallel", "arguments": ""}}))
+            + &event(
+                json!({"type": "response.function_call_arguments.delta", "sequence_number": 2, "item_id": "fc_1", "output_index": 0, "delta": args}),
+            );
+        if done {
+            body += &event(json!({"type": "response.output_item.done", "sequence_number": 3, "output_index": 0,
+                "item": {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "parallel", "arguments": args, "status": "completed"}}));
+        }
+        decode_all(&mut ResponsesDecoder::new(false, false).with_tools(tools.clone()), body.as_bytes(), 3)
+    };
+    let names = |parts: &[StreamPart]| -> Vec<String> {
+        parts
+            .iter()
+            .filter_map(|p| match p {
+                StreamPart::ToolCall { tool_name, .. } => Some(tool_name.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let unknown = r#"{"tool_uses":[{"recipient_name":"functions.launch","parameters":{}}]}"#;
+    assert_eq!(names(&call(unknown, true)), ["parallel"], "a recipient that is no tool of the call");
+    let ok = r#"{"tool_uses":[{"recipient_name":"functions.get_weather","parameters":{"city":"Paris"}}]}"#;
+    assert_eq!(names(&call(ok, true)), ["get_weather"]);
+    // Never completed: its input is shown at the end, with no call.
+    let parts = call(ok, false);
+    assert!(names(&parts).is_empty());
+    assert!(parts.iter().any(|p| matches!(p, StreamPart::ToolInputDelta { id, .. } if id == "call_1")));
+    // A tool named `parallel` is an ordinary call.
+    let body = created()
+        + &event(json!({"type": "response.output_item.done", "sequence_number": 3, "output_index": 0,
+            "item": {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "parallel", "arguments": ok, "status": "completed"}}));
+    let parts = decode_all(&mut ResponsesDecoder::new(false, false).with_tools(vec!["parallel".into()]), body.as_bytes(), 9);
+    assert_eq!(names(&parts), ["parallel"]);
+}
