@@ -15,10 +15,11 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{json, Map, Value};
 
 use super::super::js_json;
-use super::super::media::{detect_media_type, is_full_media_type, top_level_media_type, TopLevel};
-use super::super::messages::{file_data, unknown_part, unsupported, FileData};
+use super::super::messages::unknown_part;
 use super::super::request::config;
+use super::files::user_part;
 use super::parallel::{self, Group};
+use super::tool_results::{group_output, tool_output};
 use crate::protocol::model::{Content, ModelMessage, ModelPart, TextPart, ToolOutput};
 use crate::provider::error::ProviderError;
 use crate::provider::CallOptions;
@@ -34,16 +35,16 @@ pub(super) struct InputSettings<'a> {
 }
 
 /// `providerOptions.openai.<key>`, absent when `openai` or the key is.
-fn openai<'a>(provider_options: Option<&'a Map<String, Value>>, key: &str) -> Option<&'a Value> {
+pub(super) fn openai<'a>(provider_options: Option<&'a Map<String, Value>>, key: &str) -> Option<&'a Value> {
     provider_options?.get("openai")?.get(key)
 }
 
 /// `providerOptions.openai.promptCacheBreakpoint`, when not null.
-fn breakpoint(provider_options: Option<&Map<String, Value>>) -> Option<Value> {
+pub(super) fn breakpoint(provider_options: Option<&Map<String, Value>>) -> Option<Value> {
     openai(provider_options, "promptCacheBreakpoint").filter(|v| !v.is_null()).cloned()
 }
 
-fn put(m: &mut Map<String, Value>, k: &str, v: Option<Value>) {
+pub(super) fn put(m: &mut Map<String, Value>, k: &str, v: Option<Value>) {
     if let Some(v) = v {
         m.insert(k.into(), v);
     }
@@ -137,133 +138,6 @@ fn system_message(
     };
     input.push(json!({ "role": role, "content": content }));
     Ok(())
-}
-
-/// One part of a user message.
-fn user_part(part: &ModelPart, index: usize, s: &InputSettings) -> Result<Value, ProviderError> {
-    let (data, media_type, filename, po) = match part {
-        ModelPart::Text(t) => {
-            let mut p = Map::new();
-            p.insert("type".into(), json!("input_text"));
-            p.insert("text".into(), json!(t.text));
-            put(&mut p, "prompt_cache_breakpoint", breakpoint(t.provider_options.as_ref()));
-            return Ok(Value::Object(p));
-        }
-        ModelPart::Image(i) => (
-            i.image.as_ref().unwrap_or(&Value::Null),
-            i.media_type.clone().unwrap_or_else(|| "image".into()),
-            None,
-            i.provider_options.as_ref(),
-        ),
-        ModelPart::File(f) => {
-            (f.data.as_ref().unwrap_or(&Value::Null), f.media_type.clone(), f.filename.clone(), f.provider_options.as_ref())
-        }
-        ModelPart::Unknown(p) => return Err(unknown_part(p)),
-        _ => return Err(config("user messages may only contain text, image and file parts")),
-    };
-    let (data, data_url_media_type) = file_data(data)?;
-    let mut media_type = data_url_media_type.unwrap_or(media_type);
-    if let FileData::Data(b64) = &data {
-        // streamText sniffs every inline file for an image signature.
-        if let Some(detected) = detect_media_type(b64, Some(TopLevel::Image)) {
-            media_type = detected.to_string();
-        }
-    }
-    let file = FileInput {
-        data,
-        media_type,
-        filename,
-        detail: openai(po, "imageDetail").cloned(),
-        breakpoint: breakpoint(po),
-        default_filename: |pdf| if pdf { format!("part-{index}.pdf") } else { format!("part-{index}") },
-    };
-    file.convert(s.pass_through_unsupported_files, true)
-}
-
-/// A file of a user message or of a tool result's content.
-struct FileInput<F: Fn(bool) -> String> {
-    data: FileData,
-    media_type: String,
-    filename: Option<String>,
-    detail: Option<Value>,
-    breakpoint: Option<Value>,
-    /// The file name when none is given (`true` for a PDF).
-    default_filename: F,
-}
-
-impl<F: Fn(bool) -> String> FileInput<F> {
-    fn convert(self, pass_through: bool, user: bool) -> Result<Value, ProviderError> {
-        let image = top_level_media_type(&self.media_type) == "image";
-        let mut p = Map::new();
-        p.insert("type".into(), json!(if image { "input_image" } else { "input_file" }));
-        match self.data {
-            FileData::Reference(reference) => {
-                let id = reference.get("openai").filter(|v| !v.is_null()).cloned().ok_or_else(|| {
-                    config(format!("No provider reference found for provider 'openai'. Available: {reference}"))
-                })?;
-                p.insert("file_id".into(), id);
-                if image {
-                    put(&mut p, "detail", self.detail);
-                }
-            }
-            FileData::Text => return Err(unsupported("text file parts")),
-            FileData::Url(url) => {
-                let http = url.starts_with("http://") || url.starts_with("https://");
-                // streamText downloads and inlines the URLs the model does
-                // not take (all but http(s) images and PDFs); no IO here.
-                if user && !(http && (image || self.media_type == "application/pdf")) {
-                    return Err(config(format!(
-                        "file URL {url} ({}) would have to be downloaded and inlined; pass the data instead",
-                        self.media_type
-                    )));
-                }
-                p.insert(if image { "image_url" } else { "file_url" }.into(), json!(url));
-                if image {
-                    put(&mut p, "detail", self.detail);
-                }
-            }
-            FileData::Data(b64) => {
-                // createOpenAI passes `file-...` strings as uploaded file ids.
-                let file_id = user && b64.starts_with("file-");
-                let full = || -> Result<String, ProviderError> {
-                    if is_full_media_type(&self.media_type) {
-                        return Ok(self.media_type.clone());
-                    }
-                    TopLevel::parse(top_level_media_type(&self.media_type))
-                        .and_then(|t| detect_media_type(&b64, Some(t)))
-                        .map(str::to_string)
-                        .ok_or_else(|| {
-                            unsupported(format!(
-                                "file of media type \"{}\" must specify subtype since it could not be auto-detected",
-                                self.media_type
-                            ))
-                        })
-                };
-                if image {
-                    if file_id {
-                        p.insert("file_id".into(), json!(b64));
-                    } else {
-                        p.insert("image_url".into(), json!(format!("data:{};base64,{b64}", full()?)));
-                    }
-                    put(&mut p, "detail", self.detail);
-                } else {
-                    let full = full()?;
-                    if user && full != "application/pdf" && !pass_through {
-                        return Err(unsupported(format!("file part media type {full}")));
-                    }
-                    if file_id {
-                        p.insert("file_id".into(), json!(b64));
-                    } else {
-                        let name = self.filename.unwrap_or_else(|| (self.default_filename)(full == "application/pdf"));
-                        p.insert("filename".into(), json!(name));
-                        p.insert("file_data".into(), json!(format!("data:{full};base64,{b64}")));
-                    }
-                }
-            }
-        }
-        put(&mut p, "prompt_cache_breakpoint", self.breakpoint);
-        Ok(Value::Object(p))
-    }
 }
 
 fn assistant_message(
@@ -492,124 +366,6 @@ fn tool_message(
         input.push(Value::Object(m));
     }
     Ok(())
-}
-
-/// The one output of an expanded `parallel` call: the results' outputs,
-/// one a line (input_text parts when one has a cache breakpoint).
-fn group_output(g: &Group) -> Result<Value, ProviderError> {
-    let mut texts = Vec::with_capacity(g.results.len());
-    let mut breakpoints = Vec::with_capacity(g.results.len());
-    for r in &g.results {
-        let text = match tool_output_value(&r.output, r.provider_options.as_ref(), false)? {
-            Value::String(s) => s,
-            other => js_json::to_string(&other),
-        };
-        texts.push(text);
-        breakpoints.push(scalar_breakpoint(&r.output, r.provider_options.as_ref()));
-    }
-    let output = if breakpoints.iter().any(Option::is_some) {
-        let parts = texts
-            .iter()
-            .zip(breakpoints)
-            .enumerate()
-            .map(|(i, (text, b))| {
-                let mut p = Map::new();
-                p.insert("type".into(), json!("input_text"));
-                p.insert("text".into(), json!(if i == 0 { text.clone() } else { format!("\n{text}") }));
-                put(&mut p, "prompt_cache_breakpoint", b);
-                Value::Object(p)
-            })
-            .collect();
-        Value::Array(parts)
-    } else {
-        json!(texts.join("\n"))
-    };
-    Ok(json!({ "type": "function_call_output", "call_id": g.meta.tool_call_id, "output": output }))
-}
-
-/// `getScalarToolResultPromptCacheBreakpoint`.
-fn scalar_breakpoint(output: &ToolOutput, result_options: Option<&Map<String, Value>>) -> Option<Value> {
-    let own = match output {
-        ToolOutput::Content(_) => return None,
-        ToolOutput::Text(o) | ToolOutput::Json(o) | ToolOutput::ErrorText(o) | ToolOutput::ErrorJson(o) => {
-            o.provider_options.as_ref()
-        }
-        ToolOutput::ExecutionDenied(d) => d.provider_options.as_ref(),
-        ToolOutput::Unknown(_) => None,
-    };
-    breakpoint(own).or_else(|| breakpoint(result_options))
-}
-
-/// `convertFunctionToolResultOutput`, with the scalar output's cache
-/// breakpoint.
-fn tool_output(output: &ToolOutput, result_options: Option<&Map<String, Value>>) -> Result<Value, ProviderError> {
-    tool_output_value(output, result_options, true)
-}
-
-fn tool_output_value(
-    output: &ToolOutput,
-    result_options: Option<&Map<String, Value>>,
-    with_breakpoint: bool,
-) -> Result<Value, ProviderError> {
-    let value = |v: &Option<Value>| v.clone().unwrap_or(Value::Null);
-    let b = if with_breakpoint { scalar_breakpoint(output, result_options) } else { None };
-    let scalar = |text: String| match b.clone() {
-        None => json!(text),
-        Some(b) => json!([{ "type": "input_text", "text": text, "prompt_cache_breakpoint": b }]),
-    };
-    Ok(match output {
-        ToolOutput::Text(o) => match value(&o.value) {
-            Value::String(t) => scalar(t),
-            // Not a string: the SDK passes it on as it is.
-            other => other,
-        },
-        ToolOutput::ErrorText(o) | ToolOutput::ErrorJson(o) => scalar(js_json::to_string(&json!({ "error": value(&o.value) }))),
-        ToolOutput::ExecutionDenied(d) => scalar(d.reason.clone().unwrap_or_else(|| "Tool call execution denied.".into())),
-        ToolOutput::Json(o) => scalar(js_json::to_string(&value(&o.value))),
-        ToolOutput::Content(o) => {
-            let items = match &o.value {
-                Some(Value::Array(items)) => items,
-                _ => return Err(config("tool result content must be an array")),
-            };
-            let mut out = Vec::new();
-            for item in items {
-                if let Some(v) = content_item(item)? {
-                    out.push(v);
-                }
-            }
-            Value::Array(out)
-        }
-        ToolOutput::Unknown(o) => return Err(unknown_part(o)),
-    })
-}
-
-/// One item of a `content` tool result; `None` for what the SDK skips.
-fn content_item(item: &Value) -> Result<Option<Value>, ProviderError> {
-    let po = item.get("providerOptions").and_then(Value::as_object);
-    let media_type = item.get("mediaType").and_then(Value::as_str).unwrap_or("").to_string();
-    let data = match item.get("type").and_then(Value::as_str) {
-        Some("text") => {
-            let mut p = Map::new();
-            p.insert("type".into(), json!("input_text"));
-            p.insert("text".into(), item.get("text").cloned().unwrap_or(Value::Null));
-            put(&mut p, "prompt_cache_breakpoint", breakpoint(po));
-            return Ok(Some(Value::Object(p)));
-        }
-        Some("file") => match item.get("data") {
-            Some(d) => file_data(d)?.0,
-            None => return Ok(None),
-        },
-        _ => return Ok(None),
-    };
-    let file = FileInput {
-        data,
-        media_type,
-        filename: item.get("filename").and_then(Value::as_str).map(str::to_string),
-        detail: openai(po, "imageDetail").cloned(),
-        breakpoint: breakpoint(po),
-        default_filename: |_| "data".to_string(),
-    };
-    file.convert(true, false).map(Some)
 }
 
 /// `mapToolCaller`: `{type: "program", callerId}` to the API's `caller_id`.

@@ -38,10 +38,13 @@
 //! `reasoningEncryptedContent`, `promptCacheBreakpoint`, `imageDetail`.
 
 mod decode;
+mod files;
 mod input;
 mod options;
 mod parallel;
 mod request;
+mod schema;
+mod tool_results;
 
 #[cfg(test)]
 mod tests;

@@ -9,16 +9,21 @@
 //! ignored, as are citations' `source` parts (no [`StreamPart`] carries
 //! them; their annotations stay in the text's provider metadata).
 
+mod items;
+
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{json, Map, Value};
 
-use super::super::{status_from_error, PROVIDER};
-use super::parallel;
+use super::super::PROVIDER;
+use super::schema::{
+    convert_usage, early_error, error_event, incomplete_reason, index, map_finish_reason, num_field, opt_index, response_error,
+    str_field, usage, well_formed_error,
+};
 use crate::protocol::message::FinishReason;
 use crate::protocol::sse::SseDecoder;
 use crate::provider::error::ProviderError;
-use crate::provider::part::{StreamPart, Usage};
+use crate::provider::part::StreamPart;
 use crate::provider::{StreamDecoder, MAX_RETAINED_BYTES, MAX_TRACKED_BLOCKS};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,62 +111,6 @@ fn meta(fields: Value) -> Option<Map<String, Value>> {
     m.insert(PROVIDER.into(), fields);
     Some(m)
 }
-
-/// The event fields the SDK's schema requires, by kind.
-fn str_field<'a>(v: &'a Value, key: &str) -> Result<&'a str, String> {
-    v.get(key).and_then(Value::as_str).ok_or_else(|| format!("`{key}` must be a string"))
-}
-
-fn num_field(v: &Value, key: &str) -> Result<f64, String> {
-    v.get(key).and_then(Value::as_f64).ok_or_else(|| format!("`{key}` must be a number"))
-}
-
-/// An optional (nullish) number field.
-fn opt_num(v: &Value, key: &str) -> Result<Option<f64>, String> {
-    match v.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(n) => n.as_f64().map(Some).ok_or_else(|| format!("`{key}` must be a number")),
-    }
-}
-
-/// An output or summary index as a map key. The API counts from 0; other
-/// numbers cannot be told apart the way the SDK's JS object keys are.
-fn index(n: f64) -> Result<u64, String> {
-    if n >= 0.0 && n.fract() == 0.0 && n < 9.0e15 {
-        Ok(n as u64)
-    } else {
-        Err(format!("index {n} is not a count"))
-    }
-}
-
-fn opt_index(v: &Value, key: &str) -> Result<Option<u64>, String> {
-    opt_num(v, key)?.map(index).transpose()
-}
-
-/// The `item` types the SDK's schema knows (others are ignored).
-const MODELED_ITEMS: [&str; 21] = [
-    "apply_patch_call",
-    "code_interpreter_call",
-    "compaction",
-    "computer_call",
-    "custom_tool_call",
-    "file_search_call",
-    "function_call",
-    "image_generation_call",
-    "local_shell_call",
-    "mcp_approval_request",
-    "mcp_call",
-    "mcp_list_tools",
-    "message",
-    "program",
-    "program_output",
-    "reasoning",
-    "shell_call",
-    "shell_call_output",
-    "tool_search_call",
-    "tool_search_output",
-    "web_search_call",
-];
 
 impl Default for ResponsesDecoder {
     fn default() -> Self {
@@ -310,113 +259,8 @@ impl ResponsesDecoder {
                     out.push(StreamPart::ResponseMetadata { id: Some(id.to_string()), model_id: Some(model.to_string()) });
                 }
             }
-            "response.output_item.added" => {
-                let oi = index(num_field(v, "output_index")?)?;
-                let item = v.get("item").filter(|i| i.is_object()).ok_or("`item` must be an object")?;
-                let Some(item_type) = item.get("type").and_then(Value::as_str) else {
-                    return Err("`item.type` must be a string".into());
-                };
-                if !MODELED_ITEMS.contains(&item_type) {
-                    return Ok(false);
-                }
-                match item_type {
-                    "message" => {
-                        let id = str_field(item, "id")?.to_string();
-                        let phase = phase(item)?;
-                        self.output_items.insert(oi, id.clone());
-                        self.annotations.clear();
-                        self.message_phase = phase.clone();
-                        let mut m = Map::new();
-                        m.insert("itemId".into(), json!(id));
-                        if let Some(p) = phase {
-                            m.insert("phase".into(), p);
-                        }
-                        out.push(StreamPart::TextStart { id, provider_metadata: meta(Value::Object(m)) });
-                    }
-                    "reasoning" => {
-                        let id = str_field(item, "id")?.to_string();
-                        let encrypted = encrypted_content(item)?;
-                        self.output_items.insert(oi, id.clone());
-                        self.reasoning.insert(
-                            id.clone(),
-                            Reasoning { encrypted: encrypted.clone(), parts: BTreeMap::from([(0, Summary::Active)]) },
-                        );
-                        out.push(StreamPart::ReasoningStart {
-                            id: format!("{id}:0"),
-                            provider_metadata: meta(json!({ "itemId": id, "reasoningEncryptedContent": encrypted })),
-                        });
-                    }
-                    "function_call" => {
-                        let (call_id, name) = function_call(item)?;
-                        let wrapper = parallel::is_undeclared(&name, &self.tools);
-                        if !wrapper {
-                            out.push(StreamPart::ToolInputStart {
-                                id: call_id.clone(),
-                                tool_name: name.clone(),
-                                provider_metadata: None,
-                            });
-                        }
-                        let async_flag = item.get("async").filter(|a| a.is_boolean()).cloned();
-                        self.tool_calls.insert(oi, Ongoing { call_id, name, buffered: wrapper.then(Vec::new), async_flag });
-                    }
-                    _ => {}
-                }
-            }
-            "response.output_item.done" => {
-                let oi = index(num_field(v, "output_index")?)?;
-                let item = v.get("item").filter(|i| i.is_object()).ok_or("`item` must be an object")?;
-                let Some(item_type) = item.get("type").and_then(Value::as_str) else {
-                    return Err("`item.type` must be a string".into());
-                };
-                if !MODELED_ITEMS.contains(&item_type) {
-                    return Ok(false);
-                }
-                match item_type {
-                    "message" => {
-                        let wire_id = str_field(item, "id")?.to_string();
-                        let phase = phase(item)?.or_else(|| self.message_phase.take());
-                        self.message_phase = None;
-                        let id = self.output_items.remove(&oi).unwrap_or(wire_id);
-                        let mut m = Map::new();
-                        m.insert("itemId".into(), json!(id));
-                        if let Some(p) = phase {
-                            m.insert("phase".into(), p);
-                        }
-                        if !self.annotations.is_empty() {
-                            m.insert("annotations".into(), Value::Array(std::mem::take(&mut self.annotations)));
-                        }
-                        out.push(StreamPart::TextEnd { id, provider_metadata: meta(Value::Object(m)) });
-                    }
-                    "reasoning" => {
-                        let wire_id = str_field(item, "id")?.to_string();
-                        let encrypted = encrypted_content(item)?;
-                        let id = self.output_items.remove(&oi).unwrap_or(wire_id);
-                        if let Some(r) = self.reasoning.remove(&id) {
-                            for (n, status) in &r.parts {
-                                if matches!(status, Summary::Active | Summary::CanConclude) {
-                                    out.push(StreamPart::ReasoningEnd {
-                                        id: format!("{id}:{n}"),
-                                        provider_metadata: meta(json!({ "itemId": id, "reasoningEncryptedContent": encrypted })),
-                                    });
-                                }
-                            }
-                        }
-                    }
-                    "function_call" => {
-                        let (call_id, name) = function_call(item)?;
-                        let arguments = str_field(item, "arguments")?.to_string();
-                        let item_id = str_field(item, "id")?.to_string();
-                        match item.get("status").and_then(Value::as_str) {
-                            Some("in_progress" | "completed" | "incomplete") => {}
-                            _ => return Err("`item.status` must be in_progress, completed or incomplete".into()),
-                        }
-                        let ongoing = self.tool_calls.remove(&oi);
-                        self.has_function_call = true;
-                        self.function_call_done(item, call_id, name, arguments, item_id, ongoing, out);
-                    }
-                    _ => {}
-                }
-            }
+            "response.output_item.added" => return self.item_added(v, out),
+            "response.output_item.done" => return self.item_done(v, out),
             "response.function_call_arguments.delta" => {
                 let oi = index(num_field(v, "output_index")?)?;
                 str_field(v, "item_id")?;
@@ -589,69 +433,6 @@ impl ResponsesDecoder {
         Ok(true)
     }
 
-    /// A function call is complete: the call, or the calls a `parallel`
-    /// wrapper expands to.
-    #[allow(clippy::too_many_arguments)]
-    fn function_call_done(
-        &mut self,
-        item: &Value,
-        call_id: String,
-        name: String,
-        arguments: String,
-        item_id: String,
-        ongoing: Option<Ongoing>,
-        out: &mut Vec<StreamPart>,
-    ) {
-        let wrapper = ongoing.as_ref().map_or_else(|| parallel::is_undeclared(&name, &self.tools), |o| o.buffered.is_some());
-        if wrapper {
-            if let Some(calls) = parallel::expand(&call_id, &arguments, &item_id, &self.tools) {
-                for (id, tool_name, input, meta) in calls {
-                    out.push(StreamPart::ToolInputStart {
-                        id: id.clone(),
-                        tool_name: tool_name.clone(),
-                        provider_metadata: None,
-                    });
-                    out.push(StreamPart::ToolInputDelta { id: id.clone(), delta: input.clone() });
-                    out.push(StreamPart::ToolInputEnd { id: id.clone() });
-                    out.push(StreamPart::ToolCall { tool_call_id: id, tool_name, input, provider_metadata: Some(meta) });
-                }
-                return;
-            }
-            // Not expandable: the wrapper as it is, its input at once.
-            out.push(StreamPart::ToolInputStart { id: call_id.clone(), tool_name: name.clone(), provider_metadata: None });
-            let buffered = ongoing.as_ref().and_then(|o| o.buffered.clone()).unwrap_or_default();
-            if !buffered.is_empty() {
-                for delta in buffered {
-                    out.push(StreamPart::ToolInputDelta { id: call_id.clone(), delta });
-                }
-            } else if !arguments.is_empty() {
-                out.push(StreamPart::ToolInputDelta { id: call_id.clone(), delta: arguments.clone() });
-            }
-        }
-        out.push(StreamPart::ToolInputEnd { id: call_id.clone() });
-        let mut m = Map::new();
-        m.insert("itemId".into(), json!(item_id));
-        if let Some(a) = item.get("async").filter(|a| a.is_boolean()).cloned().or_else(|| ongoing.and_then(|o| o.async_flag)) {
-            m.insert("async".into(), a);
-        }
-        if let Some(n) = item.get("namespace").filter(|n| !n.is_null()) {
-            m.insert("namespace".into(), n.clone());
-        }
-        if let Some(c) = item.get("caller").filter(|c| c.is_object()) {
-            let caller = match c.get("type").and_then(Value::as_str) {
-                Some("program") => json!({ "type": "program", "callerId": c.get("caller_id") }),
-                _ => json!({ "type": c.get("type") }),
-            };
-            m.insert("caller".into(), caller);
-        }
-        out.push(StreamPart::ToolCall {
-            tool_call_id: call_id,
-            tool_name: name,
-            input: arguments,
-            provider_metadata: meta(Value::Object(m)),
-        });
-    }
-
     /// The id of the open item at `output_index`, else the event's own.
     fn item_id(&self, item_id: &str, output_index: Option<u64>) -> String {
         output_index.and_then(|oi| self.output_items.get(&oi)).cloned().unwrap_or_else(|| item_id.to_string())
@@ -693,152 +474,6 @@ impl ResponsesDecoder {
             usage: convert_usage(self.usage.as_ref()),
             provider_metadata: meta(Value::Object(m)),
         });
-    }
-}
-
-fn phase(item: &Value) -> Result<Option<Value>, String> {
-    match item.get("phase") {
-        None | Some(Value::Null) => Ok(None),
-        Some(p @ Value::String(s)) if s == "commentary" || s == "final_answer" => Ok(Some(p.clone())),
-        Some(_) => Err("`item.phase` must be commentary or final_answer".into()),
-    }
-}
-
-fn encrypted_content(item: &Value) -> Result<Option<String>, String> {
-    match item.get("encrypted_content") {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err("`item.encrypted_content` must be a string".into()),
-    }
-}
-
-fn function_call(item: &Value) -> Result<(String, String), String> {
-    str_field(item, "id")?;
-    str_field(item, "arguments")?;
-    Ok((str_field(item, "call_id")?.to_string(), str_field(item, "name")?.to_string()))
-}
-
-fn incomplete_reason(r: &Value) -> Result<Option<String>, String> {
-    match r.get("incomplete_details") {
-        None | Some(Value::Null) => Ok(None),
-        Some(d) => str_field(d, "reason").map(|s| Some(s.to_string())),
-    }
-}
-
-fn usage(r: &Value) -> Result<Option<Value>, String> {
-    match r.get("usage") {
-        None | Some(Value::Null) => Ok(None),
-        Some(u) => {
-            num_field(u, "input_tokens")?;
-            num_field(u, "output_tokens")?;
-            Ok(Some(u.clone()))
-        }
-    }
-}
-
-/// `response.error` of a failed response: `(code, message)`.
-fn response_error(r: &Value) -> Result<Option<(Option<String>, String)>, String> {
-    match r.get("error") {
-        None | Some(Value::Null) => Ok(None),
-        Some(e) => {
-            let message = str_field(e, "message")?.to_string();
-            let code = match e.get("code") {
-                None | Some(Value::Null) => None,
-                Some(Value::String(c)) => Some(c.clone()),
-                Some(_) => return Err("`response.error.code` must be a string".into()),
-            };
-            Ok(Some((code, message)))
-        }
-    }
-}
-
-/// An `error` event, nested (`{error: {type, code, message}}`) or flat
-/// (`{code, message}`): `(kind, message)`.
-fn error_event(v: &Value) -> Result<(String, String), String> {
-    let nullable_str = |o: &Value, k: &str| -> Result<Option<String>, String> {
-        match o.get(k) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(format!("`{k}` must be a string")),
-        }
-    };
-    if let Some(e) = v.get("error").filter(|e| e.is_object()) {
-        let kind = str_field(e, "type")?.to_string();
-        let code = nullable_str(e, "code")?;
-        return Ok((code.unwrap_or(kind), str_field(e, "message")?.to_string()));
-    }
-    let code = nullable_str(v, "code")?;
-    Ok((code.unwrap_or_else(|| "error".into()), str_field(v, "message")?.to_string()))
-}
-
-/// Whether an `error` or `response.failed` event fits the SDK's schema (the
-/// look-ahead sees only events that do).
-fn well_formed_error(kind: &str, v: &Value) -> bool {
-    let seq = num_field(v, "sequence_number").is_ok();
-    match kind {
-        "error" => seq && error_event(v).is_ok(),
-        "response.failed" => {
-            seq && v
-                .get("response")
-                .filter(|r| r.is_object())
-                .is_some_and(|r| response_error(r).is_ok() && incomplete_reason(r).is_ok() && usage(r).is_ok())
-        }
-        _ => false,
-    }
-}
-
-/// The error that fails the call when it comes before any output
-/// (`createOpenAIStreamError`): status inferred from code and type.
-fn early_error(kind: &str, v: &Value) -> Option<ProviderError> {
-    let (code, error_type, message) = match kind {
-        "error" => {
-            let e = v.get("error").filter(|e| e.is_object()).unwrap_or(v);
-            let message = e.get("message")?.as_str()?.to_string();
-            let code = match e.get("code") {
-                Some(Value::String(s)) => Some(s.clone()),
-                Some(Value::Number(n)) => Some(n.to_string()),
-                _ => None,
-            };
-            (code, e.get("type").and_then(Value::as_str).map(str::to_string), message)
-        }
-        "response.failed" => {
-            let e = v.pointer("/response/error").filter(|e| e.is_object())?;
-            let message = e.get("message")?.as_str()?.to_string();
-            let code = match e.get("code") {
-                Some(Value::String(s)) => Some(s.clone()),
-                Some(Value::Number(n)) => Some(n.to_string()),
-                _ => None,
-            };
-            (code, Some("response.failed".to_string()), message)
-        }
-        _ => return None,
-    };
-    let status = status_from_error(error_type.as_deref(), code.as_deref());
-    Some(ProviderError::Http { provider: PROVIDER, status, kind: code.or(error_type), message, retry_after_ms: None })
-}
-
-/// `mapOpenAIResponseFinishReason`.
-fn map_finish_reason(reason: Option<&str>, has_function_call: bool, has_refusal: bool) -> FinishReason {
-    match reason {
-        None if has_function_call => FinishReason::ToolCalls,
-        None if has_refusal => FinishReason::ContentFilter,
-        None => FinishReason::Stop,
-        Some("max_output_tokens") => FinishReason::Length,
-        Some("content_filter") => FinishReason::ContentFilter,
-        Some(_) if has_function_call => FinishReason::ToolCalls,
-        Some(_) => FinishReason::Other,
-    }
-}
-
-/// `convertOpenAIResponsesUsage`.
-fn convert_usage(usage: Option<&Value>) -> Usage {
-    let Some(u) = usage else { return Usage::default() };
-    let n = |p: &str| u.pointer(p).and_then(Value::as_f64).map(|n| n.max(0.0) as u64);
-    Usage {
-        input_tokens: n("/input_tokens"),
-        output_tokens: n("/output_tokens"),
-        reasoning_tokens: Some(n("/output_tokens_details/reasoning_tokens").unwrap_or(0)),
-        cached_input_tokens: Some(n("/input_tokens_details/cached_tokens").unwrap_or(0)),
     }
 }
 
