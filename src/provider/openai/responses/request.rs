@@ -21,7 +21,9 @@ use crate::provider::error::ProviderError;
 use crate::provider::tool::{ToolChoice, ToolSpec};
 use crate::provider::CallOptions;
 
-/// Reasoning efforts of GPT-6 and later (the catalog's list).
+/// Reasoning efforts of GPT-6 and later (the catalog's list); the models
+/// that may run without reasoning (sampling with effort `none`) take `none`
+/// too.
 const GPT6_EFFORTS: [&str; 5] = ["low", "medium", "high", "xhigh", "max"];
 
 pub(super) fn request_body(model: &str, options: &CallOptions) -> Result<Value, ProviderError> {
@@ -63,7 +65,8 @@ pub(super) fn request_body(model: &str, options: &CallOptions) -> Result<Value, 
         || str_of(&opts.truncation) == Some("auto");
     let mut effective_effort = effort.clone();
     if let Some(update) = &opts.reasoning_effort_update {
-        if !update_unsupported && GPT6_EFFORTS.contains(&update.as_str()) {
+        let supported = GPT6_EFFORTS.contains(&update.as_str()) || (update == "none" && traits.sampling_with_effort_none);
+        if !update_unsupported && supported {
             let first = input.first();
             let same = first.is_some_and(|f| {
                 f.get("type") == Some(&json!("configuration_update")) && f.pointer("/reasoning/effort") == Some(&json!(update))
