@@ -49,6 +49,12 @@ fn providers() -> Vec<Provider> {
             decoder: || Box::new(openai::OpenAiDecoder::new()),
             is_delta: |e| e.contains(r#""delta":{"content":""#) && !e.contains(r#""content":"""#),
         },
+        Provider {
+            name: "openai",
+            dir: "openai-responses",
+            decoder: || Box::new(openai::responses::ResponsesDecoder::new(false, false)),
+            is_delta: |e| e.starts_with("event: response.output_text.delta\n"),
+        },
     ]
 }
 

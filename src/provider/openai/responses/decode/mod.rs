@@ -191,6 +191,9 @@ impl ResponsesDecoder {
         if matches!(self.state, State::Failed | State::Finished) {
             return;
         }
+        if self.text_delta_fast(data, out) {
+            return;
+        }
         let value: Value = match serde_json::from_str(data) {
             Ok(v) => v,
             Err(e) => return self.malformed(format!("JSON parsing failed: Text: {data}.\nError message: {e}"), out),
@@ -234,6 +237,44 @@ impl ResponsesDecoder {
                 out.append(&mut parts);
             }
         }
+    }
+
+    /// Most events of a stream are text deltas: a well-formed one is read
+    /// straight into its struct, not through a JSON value. False when the
+    /// event is not one the short path takes (then the general path reads
+    /// it, with its errors).
+    fn text_delta_fast(&mut self, data: &str, out: &mut Vec<StreamPart>) -> bool {
+        #[derive(serde::Deserialize)]
+        struct TextDelta {
+            #[serde(rename = "type")]
+            kind: String,
+            item_id: String,
+            output_index: Option<f64>,
+            delta: String,
+            logprobs: Option<Value>,
+        }
+        if !data.contains("\"response.output_text.delta\"") {
+            return false;
+        }
+        let Ok(event) = serde_json::from_str::<TextDelta>(data) else { return false };
+        let index = match event.output_index {
+            None => None,
+            Some(n) => match index(n) {
+                Ok(i) => Some(i),
+                Err(_) => return false,
+            },
+        };
+        let kept_logprobs = self.logprobs_requested && event.logprobs.as_ref().is_some_and(|l| !l.is_null());
+        if event.kind != "response.output_text.delta"
+            || kept_logprobs
+            || event.logprobs.as_ref().is_some_and(|l| !l.is_null() && !l.is_array())
+        {
+            return false;
+        }
+        self.release(out);
+        let id = self.item_id(&event.item_id, index);
+        out.push(StreamPart::TextDelta { id, delta: event.delta, provider_metadata: None });
+        true
     }
 
     /// An event that does not parse or fit its schema: an `error` part
