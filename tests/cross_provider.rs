@@ -59,6 +59,16 @@ fn provider(name: &str) -> Provider {
             model: Model::OpenAi,
             model_id: "gpt-4o-mini",
         },
+        // The Responses API (provider name `openai`; fixtures in openai-responses/).
+        "openai-responses" => Provider {
+            name: "openai-responses",
+            decoder: || {
+                let tools = builtin_tools().into_iter().map(|t| t.name).collect();
+                Box::new(openai::responses::ResponsesDecoder::new(false, false).with_tools(tools))
+            },
+            model: Model::OpenAiResponses,
+            model_id: "gpt-4o-mini",
+        },
         other => panic!("no provider {other}"),
     }
 }
@@ -167,7 +177,10 @@ fn sdk_request(b: &Provider, turn: &Turn) -> Value {
         "provider": b.name, "fixture": "text", "system": SYSTEM, "maxOutputTokens": MAX_TOKENS,
         "messages": messages, "tools": tools, "toolOutputs": tool_outputs(&turn.session),
     });
-    let path = std::env::temp_dir().join(format!("headstart-handover-{}-{}.json", b.name, std::process::id()));
+    // Tests run in parallel threads of one process: one file per call.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("headstart-handover-{}-{}-{n}.json", b.name, std::process::id()));
     std::fs::write(&path, serde_json::to_vec(&input).unwrap()).unwrap();
     let out = common::run_node("handover-reference.mjs", &[path.to_str().unwrap()]);
     let _ = std::fs::remove_file(&path);
@@ -229,4 +242,28 @@ fn anthropic_step_one_then_an_openai_agent() {
 fn openai_step_one_then_an_anthropic_agent() {
     check("openai", "tool-call", "anthropic");
     check("openai", "parallel-tool-calls", "anthropic");
+}
+
+#[test]
+fn openai_responses_step_one_then_an_anthropic_agent() {
+    check("openai-responses", "tool-call", "anthropic");
+    check("openai-responses", "parallel-tool-calls", "anthropic");
+}
+
+#[test]
+fn anthropic_step_one_then_an_openai_responses_agent() {
+    check("anthropic", "tool-call", "openai-responses");
+    check("anthropic", "parallel-tool-calls", "openai-responses");
+}
+
+/// Step 1's reasoning item comes back to the Responses API by reference
+/// (`store` is on by default), then the calls and their outputs.
+#[test]
+fn openai_responses_on_both_sides_refers_to_step_one_items() {
+    let turn = hand_over(&provider("openai-responses"), "reasoning-store", &provider("openai-responses"));
+    let body: Value = serde_json::from_str(&turn.requests[0].body).unwrap();
+    assert_eq!(body["input"][2], json!({ "type": "item_reference", "id": "rs_68e3a3c7a5c681a2e8f0a2b4d6f8a0c2" }));
+    check("openai-responses", "reasoning-store", "openai-responses");
+    check("openai-responses", "tool-call", "openai-responses");
+    check("openai", "tool-call", "openai-responses");
 }
