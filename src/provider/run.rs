@@ -14,7 +14,7 @@ use super::config::{Model, ModelSettings};
 use super::error::ProviderError;
 use super::scripted::{self, Plan};
 use super::step::Step;
-use super::{anthropic, openai, CallOptions, StreamDecoder, StreamPart};
+use super::{anthropic, google, openai, CallOptions, StreamDecoder, StreamPart};
 
 /// Runs the call of `step` and hands every UI chunk to `emit` as it is made.
 /// When this returns, `step.is_done()` and its outcome is set.
@@ -87,6 +87,8 @@ struct HttpProvider {
     built: Result<crate::io::HttpRequest, ProviderError>,
     http_error: fn(u16, &[(String, String)], &str) -> ProviderError,
     decoder: fn() -> Box<dyn StreamDecoder>,
+    /// A service account whose token each attempt sends as a bearer.
+    bearer: Option<google::ServiceAccount>,
 }
 
 fn http_provider(model: &Model, options: &CallOptions) -> HttpProvider {
@@ -96,12 +98,24 @@ fn http_provider(model: &Model, options: &CallOptions) -> HttpProvider {
             built: anthropic::build_request(c, options),
             http_error: anthropic::http_error,
             decoder: || Box::new(anthropic::AnthropicDecoder::new()),
+            bearer: None,
         },
         Model::OpenAi(c) => HttpProvider {
             name: "openai",
             built: openai::build_request(c, options),
             http_error: openai::http_error,
             decoder: || Box::new(openai::OpenAiDecoder::new()),
+            bearer: None,
+        },
+        Model::Google(c) => HttpProvider {
+            name: c.provider(),
+            built: google::build_request(c, options),
+            http_error: if c.vertex { google::vertex_http_error } else { google::http_error },
+            decoder: if c.vertex { || Box::new(google::GoogleDecoder::new(true)) } else { || Box::new(google::GoogleDecoder::new(false)) },
+            bearer: match &c.auth {
+                google::GoogleAuth::ServiceAccount(account) => Some(account.clone()),
+                google::GoogleAuth::ApiKey(_) => None,
+            },
         },
         Model::Scripted(_) => unreachable!("scripted models are played, not fetched"),
     }
@@ -116,14 +130,30 @@ async fn call_http<F: Fetch, C: Clock>(
     step: &mut Step,
     emit: &mut dyn FnMut(UiChunk),
 ) {
-    let HttpProvider { name: provider, built, http_error, decoder } = http_provider(model, options);
-    let request = match built {
+    let HttpProvider { name: provider, built, http_error, decoder, bearer } = http_provider(model, options);
+    let mut request = match built {
         Ok(r) => r,
         Err(e) => return emit_all(emit, step.fail(e)),
     };
     let stall = settings.stall_timeout_ms;
     let mut attempt = 1;
     loop {
+        if let Some(account) = &bearer {
+            match google::auth::access_token(fetch, clock, account, stall).await {
+                Ok(token) => {
+                    request.headers.retain(|(n, _)| n != "authorization");
+                    request.headers.push(("authorization".into(), format!("Bearer {token}")));
+                }
+                Err(e) => match e.retry_delay_ms(attempt).filter(|_| attempt < settings.max_attempts) {
+                    Some(delay) => {
+                        clock.sleep(delay.min(u64::from(u32::MAX)) as u32).await;
+                        attempt += 1;
+                        continue;
+                    }
+                    None => return emit_all(emit, step.fail(e)),
+                },
+            }
+        }
         let failure = match timeout(clock, stall, fetch.fetch(&request)).await {
             None => ProviderError::Stalled { provider, after_ms: stall.into() },
             Some(Err(FetchError(message))) => ProviderError::Network { provider, message },

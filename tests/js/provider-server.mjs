@@ -5,6 +5,8 @@
 //
 //   POST /anthropic/<fixture>/v1/messages          (base URL `${url}/anthropic/<fixture>/v1`)
 //   POST /openai/<fixture>/v1/chat/completions     (base URL `${url}/openai/<fixture>/v1`)
+//   POST /google/<fixture>/v1beta/models/<model>:streamGenerateContent?alt=sse
+//                                                  (base URL `${url}/google/<fixture>/v1beta`)
 //
 // A `.sse` fixture is written frame by frame (split after each blank line),
 // `eventDelayMs` apart, after waiting `ttfbMs` before the status line and the
@@ -17,7 +19,7 @@
 //   import { startReplayServer } from "./provider-server.mjs";
 //   const server = await startReplayServer({ fixturesDir, ttfbMs: 0, eventDelayMs: 0 });
 //   server.url        // "http://127.0.0.1:<port>"
-//   server.requests   // [{ path, provider, fixture, headers, body (parsed JSON), rawBody, at, closedAt? }]
+//   server.requests   // [{ path, query, provider, fixture, headers, body (parsed JSON), rawBody, at, closedAt? }]
 //   server.closes     // [{ index, path, at }]: the client closed before the response ended
 //   await server.stop();
 //
@@ -42,7 +44,10 @@ export const defaultFixturesDir = resolve(dirname(fileURLToPath(import.meta.url)
 const ROUTES = {
   anthropic: "/v1/messages",
   openai: "/v1/chat/completions",
+  google: /^\/v1beta\/models\/[A-Za-z0-9._-]+:streamGenerateContent$/,
 };
+
+const routeMatches = (route, path) => (typeof route === "string" ? route === path : route.test(path));
 
 // Response headers of a successful stream, per provider (a sidecar's
 // `headers` are merged over them).
@@ -58,6 +63,12 @@ const STREAM_HEADERS = {
     "openai-processing-ms": "212",
     "openai-version": "2020-10-01",
     "x-request-id": "req_0000000000000000replay0000000000",
+  },
+  google: {
+    "content-type": "text/event-stream",
+    "server-timing": "gfet4t7; dur=412",
+    "x-content-type-options": "nosniff",
+    vary: "Origin, X-Origin, Referer",
   },
 };
 
@@ -94,10 +105,11 @@ export function loadFixture(fixturesDir, provider, name) {
     description: sidecar.description,
     providerOptions: sidecar.providerOptions,
     prompt: sidecar.prompt,
+    model: sidecar.model,
   };
 }
 
-/** Every fixture name per provider, sorted: `{ anthropic: [...], openai: [...] }`. */
+/** Every fixture name per provider, sorted: `{ anthropic: [...], openai: [...], google: [...] }`. */
 export function listFixtures(fixturesDir = defaultFixturesDir) {
   const out = {};
   for (const provider of Object.keys(ROUTES)) {
@@ -115,9 +127,10 @@ export function listFixtures(fixturesDir = defaultFixturesDir) {
 }
 
 /**
- * Splits an SSE body into frames, each ending with its blank line (the last
- * piece may be a partial frame without one). Works on bytes, so multi-byte
- * UTF-8 characters are never split.
+ * Splits an SSE body into frames, each ending with its blank line (`\n\n`,
+ * or `\r\n\r\n` as Google sends; the last piece may be a partial frame
+ * without one). Works on bytes, so multi-byte UTF-8 characters are never
+ * split.
  */
 export function splitFrames(buf) {
   const frames = [];
@@ -127,6 +140,10 @@ export function splitFrames(buf) {
       frames.push(buf.subarray(start, i + 2));
       start = i + 2;
       i++;
+    } else if (buf[i] === 0x0a && buf[i + 1] === 0x0d && buf[i + 2] === 0x0a) {
+      frames.push(buf.subarray(start, i + 3));
+      start = i + 3;
+      i += 2;
     }
   }
   if (start < buf.length) frames.push(buf.subarray(start));
@@ -158,8 +175,8 @@ export async function startReplayServer({
       return sendJson(res, 200, listFixtures(fixturesDir));
     }
 
-    const match = /^\/(anthropic|openai)\/([^/]+)(\/.*)$/.exec(path);
-    if (req.method !== "POST" || match == null || match[3] !== ROUTES[match[1]]) {
+    const match = /^\/(anthropic|openai|google)\/([^/]+)(\/.*)$/.exec(path);
+    if (req.method !== "POST" || match == null || !routeMatches(ROUTES[match[1]], match[3])) {
       return sendJson(res, 404, { error: { type: "not_found", message: `no route for ${req.method} ${path}` } });
     }
     const [, provider, fixtureName] = match;
@@ -171,7 +188,7 @@ export async function startReplayServer({
     } catch {
       body = rawBody;
     }
-    const record = { path, provider, fixture: fixtureName, headers: { ...req.headers }, body, rawBody, at: performance.now() };
+    const record = { path, query: url.search, provider, fixture: fixtureName, headers: { ...req.headers }, body, rawBody, at: performance.now() };
     const index = requests.push(record) - 1;
     log?.({ event: "request", index, path, at: record.at });
 

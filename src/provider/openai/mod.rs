@@ -26,7 +26,7 @@
 
 mod decode;
 mod js_json;
-mod media;
+pub(crate) mod media;
 mod messages;
 mod request;
 mod tools;
