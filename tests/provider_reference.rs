@@ -16,8 +16,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use headstart::protocol::model::ModelMessage;
-use headstart::provider::step::Step;
 use headstart::provider::google::{GoogleAuth, GoogleConfig, GoogleDecoder};
+use headstart::provider::step::Step;
 use headstart::provider::{anthropic, google, openai, CallOptions, HttpProviderConfig, ProviderError, StreamDecoder, ToolSpec};
 use serde_json::{json, Value};
 

@@ -6,9 +6,9 @@
 
 use serde_json::Value;
 
+use super::google::{self, GoogleAuth, GoogleConfig, ServiceAccount};
 use super::scripted::{Fault, ScriptedConfig};
 use super::tool::{builtin_tools, ToolSpec};
-use super::google::{self, GoogleAuth, GoogleConfig, ServiceAccount};
 use super::{anthropic, openai, CallOptions, HttpProviderConfig};
 use crate::protocol::json::Object;
 
@@ -232,10 +232,16 @@ fn google_from_vars(
             let location = get("GOOGLE_VERTEX_LOCATION").unwrap_or_else(|| "us-central1".into());
             let valid = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
             if !valid(&project) {
-                return Err(ConfigError::Invalid { name: "GOOGLE_VERTEX_PROJECT", message: format!("{project:?} is not a project id") });
+                return Err(ConfigError::Invalid {
+                    name: "GOOGLE_VERTEX_PROJECT",
+                    message: format!("{project:?} is not a project id"),
+                });
             }
             if !valid(&location) {
-                return Err(ConfigError::Invalid { name: "GOOGLE_VERTEX_LOCATION", message: format!("{location:?} is not a location") });
+                return Err(ConfigError::Invalid {
+                    name: "GOOGLE_VERTEX_LOCATION",
+                    message: format!("{location:?} is not a location"),
+                });
             }
             GoogleConfig::vertex_base_url(&project, &location)
         }

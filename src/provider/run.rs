@@ -111,7 +111,11 @@ fn http_provider(model: &Model, options: &CallOptions) -> HttpProvider {
             name: c.provider(),
             built: google::build_request(c, options),
             http_error: if c.vertex { google::vertex_http_error } else { google::http_error },
-            decoder: if c.vertex { || Box::new(google::GoogleDecoder::new(true)) } else { || Box::new(google::GoogleDecoder::new(false)) },
+            decoder: if c.vertex {
+                || Box::new(google::GoogleDecoder::new(true))
+            } else {
+                || Box::new(google::GoogleDecoder::new(false))
+            },
             bearer: match &c.auth {
                 google::GoogleAuth::ServiceAccount(account) => Some(account.clone()),
                 google::GoogleAuth::ApiKey(_) => None,

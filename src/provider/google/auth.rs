@@ -152,7 +152,7 @@ impl ServiceAccount {
         Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
     }
 
-    fn cache_key(&self) -> (String, Option<String>, String) {
+    fn cache_key(&self) -> CacheKey {
         (self.client_email.clone(), self.private_key_id.clone(), self.token_url.clone())
     }
 }
@@ -161,7 +161,9 @@ impl ServiceAccount {
 fn pkcs8_der(pem: &str) -> Result<Vec<u8>, String> {
     let pem = pem.trim().trim_matches('"').replace("\\n", "\n").replace("\\r", "");
     if pem.contains("BEGIN RSA PRIVATE KEY") {
-        return Err(String::from("is a PKCS#1 key (BEGIN RSA PRIVATE KEY); give the PKCS#8 key of the service account's JSON file (BEGIN PRIVATE KEY)"));
+        return Err(String::from(
+            "is a PKCS#1 key (BEGIN RSA PRIVATE KEY); give the PKCS#8 key of the service account's JSON file (BEGIN PRIVATE KEY)",
+        ));
     }
     let body = pem
         .split("-----BEGIN PRIVATE KEY-----")
@@ -180,6 +182,9 @@ fn pkcs8_der(pem: &str) -> Result<Vec<u8>, String> {
     Ok(der)
 }
 
+/// Account e-mail, key id, token URL.
+type CacheKey = (String, Option<String>, String);
+
 #[derive(Debug, Clone)]
 struct Cached {
     token: String,
@@ -190,7 +195,7 @@ struct Cached {
 thread_local! {
     // One per isolate (wasm is single-threaded); keyed by account, so the
     // per-request configuration shares it.
-    static CACHE: RefCell<Vec<((String, Option<String>, String), Cached)>> = const { RefCell::new(Vec::new()) };
+    static CACHE: RefCell<Vec<(CacheKey, Cached)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// A bearer token for `account`: the cached one while it has more than

@@ -378,9 +378,7 @@ fn finish_reason(raw: &str, has_tool_calls: bool) -> FinishReason {
         "STOP" if has_tool_calls => FinishReason::ToolCalls,
         "STOP" => FinishReason::Stop,
         "MAX_TOKENS" | "CONTINUATION" => FinishReason::Length,
-        "IMAGE_SAFETY" | "RECITATION" | "SAFETY" | "BLOCKLIST" | "PROHIBITED_CONTENT" | "SPII" => {
-            FinishReason::ContentFilter
-        }
+        "IMAGE_SAFETY" | "RECITATION" | "SAFETY" | "BLOCKLIST" | "PROHIBITED_CONTENT" | "SPII" => FinishReason::ContentFilter,
         "MALFORMED_FUNCTION_CALL" => FinishReason::Error,
         _ => FinishReason::Other,
     }

@@ -488,9 +488,10 @@ fn reference(reader: &OptionReader, r: &Value) -> Result<Value, ProviderError> {
     if reader.0.vertex {
         return Err(unsupported("file parts with provider references"));
     }
-    r.get("google").filter(|v| !v.is_null()).cloned().ok_or_else(|| {
-        config(format!("No provider reference found for provider 'google'. Available: {r}"))
-    })
+    r.get("google")
+        .filter(|v| !v.is_null())
+        .cloned()
+        .ok_or_else(|| config(format!("No provider reference found for provider 'google'. Available: {r}")))
 }
 
 /// `resolveFullMediaType`: the given type when full, else sniffed from the

@@ -168,9 +168,9 @@ impl ModelTraits {
             .map(|(i, _)| &lower[i + "gemini-".len()..])
             .collect();
         let version = |v: &str| {
-            after_gemini.iter().any(|rest| {
-                rest.strip_prefix(v).is_some_and(|r| r.is_empty() || r.starts_with('.') || r.starts_with('-'))
-            })
+            after_gemini
+                .iter()
+                .any(|rest| rest.strip_prefix(v).is_some_and(|r| r.is_empty() || r.starts_with('.') || r.starts_with('-')))
         };
         let is_gemini = !after_gemini.is_empty();
         let gemini2 = version("2");
@@ -179,9 +179,9 @@ impl ModelTraits {
             || after_gemini.iter().any(|r| {
                 r.strip_prefix("robotics-er-1.5").is_some_and(|r| r.is_empty() || r.starts_with('.') || r.starts_with('-'))
             });
-        let gemini25 = after_gemini.iter().any(|rest| {
-            rest.strip_prefix("2.5").is_some_and(|r| r.is_empty() || r.starts_with('.') || r.starts_with('-'))
-        });
+        let gemini25 = after_gemini
+            .iter()
+            .any(|rest| rest.strip_prefix("2.5").is_some_and(|r| r.is_empty() || r.starts_with('.') || r.starts_with('-')));
         Self { gemini3: is_gemini && !(pre2 || gemini2), gemma: lower.starts_with("gemma-"), gemini25 }
     }
 }

@@ -158,7 +158,8 @@ fn the_assertion_is_an_rs256_jwt_the_public_key_verifies() {
 #[test]
 fn the_token_is_cached_until_shortly_before_it_expires() {
     auth::clear_cache();
-    let fetch = FakeFetch::default().answer(auth::TOKEN_URL, token_ok("ya29.first")).answer(auth::TOKEN_URL, token_ok("ya29.second"));
+    let fetch =
+        FakeFetch::default().answer(auth::TOKEN_URL, token_ok("ya29.first")).answer(auth::TOKEN_URL, token_ok("ya29.second"));
     let clock = VirtualClock(Cell::new(NOW_MS));
     let a = account("cache@p.iam.gserviceaccount.com");
     assert_eq!(block_on(access_token(&fetch, &clock, &a, 1000)).unwrap(), "ya29.first");
@@ -186,27 +187,34 @@ fn token_endpoint_faults_are_clear_and_retried_only_when_transient() {
         .answer(auth::TOKEN_URL, Answer::Fail("connection reset".into()))
         .answer(auth::TOKEN_URL, Answer::Hang)
         .answer(auth::TOKEN_URL, Answer::Ok(200, "{}".into()));
+    let mut texts = Vec::new();
     let e = block_on(access_token(&fetch, &clock, &a, 1000)).unwrap_err();
     assert!(matches!(e, ProviderError::Http { status: 400, .. }) && !e.is_retryable(), "{e:?}");
     let text = e.to_string();
     assert!(text.contains("invalid_grant: Invalid JWT Signature.") && text.contains("faults@p.iam"), "{text}");
+    texts.push(text);
     let e = block_on(access_token(&fetch, &clock, &a, 1000)).unwrap_err();
     assert!(matches!(e, ProviderError::Http { status: 503, .. }) && e.is_retryable(), "{e:?}");
+    texts.push(e.to_string());
     let e = block_on(access_token(&fetch, &clock, &a, 1000)).unwrap_err();
     assert!(matches!(e, ProviderError::Network { .. }) && e.is_retryable(), "{e:?}");
+    texts.push(e.to_string());
     let before = clock.now_ms();
     let e = block_on(access_token(&fetch, &clock, &a, 1000)).unwrap_err();
     assert!(matches!(e, ProviderError::Network { .. }) && e.is_retryable(), "a hang ends at the deadline: {e:?}");
     assert_eq!(clock.now_ms() - before, 1000.0);
+    texts.push(e.to_string());
     let e = block_on(access_token(&fetch, &clock, &a, 1000)).unwrap_err();
     assert!(matches!(e, ProviderError::Malformed { .. }), "{e:?}");
-    // No secret in any of them.
+    texts.push(e.to_string());
+    // No secret in any of them: neither the key nor an assertion.
     let key_body = pem_escaped();
     let key_line = key_body.split("\\n").nth(2).unwrap();
     for request in fetch.requests.borrow().iter() {
         let assertion = request.body.split("assertion=").nth(1).unwrap();
-        for e in [&text] {
-            assert!(!e.contains(assertion) && !e.contains(key_line));
+        let signature = assertion.rsplit('.').next().unwrap();
+        for text in &texts {
+            assert!(!text.contains(signature) && !text.contains(key_line), "{text}");
         }
     }
     assert!(!format!("{a:?}").contains(key_line), "Debug shows no key");
@@ -240,7 +248,10 @@ fn a_malformed_key_is_a_startup_error_naming_the_variable_never_the_key() {
         c.base_url,
         "https://us-central1-aiplatform.googleapis.com/v1/projects/my-project/locations/us-central1/publishers/google"
     );
-    assert_eq!(GoogleConfig::vertex_base_url("p", "global"), "https://aiplatform.googleapis.com/v1/projects/p/locations/global/publishers/google");
+    assert_eq!(
+        GoogleConfig::vertex_base_url("p", "global"),
+        "https://aiplatform.googleapis.com/v1/projects/p/locations/global/publishers/google"
+    );
 }
 
 #[test]
@@ -269,7 +280,8 @@ fn variables_of_both_apis() {
 // ---- requests ----
 
 fn history() -> CallOptions {
-    let prompt: Value = serde_json::from_str(include_str!("../../../tests/fixtures/providers/prompt-history-google.json")).unwrap();
+    let prompt: Value =
+        serde_json::from_str(include_str!("../../../tests/fixtures/providers/prompt-history-google.json")).unwrap();
     CallOptions {
         system: prompt["system"].as_str().map(str::to_string),
         messages: serde_json::from_value(prompt["messages"].clone()).unwrap(),
@@ -294,8 +306,14 @@ fn vertex_sends_no_call_ids_and_authenticates_by_bearer_or_express_key() {
     assert!(r.headers.iter().all(|(n, _)| n != "x-goog-api-key" && n != "authorization"), "the bearer is added per attempt");
     let body: Value = serde_json::from_str(&r.body).unwrap();
     let model_turn = &body["contents"][1]["parts"];
-    assert_eq!(model_turn[2], json!({ "functionCall": { "name": "get_weather", "args": { "city": "Paris" } }, "thoughtSignature": "CiQBjz1rX0hpc3RvcnlDYWxs" }));
-    assert_eq!(body["contents"][2]["parts"][1], json!({ "functionResponse": { "name": "get_weather", "response": { "name": "get_weather", "error": "weather service unavailable" } } }));
+    assert_eq!(
+        model_turn[2],
+        json!({ "functionCall": { "name": "get_weather", "args": { "city": "Paris" } }, "thoughtSignature": "CiQBjz1rX0hpc3RvcnlDYWxs" })
+    );
+    assert_eq!(
+        body["contents"][2]["parts"][1],
+        json!({ "functionResponse": { "name": "get_weather", "response": { "name": "get_weather", "error": "weather service unavailable" } } })
+    );
     let express = GoogleConfig { base_url: VERTEX_EXPRESS_BASE_URL.into(), auth: GoogleAuth::ApiKey("vx".into()), ..sa };
     let r = build_request(&express, &history()).unwrap();
     assert!(r.url.starts_with("https://aiplatform.googleapis.com/v1/publishers/google/models/gemini-2.5-pro:"));
@@ -331,7 +349,8 @@ fn thought_signatures_round_trip_into_the_next_request() {
         let request: Value = serde_json::from_str(&build_request(&config, &next).unwrap().body).unwrap();
         let last = request["contents"].as_array().unwrap().last().unwrap().clone();
         assert_eq!(last["role"], "model");
-        let signatures: Vec<&str> = last["parts"].as_array().unwrap().iter().filter_map(|p| p["thoughtSignature"].as_str()).collect();
+        let signatures: Vec<&str> =
+            last["parts"].as_array().unwrap().iter().filter_map(|p| p["thoughtSignature"].as_str()).collect();
         assert!(!signatures.is_empty(), "{last}");
         for s in signatures {
             assert!(String::from_utf8_lossy(body).contains(s), "{s} came from the stream");
@@ -411,7 +430,9 @@ fn garbage_events_become_errors_and_never_panic() {
 fn a_huge_argument_or_too_many_calls_fail_the_call_cleanly() {
     // Arguments in events the SSE limits allow, adding up past the bound.
     let big = "x".repeat(256 << 10);
-    let call = |args: &str| format!("data: {{\"candidates\": [{{\"content\": {{\"parts\": [{{\"functionCall\": {{\"name\": \"a\", \"args\": {{\"s\": \"{args}\"}}}}}}]}}}}]}}\r\n\r\n");
+    let call = |args: &str| {
+        format!("data: {{\"candidates\": [{{\"content\": {{\"parts\": [{{\"functionCall\": {{\"name\": \"a\", \"args\": {{\"s\": \"{args}\"}}}}}}]}}}}]}}\r\n\r\n")
+    };
     let mut d = GoogleDecoder::new(false);
     let mut fed = 0;
     while d.failure().is_none() {
@@ -439,7 +460,8 @@ fn a_huge_argument_or_too_many_calls_fail_the_call_cleanly() {
 
 #[test]
 fn errors_before_and_during_the_stream() {
-    let body = r#"{"error":{"code":429,"message":"Resource has been exhausted (e.g. check quota).","status":"RESOURCE_EXHAUSTED"}}"#;
+    let body =
+        r#"{"error":{"code":429,"message":"Resource has been exhausted (e.g. check quota).","status":"RESOURCE_EXHAUSTED"}}"#;
     let e = http_error(429, &[("retry-after".into(), "17".into())], body);
     assert_eq!(
         e,
@@ -452,7 +474,9 @@ fn errors_before_and_during_the_stream() {
         }
     );
     assert_eq!(e.retry_delay_ms(1), Some(17_000));
-    assert!(matches!(http_error(502, &[], "<html>"), ProviderError::Http { status: 502, ref message, .. } if message == "HTTP 502"));
+    assert!(
+        matches!(http_error(502, &[], "<html>"), ProviderError::Http { status: 502, ref message, .. } if message == "HTTP 502")
+    );
     let stream = |status: &str| ProviderError::Stream { provider: "google", kind: status.into(), message: String::new() };
     assert!(stream("UNAVAILABLE").is_retryable() && stream("RESOURCE_EXHAUSTED").is_retryable());
     assert!(!stream("INVALID_ARGUMENT").is_retryable() && !stream("PERMISSION_DENIED").is_retryable());
