@@ -87,8 +87,6 @@ struct HttpProvider {
     built: Result<crate::io::HttpRequest, ProviderError>,
     http_error: fn(u16, &[(String, String)], &str) -> ProviderError,
     decoder: fn() -> Box<dyn StreamDecoder>,
-    /// A service account whose token each attempt sends as a bearer.
-    bearer: Option<google::ServiceAccount>,
 }
 
 fn http_provider(model: &Model, options: &CallOptions) -> HttpProvider {
@@ -98,14 +96,12 @@ fn http_provider(model: &Model, options: &CallOptions) -> HttpProvider {
             built: anthropic::build_request(c, options),
             http_error: anthropic::http_error,
             decoder: || Box::new(anthropic::AnthropicDecoder::new()),
-            bearer: None,
         },
         Model::OpenAi(c) => HttpProvider {
             name: "openai",
             built: openai::build_request(c, options),
             http_error: openai::http_error,
             decoder: || Box::new(openai::OpenAiDecoder::new()),
-            bearer: None,
         },
         Model::Google(c) => HttpProvider {
             name: c.provider(),
@@ -115,10 +111,6 @@ fn http_provider(model: &Model, options: &CallOptions) -> HttpProvider {
                 || Box::new(google::GoogleDecoder::new(true))
             } else {
                 || Box::new(google::GoogleDecoder::new(false))
-            },
-            bearer: match &c.auth {
-                google::GoogleAuth::ServiceAccount(account) => Some(account.clone()),
-                google::GoogleAuth::ApiKey(_) => None,
             },
         },
         Model::Scripted(_) => unreachable!("scripted models are played, not fetched"),
@@ -134,7 +126,11 @@ async fn call_http<F: Fetch, C: Clock>(
     step: &mut Step,
     emit: &mut dyn FnMut(UiChunk),
 ) {
-    let HttpProvider { name: provider, built, http_error, decoder, bearer } = http_provider(model, options);
+    let HttpProvider { name: provider, built, http_error, decoder } = http_provider(model, options);
+    let bearer = match model {
+        Model::Google(google::GoogleConfig { auth: google::GoogleAuth::ServiceAccount(account), .. }) => Some(account),
+        _ => None,
+    };
     let mut request = match built {
         Ok(r) => r,
         Err(e) => return emit_all(emit, step.fail(e)),
@@ -142,20 +138,15 @@ async fn call_http<F: Fetch, C: Clock>(
     let stall = settings.stall_timeout_ms;
     let mut attempt = 1;
     loop {
-        if let Some(account) = &bearer {
-            match google::auth::access_token(fetch, clock, account, stall).await {
-                Ok(token) => {
-                    request.headers.retain(|(n, _)| n != "authorization");
-                    request.headers.push(("authorization".into(), format!("Bearer {token}")));
+        // A service account's token first; its failures retry as the call's.
+        if let Err(e) = authorize(fetch, clock, stall, bearer, &mut request).await {
+            match e.retry_delay_ms(attempt).filter(|_| attempt < settings.max_attempts) {
+                Some(delay) => {
+                    clock.sleep(delay.min(u64::from(u32::MAX)) as u32).await;
+                    attempt += 1;
+                    continue;
                 }
-                Err(e) => match e.retry_delay_ms(attempt).filter(|_| attempt < settings.max_attempts) {
-                    Some(delay) => {
-                        clock.sleep(delay.min(u64::from(u32::MAX)) as u32).await;
-                        attempt += 1;
-                        continue;
-                    }
-                    None => return emit_all(emit, step.fail(e)),
-                },
+                None => return emit_all(emit, step.fail(e)),
             }
         }
         let failure = match timeout(clock, stall, fetch.fetch(&request)).await {
@@ -183,6 +174,22 @@ async fn call_http<F: Fetch, C: Clock>(
             None => return emit_all(emit, step.fail(failure)),
         }
     }
+}
+
+/// Sets the bearer token of a service account on the request (cached, or
+/// fetched within `stall`); a failure is retried like the call's own.
+async fn authorize<F: Fetch, C: Clock>(
+    fetch: &F,
+    clock: &C,
+    stall: u32,
+    bearer: Option<&google::ServiceAccount>,
+    request: &mut crate::io::HttpRequest,
+) -> Result<(), ProviderError> {
+    let Some(account) = bearer else { return Ok(()) };
+    let token = google::auth::access_token(fetch, clock, account, stall).await?;
+    request.headers.retain(|(n, _)| n != "authorization");
+    request.headers.push(("authorization".into(), format!("Bearer {token}")));
+    Ok(())
 }
 
 /// Streams a 2xx body into the step. Returns the error when the stream's
