@@ -6,11 +6,15 @@
 //! `providerMetadata.google.thoughtSignature`; the finish (with usage) is
 //! sent when the body ends, `interrupted` when no finish reason came.
 
+use std::borrow::Cow;
+
 use serde_json::{json, Map, Value};
 
+use super::chunk::{Chunk, FunctionCall, Part, PromptFeedback};
 use crate::protocol::json::Object;
 use crate::protocol::message::FinishReason;
 use crate::protocol::sse::SseDecoder;
+use crate::provider::openai::js_json;
 use crate::provider::{ProviderError, StreamDecoder, StreamPart, Usage, MAX_RETAINED_BYTES, MAX_TRACKED_BLOCKS};
 
 /// Makes the id of a function call the API sent without one (the SDK's
@@ -30,11 +34,13 @@ pub struct GoogleDecoder {
     blocks: usize,
     has_tool_calls: bool,
     finish: (FinishReason, Option<String>),
-    usage: Option<Value>,
-    prompt_feedback: Value,
+    /// The latest `usageMetadata`, `promptFeedback` and `safetyRatings`, as
+    /// the API sent them.
+    usage: Option<Box<str>>,
+    prompt_feedback: Option<Box<str>>,
     prompt_blocked: bool,
-    safety_ratings: Value,
-    finish_message: Value,
+    safety_ratings: Option<Box<str>>,
+    finish_message: Option<String>,
     /// Bytes of call arguments passed on, plus the latest usage and safety
     /// ratings kept for the finish, against `MAX_RETAINED_BYTES`.
     retained: usize,
@@ -71,10 +77,10 @@ impl GoogleDecoder {
             has_tool_calls: false,
             finish: (FinishReason::Interrupted, None),
             usage: None,
-            prompt_feedback: Value::Null,
+            prompt_feedback: None,
             prompt_blocked: false,
-            safety_ratings: Value::Null,
-            finish_message: Value::Null,
+            safety_ratings: None,
+            finish_message: None,
             retained: 0,
             meta_bytes: [0; 3],
             failed: None,
@@ -102,13 +108,6 @@ impl GoogleDecoder {
         self.names.iter().map(|n| (n.to_string(), payload.clone())).collect()
     }
 
-    fn signature_meta(&self, part: &Value) -> Option<Object> {
-        match part.get("thoughtSignature") {
-            Some(Value::String(s)) if !s.is_empty() => Some(self.wrap(json!({ "thoughtSignature": s }))),
-            _ => None,
-        }
-    }
-
     fn next_block(&mut self) -> Option<String> {
         if self.blocks >= MAX_TRACKED_BLOCKS {
             self.fail(format!("more than {MAX_TRACKED_BLOCKS} parts in one response"));
@@ -119,129 +118,129 @@ impl GoogleDecoder {
     }
 
     fn event(&mut self, data: &str, out: &mut Vec<StreamPart>) {
-        let value: Value = match serde_json::from_str(data) {
-            Ok(v @ Value::Object(_)) => v,
-            Ok(_) => return self.chunk_error(out, malformed(self.provider, format!("not a JSON object: {}", clip(data)))),
+        let chunk: Chunk = match serde_json::from_str(data) {
+            Ok(c) => c,
             Err(e) => return self.chunk_error(out, malformed(self.provider, format!("{e}: {}", clip(data)))),
         };
-        if let Some(error) = value.get("error").filter(|e| !e.is_null()) {
+        if let Some(error) = chunk.error {
             self.finish = (FinishReason::Error, None);
-            let kind = error.get("status").and_then(Value::as_str).unwrap_or("UNKNOWN").to_string();
-            let message = error.get("message").and_then(Value::as_str).unwrap_or("").to_string();
+            let (kind, message) = (error.status.into_owned(), error.message.into_owned());
             return out.push(StreamPart::Error(ProviderError::Stream { provider: self.provider, kind, message }));
         }
         if self.response_id.is_none() {
-            if let Some(id) = value.get("responseId").and_then(Value::as_str) {
+            if let Some(id) = chunk.response_id {
                 self.response_id = Some(id.to_string());
-                out.push(StreamPart::ResponseMetadata { id: Some(id.to_string()), model_id: None });
+                out.push(StreamPart::ResponseMetadata { id: Some(id.into_owned()), model_id: None });
             }
         }
-        if let Some(usage) = value.get("usageMetadata").filter(|u| !u.is_null()) {
-            self.usage = Some(usage.clone());
-            self.meta_bytes[0] = data.len();
+        // Kept raw, replaced by each event: read once, at the finish.
+        if let Some(usage) = chunk.usage_metadata {
+            self.usage = Some(usage.get().into());
+            self.meta_bytes[0] = usage.get().len();
         }
-        if let Some(feedback) = value.get("promptFeedback").filter(|f| !f.is_null()) {
-            if !self.prompt_blocked {
-                self.prompt_feedback = feedback.clone();
-                self.meta_bytes[2] = data.len();
-                if let Some(reason) = feedback.get("blockReason").and_then(Value::as_str) {
-                    if confirmed_block_reason(reason) {
-                        self.prompt_blocked = true;
-                        self.finish = (FinishReason::ContentFilter, Some(reason.to_string()));
-                    }
-                }
+        if let (Some(feedback), false) = (chunk.prompt_feedback, self.prompt_blocked) {
+            self.prompt_feedback = Some(feedback.get().into());
+            self.meta_bytes[2] = feedback.get().len();
+            let reason = serde_json::from_str::<PromptFeedback>(feedback.get()).ok().and_then(|f| f.block_reason);
+            if let Some(reason) = reason.filter(|r| confirmed_block_reason(r)) {
+                self.prompt_blocked = true;
+                self.finish = (FinishReason::ContentFilter, Some(reason));
             }
         }
-        let Some(candidate) = value.get("candidates").and_then(Value::as_array).and_then(|c| c.first()) else { return };
-        if let Some(r) = candidate.get("safetyRatings").filter(|r| !r.is_null()) {
-            self.safety_ratings = r.clone();
-            self.meta_bytes[1] = data.len();
+        let Some(candidate) = chunk.candidates.and_then(|c| c.into_iter().next()) else { return };
+        if let Some(r) = candidate.safety_ratings {
+            self.safety_ratings = Some(r.get().into());
+            self.meta_bytes[1] = r.get().len();
         }
         if !self.retain(0) {
             return;
         }
-        if let Some(m) = candidate.get("finishMessage").filter(|m| !m.is_null()) {
-            self.finish_message = m.clone();
+        if let Some(m) = candidate.finish_message {
+            self.finish_message = Some(m.into_owned());
         }
         if self.prompt_blocked {
             return;
         }
-        let parts = candidate.pointer("/content/parts").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-        for part in parts {
+        for part in candidate.content.and_then(|c| c.parts).unwrap_or_default() {
             self.part(part, out);
             if self.failed.is_some() {
                 return;
             }
         }
-        if let Some(raw) = candidate.get("finishReason").and_then(Value::as_str) {
-            self.finish = (finish_reason(raw, self.has_tool_calls), Some(raw.to_string()));
+        if let Some(raw) = candidate.finish_reason {
+            self.finish = (finish_reason(&raw, self.has_tool_calls), Some(raw.into_owned()));
         }
     }
 
-    fn part(&mut self, part: &Value, out: &mut Vec<StreamPart>) {
-        let meta = self.signature_meta(part);
-        if let Some(text) = part.get("text").and_then(Value::as_str) {
-            let thought = part.get("thought") == Some(&Value::Bool(true));
-            if text.is_empty() {
-                // An empty part only carries a signature.
-                let Some(meta) = meta else { return };
-                if let Some(id) = self.text_id.clone() {
-                    return out.push(StreamPart::TextDelta { id, delta: String::new(), provider_metadata: Some(meta) });
-                }
-                self.close_reasoning(out);
-                let Some(id) = self.next_block() else { return };
-                let m = Some(meta);
-                if thought {
-                    out.push(StreamPart::ReasoningStart { id: id.clone(), provider_metadata: m.clone() });
-                    out.push(StreamPart::ReasoningDelta { id: id.clone(), delta: String::new(), provider_metadata: m });
-                    out.push(StreamPart::ReasoningEnd { id, provider_metadata: None });
-                } else {
-                    out.push(StreamPart::TextStart { id: id.clone(), provider_metadata: m.clone() });
-                    out.push(StreamPart::TextDelta { id: id.clone(), delta: String::new(), provider_metadata: m });
-                    out.push(StreamPart::TextEnd { id, provider_metadata: None });
-                }
-            } else if thought {
-                self.close_text(out);
-                let id = match self.reasoning_id.clone() {
-                    Some(id) => id,
-                    None => {
-                        let Some(id) = self.next_block() else { return };
-                        self.reasoning_id = Some(id.clone());
-                        out.push(StreamPart::ReasoningStart { id: id.clone(), provider_metadata: meta.clone() });
-                        id
-                    }
-                };
-                out.push(StreamPart::ReasoningDelta { id, delta: text.to_string(), provider_metadata: meta });
+    fn part(&mut self, part: Part, out: &mut Vec<StreamPart>) {
+        let meta = match part.thought_signature.as_deref() {
+            Some(s) if !s.is_empty() => Some(self.wrap(json!({ "thoughtSignature": s }))),
+            _ => None,
+        };
+        // As the SDK's schema union: a function call first, then a file,
+        // then text.
+        if let Some(call) = part.function_call {
+            return self.function_call(call, meta, out);
+        }
+        if part.inline_data.is_some() {
+            // Files the model generates (image output) are out of scope; one
+            // still ends the open blocks, as in the SDK.
+            self.close_text(out);
+            self.close_reasoning(out);
+            return;
+        }
+        let Some(text) = part.text else { return };
+        let thought = part.thought == Some(true);
+        if text.is_empty() {
+            // An empty part only carries a signature.
+            let Some(meta) = meta else { return };
+            if let Some(id) = self.text_id.clone() {
+                return out.push(StreamPart::TextDelta { id, delta: String::new(), provider_metadata: Some(meta) });
+            }
+            self.close_reasoning(out);
+            let Some(id) = self.next_block() else { return };
+            let m = Some(meta);
+            if thought {
+                out.push(StreamPart::ReasoningStart { id: id.clone(), provider_metadata: m.clone() });
+                out.push(StreamPart::ReasoningDelta { id: id.clone(), delta: String::new(), provider_metadata: m });
+                out.push(StreamPart::ReasoningEnd { id, provider_metadata: None });
             } else {
-                self.close_reasoning(out);
-                let id = match self.text_id.clone() {
-                    Some(id) => id,
-                    None => {
-                        let Some(id) = self.next_block() else { return };
-                        self.text_id = Some(id.clone());
-                        out.push(StreamPart::TextStart { id: id.clone(), provider_metadata: meta.clone() });
-                        id
-                    }
-                };
-                out.push(StreamPart::TextDelta { id, delta: text.to_string(), provider_metadata: meta });
+                out.push(StreamPart::TextStart { id: id.clone(), provider_metadata: m.clone() });
+                out.push(StreamPart::TextDelta { id: id.clone(), delta: String::new(), provider_metadata: m });
+                out.push(StreamPart::TextEnd { id, provider_metadata: None });
             }
-        } else if let Some(call) = part.get("functionCall").filter(|c| c.is_object()) {
-            self.function_call(call, meta, out);
-        } else if part.get("inlineData").is_some() || part.get("text").is_some() {
-            // Files the model generates (image output) and `text: null` are
-            // out of scope; a file still ends the open blocks, as in the SDK.
-            if part.get("inlineData").is_some() {
-                self.close_text(out);
-                self.close_reasoning(out);
-            }
+        } else if thought {
+            self.close_text(out);
+            let id = match self.reasoning_id.clone() {
+                Some(id) => id,
+                None => {
+                    let Some(id) = self.next_block() else { return };
+                    self.reasoning_id = Some(id.clone());
+                    out.push(StreamPart::ReasoningStart { id: id.clone(), provider_metadata: meta.clone() });
+                    id
+                }
+            };
+            out.push(StreamPart::ReasoningDelta { id, delta: text.into_owned(), provider_metadata: meta });
+        } else {
+            self.close_reasoning(out);
+            let id = match self.text_id.clone() {
+                Some(id) => id,
+                None => {
+                    let Some(id) = self.next_block() else { return };
+                    self.text_id = Some(id.clone());
+                    out.push(StreamPart::TextStart { id: id.clone(), provider_metadata: meta.clone() });
+                    id
+                }
+            };
+            out.push(StreamPart::TextDelta { id, delta: text.into_owned(), provider_metadata: meta });
         }
     }
 
     /// A complete function call (streamed arguments are a Vertex option we
     /// do not set).
-    fn function_call(&mut self, call: &Value, meta: Option<Object>, out: &mut Vec<StreamPart>) {
-        let Some(name) = call.get("name").and_then(Value::as_str).map(str::to_string) else { return };
-        if call.get("partialArgs").is_some_and(|p| !p.is_null()) || call.get("willContinue") == Some(&Value::Bool(true)) {
+    fn function_call(&mut self, call: FunctionCall, meta: Option<Object>, out: &mut Vec<StreamPart>) {
+        let Some(name) = call.name.map(Cow::into_owned) else { return };
+        if call.partial_args.is_some() || call.will_continue == Some(true) {
             return self.chunk_error(out, malformed(self.provider, "streamed function call arguments are not supported".into()));
         }
         self.close_text(out);
@@ -250,14 +249,16 @@ impl GoogleDecoder {
             return self.fail(format!("more than {MAX_TRACKED_BLOCKS} parts in one response"));
         }
         self.blocks += 1;
-        let id = match call.get("id").and_then(Value::as_str) {
-            Some(id) if !id.is_empty() => id.to_string(),
+        let id = match call.id {
+            Some(id) if !id.is_empty() => id.into_owned(),
             _ => self.generate_id(),
         };
         out.push(StreamPart::ToolInputStart { id: id.clone(), tool_name: name.clone(), provider_metadata: meta.clone() });
-        let args = match call.get("args").filter(|a| !a.is_null()) {
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(v) => Some(v.to_string()),
+        // `JSON.stringify(args)` (a string is passed on as is).
+        let args = match call.args.map(|a| serde_json::from_str::<Value>(a.get())) {
+            Some(Ok(Value::String(s))) => Some(s),
+            Some(Ok(v)) => Some(js_json::to_string(&v)),
+            Some(Err(e)) => return self.chunk_error(out, malformed(self.provider, format!("function call args: {e}"))),
             None => None,
         };
         let input = match args {
@@ -308,12 +309,14 @@ impl GoogleDecoder {
         self.failed = Some(ProviderError::Malformed { provider: self.provider, detail });
     }
 
-    fn usage(&self) -> Usage {
-        let Some(u) = &self.usage else { return Usage::default() };
-        let n = |k: &str| u.get(k).and_then(Value::as_u64).unwrap_or(0);
-        let input = n("promptTokenCount") + n("toolUsePromptTokenCount");
+    /// `convertGoogleUsage`, from the raw usage metadata.
+    fn usage(usage: &Value) -> Usage {
+        if usage.is_null() {
+            return Usage::default();
+        }
+        let n = |k: &str| usage.get(k).and_then(Value::as_u64).unwrap_or(0);
         Usage {
-            input_tokens: Some(input),
+            input_tokens: Some(n("promptTokenCount") + n("toolUsePromptTokenCount")),
             output_tokens: Some(n("candidatesTokenCount") + n("thoughtsTokenCount")),
             reasoning_tokens: Some(n("thoughtsTokenCount")),
             cached_input_tokens: Some(n("cachedContentTokenCount")),
@@ -346,21 +349,22 @@ impl StreamDecoder for GoogleDecoder {
         let mut out = Vec::new();
         self.close_text(&mut out);
         self.close_reasoning(&mut out);
-        let usage_metadata = self.usage.clone().unwrap_or(Value::Null);
+        let raw = |v: &Option<Box<str>>| v.as_deref().and_then(|s| serde_json::from_str::<Value>(s).ok()).unwrap_or(Value::Null);
+        let usage_metadata = raw(&self.usage);
         let service_tier = usage_metadata.get("serviceTier").cloned().unwrap_or(Value::Null);
         let mut meta = Map::new();
-        meta.insert("promptFeedback".into(), self.prompt_feedback.clone());
+        meta.insert("promptFeedback".into(), raw(&self.prompt_feedback));
         meta.insert("groundingMetadata".into(), Value::Null);
         meta.insert("urlContextMetadata".into(), Value::Null);
-        meta.insert("safetyRatings".into(), self.safety_ratings.clone());
-        meta.insert("usageMetadata".into(), usage_metadata);
-        meta.insert("finishMessage".into(), self.finish_message.clone());
+        meta.insert("safetyRatings".into(), raw(&self.safety_ratings));
+        meta.insert("usageMetadata".into(), usage_metadata.clone());
+        meta.insert("finishMessage".into(), self.finish_message.clone().map_or(Value::Null, Value::String));
         meta.insert("serviceTier".into(), service_tier);
         let (reason, raw) = self.finish.clone();
         out.push(StreamPart::Finish {
             reason,
             raw_reason: raw,
-            usage: self.usage(),
+            usage: Self::usage(&usage_metadata),
             provider_metadata: Some(self.wrap(Value::Object(meta))),
         });
         out

@@ -23,6 +23,7 @@
 //! function-call arguments, long-decode continuations, structured output.
 
 pub mod auth;
+mod chunk;
 mod decode;
 mod messages;
 mod request;

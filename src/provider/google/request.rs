@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 use super::messages::convert_messages;
 use super::tools::prepare_tools;
 use super::{GoogleAuth, GoogleConfig, ModelTraits};
+use crate::provider::openai::js_json;
 use crate::provider::{CallOptions, HttpRequest, ProviderError};
 
 /// The categories `providerOptions.google.threshold` applies to.
@@ -91,7 +92,9 @@ pub fn build_request(config: &GoogleConfig, options: &CallOptions) -> Result<Htt
     if let GoogleAuth::ApiKey(key) = &config.auth {
         headers.push(("x-goog-api-key".into(), key.clone()));
     }
-    Ok(HttpRequest { method: "POST", url: stream_url(config), headers, body: Value::Object(body).to_string() })
+    // `JSON.stringify`: numbers as JavaScript writes them (`14.0` is `14`).
+    let body = js_json::to_string(&Value::Object(body));
+    Ok(HttpRequest { method: "POST", url: stream_url(config), headers, body })
 }
 
 /// `{base}/models/{model}:streamGenerateContent?alt=sse`; a model id with a

@@ -25,7 +25,7 @@
 //! of `max_tokens`, no `temperature`.
 
 mod decode;
-mod js_json;
+pub(crate) mod js_json;
 pub(crate) mod media;
 mod messages;
 mod request;
