@@ -31,7 +31,11 @@ pub struct GoogleDecoder {
     response_id: Option<String>,
     text_id: Option<String>,
     reasoning_id: Option<String>,
+    /// Text and reasoning blocks opened (their ids count them, as the
+    /// SDK's `blockCounter`), and function calls made: at most
+    /// `MAX_TRACKED_BLOCKS` together.
     blocks: usize,
+    calls: usize,
     has_tool_calls: bool,
     finish: (FinishReason, Option<String>),
     /// The latest `usageMetadata`, `promptFeedback` and `safetyRatings`, as
@@ -44,8 +48,8 @@ pub struct GoogleDecoder {
     /// Bytes of call arguments passed on, plus the latest usage and safety
     /// ratings kept for the finish, against `MAX_RETAINED_BYTES`.
     retained: usize,
-    /// Sizes of the events the kept usage, ratings and feedback came from
-    /// (an event's values are replaced by the next's, not added).
+    /// Sizes of the kept usage, ratings and feedback (each replaced by the
+    /// next event's, not added).
     meta_bytes: [usize; 3],
     failed: Option<ProviderError>,
     ended: bool,
@@ -74,6 +78,7 @@ impl GoogleDecoder {
             text_id: None,
             reasoning_id: None,
             blocks: 0,
+            calls: 0,
             has_tool_calls: false,
             finish: (FinishReason::Interrupted, None),
             usage: None,
@@ -109,12 +114,19 @@ impl GoogleDecoder {
     }
 
     fn next_block(&mut self) -> Option<String> {
-        if self.blocks >= MAX_TRACKED_BLOCKS {
-            self.fail(format!("more than {MAX_TRACKED_BLOCKS} parts in one response"));
+        if !self.track() {
             return None;
         }
         self.blocks += 1;
         Some((self.blocks - 1).to_string())
+    }
+
+    /// Room for one more block or call; false (and failed) past the limit.
+    fn track(&mut self) -> bool {
+        if self.blocks + self.calls >= MAX_TRACKED_BLOCKS {
+            self.fail(format!("more than {MAX_TRACKED_BLOCKS} parts in one response"));
+        }
+        self.failed.is_none()
     }
 
     fn event(&mut self, data: &str, out: &mut Vec<StreamPart>) {
@@ -245,10 +257,10 @@ impl GoogleDecoder {
         }
         self.close_text(out);
         self.close_reasoning(out);
-        if self.blocks >= MAX_TRACKED_BLOCKS {
-            return self.fail(format!("more than {MAX_TRACKED_BLOCKS} parts in one response"));
+        if !self.track() {
+            return;
         }
-        self.blocks += 1;
+        self.calls += 1;
         let id = match call.id {
             Some(id) if !id.is_empty() => id.into_owned(),
             _ => self.generate_id(),
