@@ -62,7 +62,14 @@ pub fn build_request(config: &GoogleConfig, options: &CallOptions) -> Result<Htt
         body.insert("systemInstruction".into(), system);
     }
     let safety = match (opt("safetySettings"), opt("threshold")) {
-        (Some(s), _) => Some(s.clone()),
+        // Zod's parse writes each setting's keys in the schema's order.
+        (Some(Value::Array(items)), _) => Some(Value::Array(
+            items
+                .iter()
+                .map(|i| json!({ "category": i.get("category").cloned(), "threshold": i.get("threshold").cloned() }))
+                .collect(),
+        )),
+        (Some(_), _) => return Err(invalid("safetySettings must be an array of {category, threshold}")),
         (None, Some(t)) => {
             Some(Value::Array(THRESHOLD_CATEGORIES.iter().map(|c| json!({ "category": c, "threshold": t })).collect()))
         }
