@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { generateKeyPairSync, verify } from "node:crypto";
 import init, * as headstart from "../../pkg/dist/headstart.js";
-import { startReplayServer } from "./provider-server.mjs";
+import { defaultFixturesDir, loadFixture, startReplayServer } from "./provider-server.mjs";
 import { runFixture } from "./provider-reference.mjs";
 import { readUiStream } from "./ui-stream.mjs";
 
@@ -64,9 +64,8 @@ const account = (email) => ({ GOOGLE_CLIENT_EMAIL: email, GOOGLE_PRIVATE_KEY: PE
 for (const fixture of ["text", "thinking", "parallel-tool-calls", "safety"]) {
   test(`google/${fixture}: same chunks as @ai-sdk/google over HTTP`, async () => {
     const v = vars("google", fixture);
-    if (fixture === "thinking") {
-      v.HEADSTART_PROVIDER_OPTIONS = JSON.stringify({ google: { thinkingConfig: { thinkingBudget: 1024, includeThoughts: true } } });
-    }
+    const { providerOptions } = loadFixture(defaultFixturesDir, "google", fixture);
+    if (providerOptions != null) v.HEADSTART_PROVIDER_OPTIONS = JSON.stringify(providerOptions);
     const ours = await readUiStream(headstart.streamStep(v, prompt.messages, "msg_turn_1"));
     const sdk = await runFixture(server, "google", fixture);
     assert.deepEqual(ours.chunks, sdk.chunks);
