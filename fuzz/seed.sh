@@ -20,6 +20,7 @@ put() {
 for f in "$fixtures"/providers/anthropic/*.sse; do put anthropic <"$f"; put sse <"$f"; done
 for f in "$fixtures"/providers/openai/*.sse; do put openai <"$f"; put sse <"$f"; done
 for f in "$fixtures"/providers/openai-responses/*.sse; do put openai_responses <"$f"; put sse <"$f"; done
+for f in "$fixtures"/providers/google/*.sse; do put google <"$f"; put sse <"$f"; done
 
 # One chunk per line; chat inputs (`.in` records) go to the same target.
 for f in "$fixtures"/chunks/*.jsonl; do
@@ -34,4 +35,4 @@ for f in "$fixtures"/ui-messages/*.json "$fixtures/roundtrip/ui-messages.json"; 
 done
 
 count() { find "$fuzz/corpus/$1" -type f 2>/dev/null | wc -l; }
-for t in sse anthropic openai openai_responses chunk head_start url; do echo "seeded $t: $(count "$t") inputs"; done
+for t in sse anthropic openai openai_responses google chunk head_start url; do echo "seeded $t: $(count "$t") inputs"; done

@@ -74,13 +74,23 @@ const NUMBERS = {
 const RATE_LIMIT = { HEADSTART_RATE_LIMIT_PER_MINUTE: "perMinute", HEADSTART_RATE_LIMIT_BURST: "burst" };
 const JSONS = { HEADSTART_TOOLS: "tools", HEADSTART_PROVIDER_OPTIONS: "providerOptions", HEADSTART_HTTP_TOOLS: "httpTools" };
 const SCRIPTED = { HEADSTART_SCRIPTED_TTFB_MS: "ttfbMs", HEADSTART_SCRIPTED_TOKEN_MS: "tokenMs" };
+const VERTEX = {
+  GOOGLE_VERTEX_PROJECT: "project",
+  GOOGLE_VERTEX_LOCATION: "location",
+  GOOGLE_CLIENT_EMAIL: "clientEmail",
+  GOOGLE_PRIVATE_KEY: "privateKey",
+  GOOGLE_PRIVATE_KEY_ID: "privateKeyId",
+};
 
 /**
  * Handler options from the same variables the Cloudflare worker reads, so
  * one configuration serves every runtime:
  * `createHandler(optionsFromEnv(process.env))`, `optionsFromEnv(Deno.env.toObject())`.
  * The provider is `HEADSTART_PROVIDER`, else the one whose key is set
- * (`ANTHROPIC_API_KEY`, `OPENAI_API_KEY`), else the offline scripted model.
+ * (`ANTHROPIC_API_KEY`, `OPENAI_API_KEY`, `GOOGLE_GENERATIVE_AI_API_KEY`), else the
+ * offline scripted model; Vertex AI (`HEADSTART_PROVIDER=vertex`) reads
+ * `GOOGLE_VERTEX_*` and the service account's `GOOGLE_CLIENT_EMAIL`,
+ * `GOOGLE_PRIVATE_KEY`, `GOOGLE_PRIVATE_KEY_ID`.
  * `TRIGGER_API_URL` defaults to https://api.trigger.dev, as in the Trigger.dev
  * SDK. Empty variables count as unset; `overrides` win.
  * @param {{ [name: string]: string | undefined }} env
@@ -111,10 +121,24 @@ export function optionsFromEnv(env, overrides = {}) {
   if (Object.keys(rateLimit).length) options.rateLimit = { perMinute: 20, ...rateLimit };
   // As the Trigger.dev SDK: the hosted platform unless told otherwise.
   options.platformUrl ??= "https://api.trigger.dev";
-  const provider = options.provider ?? (get("ANTHROPIC_API_KEY") ? "anthropic" : get("OPENAI_API_KEY") ? "openai" : "scripted");
+  const provider =
+    options.provider ??
+    (get("ANTHROPIC_API_KEY")
+      ? "anthropic"
+      : get("OPENAI_API_KEY")
+        ? "openai"
+        : get("GOOGLE_GENERATIVE_AI_API_KEY")
+          ? "google"
+          : "scripted");
   options.provider = provider;
-  if (provider === "anthropic" || provider === "openai" || provider === "openai-chat") {
-    const prefix = provider === "anthropic" ? "ANTHROPIC" : "OPENAI";
+  if (provider === "vertex") {
+    if (get("GOOGLE_VERTEX_API_KEY") !== undefined) options.apiKey = get("GOOGLE_VERTEX_API_KEY");
+    if (get("GOOGLE_VERTEX_BASE_URL") !== undefined) options.baseURL = get("GOOGLE_VERTEX_BASE_URL");
+    const vertex = {};
+    for (const [name, key] of Object.entries(VERTEX)) if (get(name) !== undefined) vertex[key] = get(name);
+    if (Object.keys(vertex).length) options.vertex = vertex;
+  } else if (provider === "anthropic" || provider === "openai" || provider === "openai-chat" || provider === "google") {
+    const prefix = { anthropic: "ANTHROPIC", openai: "OPENAI", "openai-chat": "OPENAI", google: "GOOGLE_GENERATIVE_AI" }[provider];
     if (get(`${prefix}_API_KEY`) !== undefined) options.apiKey = get(`${prefix}_API_KEY`);
     if (get(`${prefix}_BASE_URL`) !== undefined) options.baseURL = get(`${prefix}_BASE_URL`);
   } else if (provider === "scripted") {

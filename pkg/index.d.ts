@@ -62,10 +62,10 @@ export interface HeadStartOptions {
   /** The agent's task identifier (default `headstart-agent`). */
   agentId?: string;
   /** Step 1's model provider (default: `scripted`; required with `apiKey`). */
-  provider?: "anthropic" | "openai" | "openai-chat" | "scripted";
-  /** Model id (default `claude-sonnet-4-5` / `gpt-4o-mini`). */
+  provider?: "anthropic" | "openai" | "openai-chat" | "google" | "vertex" | "scripted";
+  /** Model id (default `claude-sonnet-4-5` / `gpt-4o-mini` / `gemini-2.5-flash`). */
   model?: string;
-  /** The provider's API key (required for `anthropic`, `openai` and `openai-chat`). */
+  /** The provider's API key (required for `anthropic`, `openai`, `openai-chat` and `google`; for `vertex`, an express-mode key or `vertex`). */
   apiKey?: string;
   /** The provider's base URL (`openai`: the OpenAI Responses API; `openai-chat`: any OpenAI-compatible Chat Completions server). */
   baseURL?: string;
@@ -85,6 +85,14 @@ export interface HeadStartOptions {
   maxBodyBytes?: number;
   /** Origins that may call the routes cross-origin and read their headers: a list, a comma-separated string, or `"*"`. */
   allowedOrigins?: string[] | string;
+  /**
+   * Vertex AI with a service account (provider `vertex`, without `apiKey`):
+   * the project and location (default `us-central1`; `global` too) and the
+   * account's `client_email`, `private_key` (PKCS#8 PEM) and `private_key_id`
+   * from its JSON key file. Signed with WebCrypto; the token is cached until
+   * shortly before it expires.
+   */
+  vertex?: { project?: string; location?: string; clientEmail?: string; privateKey?: string; privateKeyId?: string };
   /** The scripted model's pace (provider `scripted` only). */
   scripted?: ScriptedModelOptions;
   /** The routes' paths. */

@@ -16,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-TARGETS=(sse anthropic openai openai_responses chunk record head_start auth url time scripted partial_json)
+TARGETS=(sse anthropic openai openai_responses google chunk record head_start auth url time scripted partial_json)
 # Release build with overflow checks and debug assertions; no sanitizer: the
 # crate has no unsafe code, and ASan would cost most of the speed.
 FLAGS=(-O -a -s none)

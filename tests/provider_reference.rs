@@ -1,7 +1,7 @@
 //! The providers against the real AI SDK: for every recorded stream in
 //! tests/fixtures/providers, `tests/js/provider-reference.mjs` runs
 //! `streamText` (step 1 only, as the TypeScript head-start handler does) with
-//! `@ai-sdk/anthropic` / `@ai-sdk/openai` against a loopback server replaying
+//! `@ai-sdk/anthropic` / `@ai-sdk/openai` / `@ai-sdk/google` against a loopback server replaying
 //! it, and this test feeds the same bytes, split at random points, through
 //! our decoder and `Step`. The request we would send, the UI chunks, the
 //! finish reason and the response messages must equal the SDK's.
@@ -16,8 +16,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use headstart::protocol::model::ModelMessage;
+use headstart::provider::google::{GoogleAuth, GoogleConfig, GoogleDecoder};
 use headstart::provider::step::Step;
-use headstart::provider::{anthropic, openai, CallOptions, HttpProviderConfig, ProviderError, StreamDecoder, ToolSpec};
+use headstart::provider::{anthropic, google, openai, CallOptions, HttpProviderConfig, ProviderError, StreamDecoder, ToolSpec};
 use serde_json::{json, Value};
 
 struct Fixture {
@@ -81,6 +82,7 @@ fn call_options(fixture: &Fixture) -> CallOptions {
 
 /// What our side produced for one fixture.
 struct Ours {
+    url: String,
     request: Value,
     headers: Vec<(String, String)>,
     chunks: Vec<Value>,
@@ -109,6 +111,26 @@ fn run_ours(provider: &str, fixture: &Fixture, splits: &[usize]) -> Ours {
             Box::new(openai::responses::decoder(&options)()),
             openai::responses::http_error,
         ),
+        "google" => {
+            let config = GoogleConfig {
+                base_url: "http://127.0.0.1:1/v1beta".into(),
+                auth: GoogleAuth::ApiKey("test-key".into()),
+                model: fixture.model.clone().unwrap_or_else(|| model(provider).into()),
+                vertex: false,
+            };
+            // The same ids as the reference's `generateId` for calls the
+            // API sent without one.
+            let mut n = 0;
+            let ids = Box::new(move || {
+                n += 1;
+                format!("gen-{n}")
+            });
+            (
+                google::build_request(&config, &options).unwrap(),
+                Box::new(GoogleDecoder::new(false).with_id_generator(ids)),
+                google::http_error,
+            )
+        }
         other => panic!("unknown provider {other}"),
     };
     let mut step = Step::new("msg_turn_1", &options.tools);
@@ -141,6 +163,7 @@ fn run_ours(provider: &str, fixture: &Fixture, splits: &[usize]) -> Ours {
         .expect("the step ended")
         .map(|r| (r.finish_reason.as_str().to_string(), serde_json::to_value(&r.response_messages).unwrap()));
     Ours {
+        url: request.url,
         request: serde_json::from_str(&request.body).unwrap(),
         headers: request.headers,
         chunks: chunks.iter().map(|c| serde_json::to_value(c).unwrap()).collect(),
@@ -151,6 +174,7 @@ fn run_ours(provider: &str, fixture: &Fixture, splits: &[usize]) -> Ours {
 fn model(provider: &str) -> &'static str {
     match provider {
         "anthropic" => "claude-sonnet-4-5",
+        "google" => "gemini-2.5-flash",
         _ => "gpt-4o-mini",
     }
 }
@@ -171,6 +195,9 @@ fn splits(seed: u64, len: usize) -> Vec<usize> {
     out
 }
 
+/// Fixtures whose stream opens with an error event (see `check`).
+const REFUSED_IN_FIRST_EVENT: &[&str] = &["google/error-first"];
+
 fn check(name: &str, reference: &Value, provider: &str, fixture_name: &str) {
     let fixture = load(provider, fixture_name);
     for seed in [0u64, 1, 2, 3] {
@@ -184,6 +211,13 @@ fn check(name: &str, reference: &Value, provider: &str, fixture_name: &str) {
             serde_json::to_string(&ours.request).unwrap(),
             "{name}: request body key order"
         );
+        if let Some(query) = reference["request"]["query"].as_str() {
+            // The path after the replay server's `/<provider>/<fixture>` prefix.
+            let path = reference["request"]["path"].as_str().unwrap_or_default();
+            let suffix = path.splitn(4, '/').nth(3).unwrap_or_default();
+            let expected = format!("http://127.0.0.1:1/{suffix}{query}");
+            assert_eq!(ours.url, expected, "{name}: request URL");
+        }
         let sdk_headers = reference["request"]["headers"].as_object().cloned().unwrap_or_default();
         for (k, v) in &sdk_headers {
             let ours_v = ours.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(k)).map(|(_, v)| v.as_str());
@@ -191,6 +225,20 @@ fn check(name: &str, reference: &Value, provider: &str, fixture_name: &str) {
         }
 
         let mut expected: Vec<Value> = reference["chunks"].as_array().cloned().unwrap_or_default();
+        if REFUSED_IN_FIRST_EVENT.contains(&name) {
+            // Deliberate: an error as the stream's first event is a refusal
+            // before any output, handled as an HTTP error is (retried when
+            // retryable, then the call fails), where `@ai-sdk/google` streams
+            // it as an error part and finishes the step with `error`.
+            assert_eq!(expected.len(), 5, "{name}: the SDK streams start, start-step, error, finish-step, finish");
+            common::assert_json_eq(
+                &format!("{name} (split seed {seed}): UI chunks"),
+                &json!([expected[0], expected[2]]),
+                &Value::Array(ours.chunks.clone()),
+            );
+            assert!(ours.outcome.is_err(), "{name}: the call fails");
+            continue;
+        }
         if reference.get("uiStreamError").is_some() {
             expected.extend([
                 json!({"type":"error","errorText":"An error occurred."}),
@@ -258,4 +306,17 @@ fn openai_responses_matches_the_ai_sdk() {
         checked += 1;
     }
     assert!(checked >= 20, "only {checked} openai-responses fixtures");
+}
+
+#[test]
+fn google_matches_the_ai_sdk() {
+    let all = reference();
+    let mut checked = 0;
+    for (name, reference) in &all {
+        let Some(fixture) = name.strip_prefix("google/") else { continue };
+        assert!(reference.get("error").is_none(), "{name}: the reference run failed: {}", reference["error"]);
+        check(name, reference, "google", fixture);
+        checked += 1;
+    }
+    assert!(checked >= 21, "only {checked} google fixtures");
 }

@@ -53,6 +53,7 @@ const KNOWN: &[&str] = &[
     "maxBodyBytes",
     "allowedOrigins",
     "scripted",
+    "vertex",
     "paths",
     "stallTimeoutMs",
     "maxAttempts",
@@ -206,8 +207,13 @@ fn option_name(var: &str) -> &'static str {
     match var {
         "HEADSTART_PROVIDER" => "provider",
         "HEADSTART_MODEL" => "model",
-        "ANTHROPIC_API_KEY" | "OPENAI_API_KEY" => "apiKey",
-        "ANTHROPIC_BASE_URL" | "OPENAI_BASE_URL" => "baseURL",
+        "ANTHROPIC_API_KEY" | "OPENAI_API_KEY" | "GOOGLE_GENERATIVE_AI_API_KEY" | "GOOGLE_VERTEX_API_KEY" => "apiKey",
+        "ANTHROPIC_BASE_URL" | "OPENAI_BASE_URL" | "GOOGLE_GENERATIVE_AI_BASE_URL" | "GOOGLE_VERTEX_BASE_URL" => "baseURL",
+        "GOOGLE_VERTEX_PROJECT" => "vertex.project",
+        "GOOGLE_VERTEX_LOCATION" => "vertex.location",
+        "GOOGLE_CLIENT_EMAIL" => "vertex.clientEmail",
+        "GOOGLE_PRIVATE_KEY" => "vertex.privateKey",
+        "GOOGLE_PRIVATE_KEY_ID" => "vertex.privateKeyId",
         "HEADSTART_SYSTEM" => "system",
         "HEADSTART_MAX_TOKENS" => "maxTokens",
         "HEADSTART_TEMPERATURE" => "temperature",
@@ -220,6 +226,52 @@ fn option_name(var: &str) -> &'static str {
         "HEADSTART_SCRIPTED_FAULT" => "scripted.fault",
         _ => "options",
     }
+}
+
+/// Vertex AI's variables from `apiKey` (express mode) or the `vertex`
+/// object: `{ project, location, clientEmail, privateKey, privateKeyId }`
+/// (a service account; the key is checked by the model settings, which
+/// name the option and never echo it).
+fn vertex_vars(
+    f: &Fields,
+    api_key: Option<String>,
+    base_url: Option<String>,
+    vars: &mut HashMap<&'static str, String>,
+) -> Result<(), String> {
+    const FIELDS: [(&str, &str); 5] = [
+        ("project", "GOOGLE_VERTEX_PROJECT"),
+        ("location", "GOOGLE_VERTEX_LOCATION"),
+        ("clientEmail", "GOOGLE_CLIENT_EMAIL"),
+        ("privateKey", "GOOGLE_PRIVATE_KEY"),
+        ("privateKeyId", "GOOGLE_PRIVATE_KEY_ID"),
+    ];
+    if let Some(v) = f.object("vertex")? {
+        for key in v.keys() {
+            if !FIELDS.iter().any(|(k, _)| k == key) {
+                return Err(format!(
+                    "unknown option `vertex.{key}` (known: project, location, clientEmail, privateKey, privateKeyId)"
+                ));
+            }
+        }
+        let vf = Fields(&v);
+        for (key, var) in FIELDS {
+            // Errors name the field, never its value (a private key).
+            match vf.get(key) {
+                None => {}
+                Some(Value::String(s)) => {
+                    vars.insert(var, s.clone());
+                }
+                Some(_) => return Err(format!("`vertex.{key}` must be a string")),
+            }
+        }
+    }
+    if let Some(key) = api_key {
+        vars.insert("GOOGLE_VERTEX_API_KEY", key);
+    }
+    if let Some(url) = base_url {
+        vars.insert("GOOGLE_VERTEX_BASE_URL", url);
+    }
+    Ok(())
 }
 
 /// The options of `createSessionClient`: the platform and how sessions are
@@ -267,12 +319,16 @@ pub fn from_json(map: &Map<String, Value>) -> Result<HandlerConfig, String> {
     let rate_limit = rate_limit(&f)?;
     let api_key = f.string("apiKey")?;
     let provider = match f.string("provider")? {
-        Some(p) if matches!(p.as_str(), "anthropic" | "openai" | "openai-chat" | "scripted") => p,
+        Some(p) if matches!(p.as_str(), "anthropic" | "openai" | "openai-chat" | "google" | "vertex" | "scripted") => p,
         Some(p) => {
-            return Err(format!("`provider` must be \"anthropic\", \"openai\", \"openai-chat\" or \"scripted\", got {p:?}"))
+            return Err(format!(
+                "`provider` must be \"anthropic\", \"openai\", \"openai-chat\", \"google\", \"vertex\" or \"scripted\", got {p:?}"
+            ))
         }
         None if api_key.is_some() => {
-            return Err("`provider` is required with `apiKey` (\"anthropic\", \"openai\" or \"openai-chat\")".into())
+            return Err(
+                "`provider` is required with `apiKey` (\"anthropic\", \"openai\", \"openai-chat\", \"google\" or \"vertex\")".into(),
+            )
         }
         None => "scripted".into(),
     };
@@ -285,12 +341,21 @@ pub fn from_json(map: &Map<String, Value>) -> Result<HandlerConfig, String> {
                 }
             }
         }
+        "vertex" => {
+            vertex_vars(&f, api_key, base_url, &mut vars)?;
+            if f.get("scripted").is_some() {
+                return Err("`scripted` applies only to provider \"scripted\", not \"vertex\"".into());
+            }
+        }
         p => {
+            if f.get("vertex").is_some() {
+                return Err(format!("`vertex` applies only to provider \"vertex\", not {p:?}"));
+            }
             let key = api_key.ok_or_else(|| format!("`apiKey` is required for provider {p:?}"))?;
-            let (key_var, url_var) = if p == "anthropic" {
-                ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")
-            } else {
-                ("OPENAI_API_KEY", "OPENAI_BASE_URL")
+            let (key_var, url_var) = match p {
+                "anthropic" => ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"),
+                "google" => ("GOOGLE_GENERATIVE_AI_API_KEY", "GOOGLE_GENERATIVE_AI_BASE_URL"),
+                _ => ("OPENAI_API_KEY", "OPENAI_BASE_URL"),
             };
             vars.insert(key_var, key);
             if let Some(url) = base_url {
@@ -360,6 +425,9 @@ pub fn from_json(map: &Map<String, Value>) -> Result<HandlerConfig, String> {
     }
     let mut model = ModelSettings::from_vars(|k| vars.get(k).cloned()).map_err(|e| match e {
         ConfigError::Invalid { name, message } => format!("`{}`: {message}", option_name(name)),
+        ConfigError::MissingKey { provider, .. } if provider == "vertex" => {
+            "provider \"vertex\" needs `apiKey` (express mode) or `vertex.clientEmail` and `vertex.privateKey`".into()
+        }
         ConfigError::MissingKey { provider, .. } => format!("`apiKey` is required for provider {provider:?}"),
     })?;
     cap_step1_tokens(&mut model, max_step1_tokens);

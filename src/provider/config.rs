@@ -6,6 +6,7 @@
 
 use serde_json::Value;
 
+use super::google::{self, GoogleAuth, GoogleConfig, ServiceAccount};
 use super::scripted::{Fault, ScriptedConfig};
 use super::tool::{builtin_tools, ToolSpec};
 use super::{anthropic, openai, CallOptions, HttpProviderConfig};
@@ -19,6 +20,8 @@ pub enum Model {
     OpenAi(HttpProviderConfig),
     /// The OpenAI Responses API (`openai`, as the AI SDK's `openai()`).
     OpenAiResponses(HttpProviderConfig),
+    /// Gemini on the Generative Language API or Vertex AI.
+    Google(GoogleConfig),
     Scripted(ScriptedConfig),
 }
 
@@ -29,6 +32,7 @@ impl Model {
             Self::Anthropic(_) => "anthropic",
             Self::OpenAi(_) => "openai-chat",
             Self::OpenAiResponses(_) => "openai",
+            Self::Google(c) => c.provider(),
             Self::Scripted(_) => "scripted",
         }
     }
@@ -79,10 +83,13 @@ impl ModelSettings {
     ///
     /// | variable | meaning | default |
     /// |---|---|---|
-    /// | `HEADSTART_PROVIDER` | `anthropic`, `openai` (Responses API), `openai-chat` (Chat Completions) or `scripted` | the provider whose key is set, else `scripted` |
+    /// | `HEADSTART_PROVIDER` | `anthropic`, `openai` (Responses API), `openai-chat` (Chat Completions), `google`, `vertex` or `scripted` | the provider whose key is set, else `scripted` |
     /// | `HEADSTART_MODEL` | model id | `claude-sonnet-4-5` / `gpt-4o-mini` |
     /// | `ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL` | Anthropic key and base URL | base `https://api.anthropic.com/v1` |
     /// | `OPENAI_API_KEY`, `OPENAI_BASE_URL` | key and base URL of OpenAI (`openai`) or of any OpenAI-compatible server (`openai-chat`) | base `https://api.openai.com/v1` |
+    /// | `GOOGLE_GENERATIVE_AI_API_KEY`, `GOOGLE_GENERATIVE_AI_BASE_URL` | Gemini API key and base URL (`google`; model `gemini-2.5-flash`) | base `https://generativelanguage.googleapis.com/v1beta` |
+    /// | `GOOGLE_VERTEX_PROJECT`, `GOOGLE_VERTEX_LOCATION`, `GOOGLE_VERTEX_API_KEY`, `GOOGLE_VERTEX_BASE_URL` | Vertex AI (`vertex`): an express-mode key, or the project and location of a service account | location `us-central1` |
+    /// | `GOOGLE_CLIENT_EMAIL`, `GOOGLE_PRIVATE_KEY`, `GOOGLE_PRIVATE_KEY_ID` | Vertex AI's service account (PKCS#8 PEM key) | none |
     /// | `HEADSTART_SYSTEM` | system prompt | none |
     /// | `HEADSTART_MAX_TOKENS` | max output tokens | provider default |
     /// | `HEADSTART_TEMPERATURE` | temperature | provider default |
@@ -100,6 +107,8 @@ impl ModelSettings {
                 "anthropic".into()
             } else if openai_key.is_some() {
                 "openai".into()
+            } else if get("GOOGLE_GENERATIVE_AI_API_KEY").is_some() {
+                "google".into()
             } else {
                 "scripted".into()
             }
@@ -172,6 +181,7 @@ pub fn model_from_vars(
             api_key: get("OPENAI_API_KEY").ok_or(ConfigError::MissingKey { provider: provider.into(), key: "OPENAI_API_KEY" })?,
             model: model_id.unwrap_or_else(|| "gpt-4o-mini".into()),
         }),
+        "google" | "vertex" => Model::Google(google_from_vars(provider == "vertex", model_id, &get)?),
         "scripted" => Model::Scripted(ScriptedConfig {
             ttfb_ms: parse(&get, "HEADSTART_SCRIPTED_TTFB_MS")?.unwrap_or(super::scripted::DEFAULT_TTFB_MS),
             token_ms: parse(&get, "HEADSTART_SCRIPTED_TOKEN_MS")?.unwrap_or(super::scripted::DEFAULT_TOKEN_MS),
@@ -186,10 +196,66 @@ pub fn model_from_vars(
         other => {
             return Err(ConfigError::Invalid {
                 name: "HEADSTART_PROVIDER",
-                message: format!("unknown provider {other:?} (anthropic, openai, openai-chat, scripted)"),
+                message: format!("unknown provider {other:?} (anthropic, openai, openai-chat, google, vertex, scripted)"),
             })
         }
     })
+}
+
+/// Gemini from `GOOGLE_GENERATIVE_AI_*` (`google`) or `GOOGLE_VERTEX_*`
+/// and a service account's `GOOGLE_CLIENT_EMAIL` / `GOOGLE_PRIVATE_KEY` /
+/// `GOOGLE_PRIVATE_KEY_ID` (`vertex`); a key is checked here, at startup,
+/// and never echoed.
+fn google_from_vars(
+    vertex: bool,
+    model_id: Option<String>,
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<GoogleConfig, ConfigError> {
+    let model = model_id.unwrap_or_else(|| google::DEFAULT_MODEL.into());
+    if !vertex {
+        let key = get("GOOGLE_GENERATIVE_AI_API_KEY")
+            .ok_or(ConfigError::MissingKey { provider: "google".into(), key: "GOOGLE_GENERATIVE_AI_API_KEY" })?;
+        let base_url = get("GOOGLE_GENERATIVE_AI_BASE_URL").unwrap_or_else(|| google::DEFAULT_BASE_URL.into());
+        return Ok(GoogleConfig { base_url, auth: GoogleAuth::ApiKey(key), model, vertex });
+    }
+    let base_url = get("GOOGLE_VERTEX_BASE_URL");
+    if let Some(key) = get("GOOGLE_VERTEX_API_KEY") {
+        let base_url = base_url.unwrap_or_else(|| google::VERTEX_EXPRESS_BASE_URL.into());
+        return Ok(GoogleConfig { base_url, auth: GoogleAuth::ApiKey(key), model, vertex });
+    }
+    let (Some(email), Some(key)) = (get("GOOGLE_CLIENT_EMAIL"), get("GOOGLE_PRIVATE_KEY")) else {
+        return Err(ConfigError::MissingKey {
+            provider: "vertex".into(),
+            key: "GOOGLE_VERTEX_API_KEY, or GOOGLE_CLIENT_EMAIL and GOOGLE_PRIVATE_KEY",
+        });
+    };
+    let account = ServiceAccount::new(&email, &key, get("GOOGLE_PRIVATE_KEY_ID").as_deref())
+        .map_err(|google::auth::KeyError(name, message)| ConfigError::Invalid { name, message })?;
+    let base_url = match base_url {
+        Some(url) => url,
+        None => {
+            let project = get("GOOGLE_VERTEX_PROJECT").ok_or(ConfigError::Invalid {
+                name: "GOOGLE_VERTEX_PROJECT",
+                message: "is required with a service account (the Google Cloud project id)".into(),
+            })?;
+            let location = get("GOOGLE_VERTEX_LOCATION").unwrap_or_else(|| "us-central1".into());
+            let valid = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !valid(&project) {
+                return Err(ConfigError::Invalid {
+                    name: "GOOGLE_VERTEX_PROJECT",
+                    message: format!("{project:?} is not a project id"),
+                });
+            }
+            if !valid(&location) {
+                return Err(ConfigError::Invalid {
+                    name: "GOOGLE_VERTEX_LOCATION",
+                    message: format!("{location:?} is not a location"),
+                });
+            }
+            GoogleConfig::vertex_base_url(&project, &location)
+        }
+    };
+    Ok(GoogleConfig { base_url, auth: GoogleAuth::ServiceAccount(account), model, vertex })
 }
 
 fn parse<T: std::str::FromStr>(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<Option<T>, ConfigError>

@@ -53,6 +53,9 @@ impl ProviderError {
             // API refused the call before any output.
             Self::Stream { kind, .. } => {
                 matches!(kind.as_str(), "overloaded_error" | "api_error" | "rate_limit_error" | "server_error")
+                    // Google's RPC status names, retryable as their HTTP
+                    // statuses are (408, 409, 429, 5xx).
+                    || super::google::status_code(kind).is_some_and(|s| matches!(s, 408 | 409 | 429 | 500..=599))
             }
             _ => false,
         }

@@ -14,7 +14,7 @@ use super::config::{Model, ModelSettings};
 use super::error::ProviderError;
 use super::scripted::{self, Plan};
 use super::step::Step;
-use super::{anthropic, openai, CallOptions, StreamDecoder, StreamPart};
+use super::{anthropic, google, openai, CallOptions, StreamDecoder, StreamPart};
 
 /// Runs the call of `step` and hands every UI chunk to `emit` as it is made.
 /// When this returns, `step.is_done()` and its outcome is set.
@@ -112,6 +112,15 @@ fn http_provider(model: &Model, options: &CallOptions) -> HttpProvider {
                 decoder: Box::new(move || Box::new(decoder())),
             }
         }
+        Model::Google(c) => HttpProvider {
+            name: c.provider(),
+            built: google::build_request(c, options),
+            http_error: if c.vertex { google::vertex_http_error } else { google::http_error },
+            decoder: {
+                let vertex = c.vertex;
+                Box::new(move || Box::new(google::GoogleDecoder::new(vertex)))
+            },
+        },
         Model::Scripted(_) => unreachable!("scripted models are played, not fetched"),
     }
 }
@@ -126,13 +135,28 @@ async fn call_http<F: Fetch, C: Clock>(
     emit: &mut dyn FnMut(UiChunk),
 ) {
     let HttpProvider { name: provider, built, http_error, decoder } = http_provider(model, options);
-    let request = match built {
+    let bearer = match model {
+        Model::Google(google::GoogleConfig { auth: google::GoogleAuth::ServiceAccount(account), .. }) => Some(account),
+        _ => None,
+    };
+    let mut request = match built {
         Ok(r) => r,
         Err(e) => return emit_all(emit, step.fail(e)),
     };
     let stall = settings.stall_timeout_ms;
     let mut attempt = 1;
     loop {
+        // A service account's token first; its failures retry as the call's.
+        if let Err(e) = authorize(fetch, clock, stall, bearer, &mut request).await {
+            match e.retry_delay_ms(attempt).filter(|_| attempt < settings.max_attempts) {
+                Some(delay) => {
+                    clock.sleep(delay.min(u64::from(u32::MAX)) as u32).await;
+                    attempt += 1;
+                    continue;
+                }
+                None => return emit_all(emit, step.fail(e)),
+            }
+        }
         let failure = match timeout(clock, stall, fetch.fetch(&request)).await {
             None => ProviderError::Stalled { provider, after_ms: stall.into() },
             Some(Err(FetchError(message))) => ProviderError::Network { provider, message },
@@ -158,6 +182,22 @@ async fn call_http<F: Fetch, C: Clock>(
             None => return emit_all(emit, step.fail(failure)),
         }
     }
+}
+
+/// Sets the bearer token of a service account on the request (cached, or
+/// fetched within `stall`); a failure is retried like the call's own.
+async fn authorize<F: Fetch, C: Clock>(
+    fetch: &F,
+    clock: &C,
+    stall: u32,
+    bearer: Option<&google::ServiceAccount>,
+    request: &mut crate::io::HttpRequest,
+) -> Result<(), ProviderError> {
+    let Some(account) = bearer else { return Ok(()) };
+    let token = google::auth::access_token(fetch, clock, account, stall).await?;
+    request.headers.retain(|(n, _)| n != "authorization");
+    request.headers.push(("authorization".into(), format!("Bearer {token}")));
+    Ok(())
 }
 
 /// Streams a 2xx body into the step. Returns the error when the stream's

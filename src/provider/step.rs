@@ -92,6 +92,11 @@ pub struct Step {
     outcome: Option<StepOutcome>,
     /// End open text and reasoning before an `error` or `abort` chunk.
     end_open_on_failure: bool,
+    /// The step's first text part, and the latest provider metadata of its
+    /// deltas: `streamText`'s output transform sends every later delta of
+    /// that part with it (a Gemini `thoughtSignature` comes on one delta).
+    first_text_id: Option<String>,
+    first_text_meta: Option<Object>,
 }
 
 impl Step {
@@ -110,6 +115,8 @@ impl Step {
             errors: Vec::new(),
             outcome: None,
             end_open_on_failure: false,
+            first_text_id: None,
+            first_text_meta: None,
         }
     }
 
@@ -180,6 +187,7 @@ impl Step {
         match part {
             StreamPart::ResponseMetadata { .. } => {}
             StreamPart::TextStart { id, provider_metadata } => {
+                self.first_text_id.get_or_insert_with(|| id.clone());
                 self.recorded.push(Recorded::Prose {
                     reasoning: false,
                     id: id.clone(),
@@ -189,7 +197,14 @@ impl Step {
                 });
                 out.push(UiChunk::TextStart(PartBoundary { id, provider_metadata, extra: Object::new() }));
             }
-            StreamPart::TextDelta { id, delta, provider_metadata } => {
+            StreamPart::TextDelta { id, delta, mut provider_metadata } => {
+                if self.first_text_id.get_or_insert_with(|| id.clone()) == &id {
+                    if provider_metadata.is_some() {
+                        self.first_text_meta.clone_from(&provider_metadata);
+                    } else if !delta.is_empty() {
+                        provider_metadata.clone_from(&self.first_text_meta);
+                    }
+                }
                 if delta.is_empty() && provider_metadata.is_none() {
                     return out;
                 }

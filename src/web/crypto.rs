@@ -3,12 +3,16 @@
 //! Node >= 20), so the wasm carries no RSA or elliptic-curve code. The JWK
 //! is imported as is (`importKey("jwk", ...)`); a JWS's ES256 signature is
 //! already the raw `r || s` WebCrypto takes.
+//!
+//! It also signs RS256 with a PKCS#8 key (`importKey("pkcs8", ...)`): the
+//! Vertex AI service-account assertion.
 
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::identity::{Alg, Jwk, KeyVerifier, VerifyFuture};
+use crate::provider::google::auth::{JwtSigner, SignFuture};
 
 /// The runtime's WebCrypto.
 #[derive(Debug, Default, Clone, Copy)]
@@ -18,6 +22,30 @@ impl KeyVerifier for WebCrypto {
     fn verify<'a>(&'a self, alg: Alg, key: &'a Jwk, message: &'a [u8], signature: &'a [u8]) -> VerifyFuture<'a> {
         Box::pin(async move { verify(alg, key, message, signature).await.map_err(|e| describe(&e)) })
     }
+}
+
+impl JwtSigner for WebCrypto {
+    fn sign_rs256<'a>(&'a self, pkcs8_der: &'a [u8], message: &'a [u8]) -> SignFuture<'a> {
+        Box::pin(async move { sign_rs256(pkcs8_der, message).await.map_err(|e| describe(&e)) })
+    }
+}
+
+async fn sign_rs256(pkcs8_der: &[u8], message: &[u8]) -> Result<Vec<u8>, JsValue> {
+    let crypto = Reflect::get(&js_sys::global(), &"crypto".into())?;
+    let subtle = Reflect::get(&crypto, &"subtle".into())?;
+    if subtle.is_undefined() {
+        return Err("this runtime has no crypto.subtle".into());
+    }
+    let alg = object(&[("name", "RSASSA-PKCS1-v1_5".into()), ("hash", "SHA-256".into())])?;
+    // Not extractable: the key never leaves WebCrypto again.
+    let key = Uint8Array::from(pkcs8_der);
+    let usages = Array::of1(&"sign".into());
+    let import = call(&subtle, "importKey", &["pkcs8".into(), key.into(), alg.into(), false.into(), usages.into()])?;
+    let crypto_key = JsFuture::from(import).await?;
+    let data = Uint8Array::from(message);
+    let sign_alg = object(&[("name", "RSASSA-PKCS1-v1_5".into())])?;
+    let signed = JsFuture::from(call(&subtle, "sign", &[sign_alg.into(), crypto_key, data.into()])?).await?;
+    Ok(Uint8Array::new(&signed).to_vec())
 }
 
 async fn verify(alg: Alg, key: &Jwk, message: &[u8], signature: &[u8]) -> Result<bool, JsValue> {

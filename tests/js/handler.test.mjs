@@ -322,6 +322,9 @@ test("edge steps: a tool turn finished in the handler is handed over final; thei
   assert.equal(typeof createHandler(fromEnv), "function");
 });
 
+// A throwaway PKCS#8 RSA key (a service account's key shape) for the Vertex options.
+const TEST_PEM = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" });
+
 test("options are checked by createHandler, naming the option", async () => {
   const base = { platformUrl: "https://platform.example", secretKey: "tr_dev_x" };
   const cases = [
@@ -348,6 +351,19 @@ test("options are checked by createHandler, naming the option", async () => {
     [{ ...base, scripted: { fault: "boom" } }, /`scripted\.fault`/],
     [{ ...base, provider: "openai", apiKey: "sk", scripted: { ttfbMs: 1 } }, /`scripted` applies only/],
     [{ ...base, provider: "openai-chat" }, /`apiKey` is required for provider "openai-chat"/],
+    [{ ...base, provider: "google" }, /`apiKey` is required for provider "google"/],
+    [{ ...base, provider: "vertex" }, /provider "vertex" needs `apiKey` \(express mode\) or `vertex\.clientEmail` and `vertex\.privateKey`/],
+    [{ ...base, provider: "vertex", vertex: { region: "eu" } }, /unknown option `vertex\.region`/],
+    [{ ...base, provider: "vertex", vertex: { privateKey: 42 } }, /`vertex\.privateKey` must be a string/],
+    [
+      { ...base, provider: "vertex", vertex: { project: "p", clientEmail: "sa@p.iam.gserviceaccount.com", privateKey: "secret-not-a-pem" } },
+      (m) => /`vertex\.privateKey`: must be a PEM private key/.test(m) && !m.includes("secret-not-a-pem"),
+    ],
+    [
+      { ...base, provider: "vertex", vertex: { project: "p/../x", clientEmail: "sa@p.iam.gserviceaccount.com", privateKey: TEST_PEM } },
+      /`vertex\.project`/,
+    ],
+    [{ ...base, provider: "google", apiKey: "AIza", vertex: { project: "p" } }, /`vertex` applies only to provider "vertex"/],
     [{ ...base, paths: { headStart: "api/chat" } }, /`paths\.headStart` must be a path/],
     [{ ...base, paths: { token: "/api/chat" } }, /`paths`: the routes must have different paths/],
     [{ ...base, onTurn: "log" }, /`onTurn` must be a function/],
@@ -364,8 +380,15 @@ test("options are checked by createHandler, naming the option", async () => {
     [{ ...base, authorize: () => "u", authJwtSecret: "s" }, /`authorize` replaces JWT checking/],
   ];
   for (const [options, error] of cases) {
-    assert.throws(() => createHandler(options), (e) => e instanceof TypeError && error.test(e.message), JSON.stringify(options));
+    const matches = typeof error === "function" ? error : (m) => error.test(m);
+    assert.throws(() => createHandler(options), (e) => e instanceof TypeError && matches(e.message), JSON.stringify(options));
   }
+  // Gemini and Vertex AI (express mode, and a service account whose key is
+  // only checked here: the token is fetched on the first call).
+  assert.equal(typeof createHandler({ ...base, provider: "google", apiKey: "AIza-test", model: "gemini-2.5-pro" }), "function");
+  assert.equal(typeof createHandler({ ...base, provider: "vertex", apiKey: "vertex-express-key" }), "function");
+  const account = { project: "p", location: "global", clientEmail: "sa@p.iam.gserviceaccount.com", privateKey: TEST_PEM, privateKeyId: "k1" };
+  assert.equal(typeof createHandler({ ...base, provider: "vertex", vertex: account }), "function");
   // Valid options in every shape; custom paths move the routes.
   const handler = createHandler({
     ...base,

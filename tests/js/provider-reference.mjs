@@ -38,6 +38,7 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { createAnthropic } from "@ai-sdk/anthropic";
+import { createGoogleGenerativeAI } from "@ai-sdk/google";
 import { createOpenAI } from "@ai-sdk/openai";
 import { jsonSchema, stepCountIs, streamText, tool } from "ai";
 import { defaultFixturesDir, listFixtures, loadFixture, startReplayServer } from "./provider-server.mjs";
@@ -62,14 +63,21 @@ export function buildTools() {
   );
 }
 
-export function buildModel(provider, baseURL, model) {
+export function buildModel(provider, baseURL, modelId) {
   if (provider === "anthropic") return createAnthropic({ baseURL, apiKey: "test-key" })("claude-sonnet-4-5");
   if (provider === "openai") return createOpenAI({ baseURL, apiKey: "test-key" }).chat("gpt-4o-mini");
-  if (provider === "openai-responses") return createOpenAI({ baseURL, apiKey: "test-key" }).responses(model ?? "gpt-4o-mini");
+  if (provider === "openai-responses") return createOpenAI({ baseURL, apiKey: "test-key" }).responses(modelId ?? "gpt-4o-mini");
+  if (provider === "google") {
+    // Function calls without an id get `gen-1`, `gen-2`, ... (the Rust side
+    // is given the same generator), so no random id reaches the output.
+    let n = 0;
+    const generateId = () => `gen-${++n}`;
+    return createGoogleGenerativeAI({ baseURL, apiKey: "test-key", generateId })(modelId ?? "gemini-2.5-flash");
+  }
   throw new Error(`unknown provider ${provider}`);
 }
 
-const RELEVANT_HEADERS = ["content-type", "x-api-key", "authorization", "anthropic-version", "anthropic-beta"];
+const RELEVANT_HEADERS = ["content-type", "x-api-key", "authorization", "anthropic-version", "anthropic-beta", "x-goog-api-key"];
 
 export function serializeError(error, sidecarHeaders) {
   if (error == null || typeof error !== "object") return { message: String(error) };
@@ -104,7 +112,7 @@ function withTimeout(promise, ms, what) {
 export async function runFixture(server, provider, fixture, { timeoutMs = 10000 } = {}) {
   const meta = loadFixture(fixturesDir, provider, fixture);
   if (meta == null) throw new Error(`no fixture ${provider}/${fixture}`);
-  const baseURL = `${server.url}/${provider}/${fixture}/v1`;
+  const baseURL = `${server.url}/${provider}/${fixture}/${provider === "google" ? "v1beta" : "v1"}`;
   const call = meta.prompt != null ? loadPrompt(meta.prompt) : prompt;
   const firstRequest = server.requests.length;
   const controller = new AbortController();
@@ -166,6 +174,7 @@ export async function runFixture(server, provider, fixture, { timeoutMs = 10000 
   const summarize = (r) => ({
     method: "POST",
     path: r.path,
+    ...(r.query ? { query: r.query } : {}),
     headers: Object.fromEntries(RELEVANT_HEADERS.filter((h) => r.headers[h] != null).map((h) => [h, r.headers[h]])),
     body: r.body,
     // The SDK sends JSON.stringify(body); the raw text is kept only if it differs.

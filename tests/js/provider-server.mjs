@@ -6,6 +6,8 @@
 //   POST /anthropic/<fixture>/v1/messages          (base URL `${url}/anthropic/<fixture>/v1`)
 //   POST /openai/<fixture>/v1/chat/completions     (base URL `${url}/openai/<fixture>/v1`)
 //   POST /openai-responses/<fixture>/v1/responses  (base URL `${url}/openai-responses/<fixture>/v1`)
+//   POST /google/<fixture>/v1beta/models/<model>:streamGenerateContent?alt=sse
+//                                                  (base URL `${url}/google/<fixture>/v1beta`)
 //
 // A `.sse` fixture is written frame by frame (split after each blank line),
 // `eventDelayMs` apart, after waiting `ttfbMs` before the status line and the
@@ -18,7 +20,7 @@
 //   import { startReplayServer } from "./provider-server.mjs";
 //   const server = await startReplayServer({ fixturesDir, ttfbMs: 0, eventDelayMs: 0 });
 //   server.url        // "http://127.0.0.1:<port>"
-//   server.requests   // [{ path, provider, fixture, headers, body (parsed JSON), rawBody, at, closedAt? }]
+//   server.requests   // [{ path, query, provider, fixture, headers, body (parsed JSON), rawBody, at, closedAt? }]
 //   server.closes     // [{ index, path, at }]: the client closed before the response ended
 //   await server.stop();
 //
@@ -44,7 +46,10 @@ const ROUTES = {
   anthropic: "/v1/messages",
   openai: "/v1/chat/completions",
   "openai-responses": "/v1/responses",
+  google: /^\/v1beta\/models\/[A-Za-z0-9._-]+:streamGenerateContent$/,
 };
+
+const routeMatches = (route, path) => (typeof route === "string" ? route === path : route.test(path));
 
 // Response headers of a successful stream, per provider (a sidecar's
 // `headers` are merged over them).
@@ -66,6 +71,12 @@ const STREAM_HEADERS = {
     "openai-processing-ms": "187",
     "openai-version": "2020-10-01",
     "x-request-id": "req_0000000000000000replay0000000001",
+  },
+  google: {
+    "content-type": "text/event-stream",
+    "server-timing": "gfet4t7; dur=412",
+    "x-content-type-options": "nosniff",
+    vary: "Origin, X-Origin, Referer",
   },
 };
 
@@ -106,7 +117,7 @@ export function loadFixture(fixturesDir, provider, name) {
   };
 }
 
-/** Every fixture name per provider, sorted: `{ anthropic: [...], openai: [...] }`. */
+/** Every fixture name per provider, sorted: `{ anthropic: [...], openai: [...], google: [...] }`. */
 export function listFixtures(fixturesDir = defaultFixturesDir) {
   const out = {};
   for (const provider of Object.keys(ROUTES)) {
@@ -124,9 +135,10 @@ export function listFixtures(fixturesDir = defaultFixturesDir) {
 }
 
 /**
- * Splits an SSE body into frames, each ending with its blank line (the last
- * piece may be a partial frame without one). Works on bytes, so multi-byte
- * UTF-8 characters are never split.
+ * Splits an SSE body into frames, each ending with its blank line (`\n\n`,
+ * or `\r\n\r\n` as Google sends; the last piece may be a partial frame
+ * without one). Works on bytes, so multi-byte UTF-8 characters are never
+ * split.
  */
 export function splitFrames(buf) {
   const frames = [];
@@ -136,6 +148,10 @@ export function splitFrames(buf) {
       frames.push(buf.subarray(start, i + 2));
       start = i + 2;
       i++;
+    } else if (buf[i] === 0x0a && buf[i + 1] === 0x0d && buf[i + 2] === 0x0a) {
+      frames.push(buf.subarray(start, i + 3));
+      start = i + 3;
+      i += 2;
     }
   }
   if (start < buf.length) frames.push(buf.subarray(start));
@@ -168,7 +184,7 @@ export async function startReplayServer({
     }
 
     const match = /^\/([a-z-]+)\/([^/]+)(\/.*)$/.exec(path);
-    if (req.method !== "POST" || match == null || !Object.hasOwn(ROUTES, match[1]) || match[3] !== ROUTES[match[1]]) {
+    if (req.method !== "POST" || match == null || !Object.hasOwn(ROUTES, match[1]) || !routeMatches(ROUTES[match[1]], match[3])) {
       return sendJson(res, 404, { error: { type: "not_found", message: `no route for ${req.method} ${path}` } });
     }
     const [, provider, fixtureName] = match;
@@ -180,7 +196,7 @@ export async function startReplayServer({
     } catch {
       body = rawBody;
     }
-    const record = { path, provider, fixture: fixtureName, headers: { ...req.headers }, body, rawBody, at: performance.now() };
+    const record = { path, query: url.search, provider, fixture: fixtureName, headers: { ...req.headers }, body, rawBody, at: performance.now() };
     const index = requests.push(record) - 1;
     log?.({ event: "request", index, path, at: record.at });
 

@@ -4,7 +4,7 @@
 
 /// A top-level media type with a signature table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum TopLevel {
+pub(crate) enum TopLevel {
     Image,
     Audio,
     Video,
@@ -12,7 +12,7 @@ pub(super) enum TopLevel {
 }
 
 impl TopLevel {
-    pub(super) fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         match s {
             "image" => Some(Self::Image),
             "audio" => Some(Self::Audio),
@@ -75,7 +75,7 @@ const ID3_SCAN_BYTES: usize = 131_084;
 
 /// The media type of base64 `data` by its leading bytes, among the
 /// signatures of `top` (all of them, audio without mp4, for `None`).
-pub(super) fn detect_media_type(data: &str, top: Option<TopLevel>) -> Option<&'static str> {
+pub(crate) fn detect_media_type(data: &str, top: Option<TopLevel>) -> Option<&'static str> {
     let tables: &[&[Signature]] = match top {
         Some(TopLevel::Image) => &[IMAGE],
         Some(TopLevel::Audio) => &[AUDIO],
@@ -144,12 +144,12 @@ fn atob(s: &str) -> Option<Vec<u8>> {
 }
 
 /// `image/png` -> `image`; a type without `/` is its own top level.
-pub(super) fn top_level_media_type(media_type: &str) -> &str {
+pub(crate) fn top_level_media_type(media_type: &str) -> &str {
     media_type.split('/').next().unwrap_or("")
 }
 
 /// `type/subtype` with a non-empty, non-wildcard subtype.
-pub(super) fn is_full_media_type(media_type: &str) -> bool {
+pub(crate) fn is_full_media_type(media_type: &str) -> bool {
     media_type.split_once('/').is_some_and(|(_, sub)| !sub.is_empty() && sub != "*")
 }
 

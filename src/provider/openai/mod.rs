@@ -25,8 +25,8 @@
 //! of `max_tokens`, no `temperature`.
 
 mod decode;
-mod js_json;
-mod media;
+pub(crate) mod js_json;
+pub(crate) mod media;
 mod messages;
 mod request;
 pub mod responses;
