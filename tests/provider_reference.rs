@@ -16,8 +16,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use headstart::protocol::model::ModelMessage;
+use headstart::provider::models::RequestHeaders;
 use headstart::provider::step::Step;
-use headstart::provider::{anthropic, openai, CallOptions, HttpProviderConfig, ProviderError, StreamDecoder, ToolSpec};
+use headstart::provider::{anthropic, openai, CallOptions, HttpProviderConfig, ProviderError, StreamDecoder, ToolSpec, Usage};
 use serde_json::{json, Value};
 
 struct Fixture {
@@ -28,6 +29,11 @@ struct Fixture {
     provider_options: Value,
     /// The prompt file of the call (`prompt.json` unless the sidecar names one).
     prompt: String,
+    /// OpenAI-compatible hosts: the model id, the base URL's path and the
+    /// extra request headers.
+    model: Option<String>,
+    base_path: String,
+    request_headers: Vec<(String, String)>,
 }
 
 fn load(provider: &str, name: &str) -> Fixture {
@@ -48,6 +54,12 @@ fn load(provider: &str, name: &str) -> Fixture {
         cut_off: sidecar["cutOff"].as_bool().unwrap_or(false),
         provider_options: sidecar["providerOptions"].clone(),
         prompt: sidecar["prompt"].as_str().unwrap_or("prompt.json").to_string(),
+        model: sidecar["model"].as_str().map(str::to_string),
+        base_path: sidecar["basePath"].as_str().unwrap_or("/v1").to_string(),
+        request_headers: sidecar["requestHeaders"]
+            .as_object()
+            .map(|h| h.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
+            .unwrap_or_default(),
     }
 }
 
@@ -79,17 +91,19 @@ fn call_options(fixture: &Fixture) -> CallOptions {
 /// What our side produced for one fixture.
 struct Ours {
     request: Value,
+    url: String,
     headers: Vec<(String, String)>,
     chunks: Vec<Value>,
     outcome: Result<(String, Value), ProviderError>,
+    usage: Option<Usage>,
 }
 
 fn run_ours(provider: &str, fixture: &Fixture, splits: &[usize]) -> Ours {
     let options = call_options(fixture);
     let config = HttpProviderConfig {
-        base_url: "http://127.0.0.1:1/v1".into(),
+        base_url: format!("http://127.0.0.1:1{}", fixture.base_path),
         api_key: "test-key".into(),
-        model: model(provider).into(),
+        model: fixture.model.clone().unwrap_or_else(|| model(provider).into()),
     };
     type HttpError = fn(u16, &[(String, String)], &str) -> ProviderError;
     let (request, mut decoder, http_error): (_, Box<dyn StreamDecoder>, HttpError) = match provider {
@@ -100,6 +114,13 @@ fn run_ours(provider: &str, fixture: &Fixture, splits: &[usize]) -> Ours {
         ),
         "openai" => {
             (openai::build_request(&config, &options).unwrap(), Box::new(openai::OpenAiDecoder::new()), openai::http_error)
+        }
+        // Through Chat Completions with the host's headers, as `run_step`
+        // sends them.
+        "openai-compatible" => {
+            let mut request = openai::build_request(&config, &options).unwrap();
+            RequestHeaders(fixture.request_headers.clone()).apply(&mut request.headers);
+            (request, Box::new(openai::OpenAiDecoder::new()), openai::http_error)
         }
         other => panic!("unknown provider {other}"),
     };
@@ -128,16 +149,22 @@ fn run_ours(provider: &str, fixture: &Fixture, splits: &[usize]) -> Ours {
             chunks.extend(step.end());
         }
     }
-    let outcome = step
-        .into_outcome()
-        .expect("the step ended")
-        .map(|r| (r.finish_reason.as_str().to_string(), serde_json::to_value(&r.response_messages).unwrap()));
+    let outcome = step.into_outcome().expect("the step ended");
+    let usage = outcome.as_ref().ok().map(|r| r.usage);
+    let outcome = outcome.map(|r| (r.finish_reason.as_str().to_string(), serde_json::to_value(&r.response_messages).unwrap()));
     Ours {
         request: serde_json::from_str(&request.body).unwrap(),
+        url: request.url,
         headers: request.headers,
         chunks: chunks.iter().map(|c| serde_json::to_value(c).unwrap()).collect(),
         outcome,
+        usage,
     }
+}
+
+/// The providers whose usage is compared with the SDK's `result.usage`.
+fn compares_usage(provider: &str) -> bool {
+    matches!(provider, "openai" | "openai-compatible" | "anthropic")
 }
 
 fn model(provider: &str) -> &'static str {
@@ -176,6 +203,10 @@ fn check(name: &str, reference: &Value, provider: &str, fixture_name: &str) {
             serde_json::to_string(&ours.request).unwrap(),
             "{name}: request body key order"
         );
+        // The path after the replay server's `/<provider>/<fixture>` prefix.
+        let sdk_path = reference["request"]["path"].as_str().unwrap_or_default();
+        let sdk_path = sdk_path.splitn(4, '/').nth(3).map(|p| format!("/{p}")).unwrap_or_default();
+        assert_eq!(ours.url.strip_prefix("http://127.0.0.1:1"), Some(sdk_path.as_str()), "{name}: request path");
         let sdk_headers = reference["request"]["headers"].as_object().cloned().unwrap_or_default();
         for (k, v) in &sdk_headers {
             let ours_v = ours.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(k)).map(|(_, v)| v.as_str());
@@ -203,6 +234,17 @@ fn check(name: &str, reference: &Value, provider: &str, fixture_name: &str) {
             }
             (sdk, Err(_)) if sdk.get("rejected").is_some() => {}
             (sdk, ours) => panic!("{name}: the SDK's finish reason is {sdk}, ours {:?}", ours.as_ref().map(|o| &o.0)),
+        }
+        if let (Some(sdk), Some(ours)) = (reference.get("usage").filter(|_| compares_usage(provider)), ours.usage) {
+            let n = |v: &Value| v.as_u64();
+            let sdk = (
+                n(&sdk["inputTokens"]),
+                n(&sdk["outputTokens"]),
+                n(&sdk["outputTokenDetails"]["reasoningTokens"]),
+                n(&sdk["inputTokenDetails"]["cacheReadTokens"]),
+            );
+            let ours = (ours.input_tokens, ours.output_tokens, ours.reasoning_tokens, ours.cached_input_tokens);
+            assert_eq!(sdk, ours, "{name}: usage (input, output, reasoning, cached input)");
         }
     }
 }
@@ -237,4 +279,20 @@ fn openai_matches_the_ai_sdk() {
         checked += 1;
     }
     assert!(checked >= 12, "only {checked} openai fixtures");
+}
+
+/// xAI, Groq, OpenRouter and the Vercel and Cloudflare AI gateways through
+/// our Chat Completions provider, against `createOpenAI({ baseURL, apiKey,
+/// headers }).chat(model)` on their own streams (see the fixtures' README).
+#[test]
+fn openai_compatible_hosts_match_the_ai_sdk() {
+    let all = reference();
+    let mut checked = 0;
+    for (name, reference) in &all {
+        let Some(fixture) = name.strip_prefix("openai-compatible/") else { continue };
+        assert!(reference.get("error").is_none(), "{name}: the reference run failed: {}", reference["error"]);
+        check(name, reference, "openai-compatible", fixture);
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} openai-compatible fixtures");
 }

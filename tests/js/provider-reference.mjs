@@ -8,6 +8,8 @@
 //
 // with model = createAnthropic({ baseURL, apiKey: "test-key" })("claude-sonnet-4-5")
 //          or createOpenAI({ baseURL, apiKey: "test-key" }).chat("gpt-4o-mini"),
+//          or, for openai-compatible/*, createOpenAI({ baseURL, apiKey: "test-key", headers })
+//             .chat(model) with the sidecar's model, basePath and requestHeaders,
 // system/messages/maxOutputTokens from prompt.json, schema-only tools (no
 // execute) from tools.json, and providerOptions from the fixture's sidecar.
 // toUIMessageStream's onError is left unset (SDK default: "An error occurred.").
@@ -60,9 +62,13 @@ export function buildTools() {
   );
 }
 
-export function buildModel(provider, baseURL) {
+export function buildModel(provider, baseURL, meta = {}) {
   if (provider === "anthropic") return createAnthropic({ baseURL, apiKey: "test-key" })("claude-sonnet-4-5");
   if (provider === "openai") return createOpenAI({ baseURL, apiKey: "test-key" }).chat("gpt-4o-mini");
+  // An OpenAI-compatible host or gateway: its base URL form, model id and extra headers.
+  if (provider === "openai-compatible") {
+    return createOpenAI({ baseURL, apiKey: "test-key", headers: meta.requestHeaders }).chat(meta.model ?? "gpt-4o-mini");
+  }
   throw new Error(`unknown provider ${provider}`);
 }
 
@@ -101,7 +107,7 @@ function withTimeout(promise, ms, what) {
 export async function runFixture(server, provider, fixture, { timeoutMs = 10000 } = {}) {
   const meta = loadFixture(fixturesDir, provider, fixture);
   if (meta == null) throw new Error(`no fixture ${provider}/${fixture}`);
-  const baseURL = `${server.url}/${provider}/${fixture}/v1`;
+  const baseURL = `${server.url}/${provider}/${fixture}${meta.basePath ?? "/v1"}`;
   const call = meta.prompt != null ? loadPrompt(meta.prompt) : prompt;
   const firstRequest = server.requests.length;
   const controller = new AbortController();
@@ -112,7 +118,7 @@ export async function runFixture(server, provider, fixture, { timeoutMs = 10000 
 
   try {
     const result = streamText({
-      model: buildModel(provider, baseURL),
+      model: buildModel(provider, baseURL, meta),
       system: call.system,
       messages: call.messages,
       tools: buildTools(),
@@ -153,6 +159,7 @@ export async function runFixture(server, provider, fixture, { timeoutMs = 10000 
     }
     entry.finishReason = await withTimeout(finishReason, left(), "result.finishReason");
     entry.responseMessages = await withTimeout(response, left(), "result.response");
+    entry.usage = await withTimeout(result.usage.then((u) => u, () => undefined), left(), "result.usage");
   } catch (e) {
     controller.abort();
     entry.error = serializeError(e, meta.headers);
@@ -163,7 +170,11 @@ export async function runFixture(server, provider, fixture, { timeoutMs = 10000 
   const summarize = (r) => ({
     method: "POST",
     path: r.path,
-    headers: Object.fromEntries(RELEVANT_HEADERS.filter((h) => r.headers[h] != null).map((h) => [h, r.headers[h]])),
+    headers: Object.fromEntries(
+      [...RELEVANT_HEADERS, ...Object.keys(meta.requestHeaders ?? {}).map((h) => h.toLowerCase())]
+        .filter((h) => r.headers[h] != null)
+        .map((h) => [h, r.headers[h]]),
+    ),
     body: r.body,
     // The SDK sends JSON.stringify(body); the raw text is kept only if it differs.
     ...(JSON.stringify(r.body) !== r.rawBody ? { rawBody: r.rawBody } : {}),

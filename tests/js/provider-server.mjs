@@ -5,6 +5,9 @@
 //
 //   POST /anthropic/<fixture>/v1/messages          (base URL `${url}/anthropic/<fixture>/v1`)
 //   POST /openai/<fixture>/v1/chat/completions     (base URL `${url}/openai/<fixture>/v1`)
+//   POST /openai-compatible/<fixture>/<any path>/chat/completions
+//                                   (base URL `${url}/openai-compatible/<fixture><basePath>`, basePath
+//                                    from the sidecar, `/v1` by default: a host's own base URL form)
 //
 // A `.sse` fixture is written frame by frame (split after each blank line),
 // `eventDelayMs` apart, after waiting `ttfbMs` before the status line and the
@@ -42,7 +45,10 @@ export const defaultFixturesDir = resolve(dirname(fileURLToPath(import.meta.url)
 const ROUTES = {
   anthropic: "/v1/messages",
   openai: "/v1/chat/completions",
+  "openai-compatible": "/chat/completions",
 };
+// Providers whose route may have any path before it (a host's base URL).
+const ANY_PREFIX = new Set(["openai-compatible"]);
 
 // Response headers of a successful stream, per provider (a sidecar's
 // `headers` are merged over them).
@@ -59,6 +65,7 @@ const STREAM_HEADERS = {
     "openai-version": "2020-10-01",
     "x-request-id": "req_0000000000000000replay0000000000",
   },
+  "openai-compatible": { "content-type": "text/event-stream; charset=utf-8" },
 };
 
 const sleep = (ms) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
@@ -94,6 +101,9 @@ export function loadFixture(fixturesDir, provider, name) {
     description: sidecar.description,
     providerOptions: sidecar.providerOptions,
     prompt: sidecar.prompt,
+    model: sidecar.model,
+    basePath: sidecar.basePath,
+    requestHeaders: sidecar.requestHeaders,
   };
 }
 
@@ -158,8 +168,10 @@ export async function startReplayServer({
       return sendJson(res, 200, listFixtures(fixturesDir));
     }
 
-    const match = /^\/(anthropic|openai)\/([^/]+)(\/.*)$/.exec(path);
-    if (req.method !== "POST" || match == null || match[3] !== ROUTES[match[1]]) {
+    const match = /^\/(anthropic|openai-compatible|openai)\/([^/]+)(\/.*)$/.exec(path);
+    const routed =
+      match != null && (ANY_PREFIX.has(match[1]) ? match[3].endsWith(ROUTES[match[1]]) : match[3] === ROUTES[match[1]]);
+    if (req.method !== "POST" || !routed) {
       return sendJson(res, 404, { error: { type: "not_found", message: `no route for ${req.method} ${path}` } });
     }
     const [, provider, fixtureName] = match;
