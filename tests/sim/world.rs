@@ -48,6 +48,9 @@ pub struct Fallback {
     pub edge: Vec<&'static str>,
     pub agent: Option<Vec<&'static str>>,
     pub budget_ms: u32,
+    /// The first host answers 503 to everything: every step must reach
+    /// the second, and the turn complete as if nothing had failed.
+    pub first_down: bool,
 }
 
 impl Fallback {
