@@ -130,7 +130,9 @@ impl ModelSettings {
     }
 
     /// The settings, with the model list of `list` (variable, text) if any.
-    fn read(get: &impl Fn(&str) -> Option<String>, list: Option<(&'static str, String)>) -> Result<Self, ConfigError> {
+    // `&dyn`: one copy of the reading code in the wasm, whatever closure
+    // each caller passes.
+    fn read(get: &dyn Fn(&str) -> Option<String>, list: Option<(&'static str, String)>) -> Result<Self, ConfigError> {
         let (model, headers, fallback) = match list {
             Some((var, text)) => {
                 if var == "HEADSTART_MODELS" {
@@ -159,7 +161,7 @@ impl ModelSettings {
     }
 
     /// The one model of `HEADSTART_PROVIDER`/`HEADSTART_MODEL`.
-    fn single(get: &impl Fn(&str) -> Option<String>) -> Result<(Model, RequestHeaders), ConfigError> {
+    fn single(get: &dyn Fn(&str) -> Option<String>) -> Result<(Model, RequestHeaders), ConfigError> {
         let anthropic_key = get("ANTHROPIC_API_KEY");
         let openai_key = get("OPENAI_API_KEY");
         let provider = get("HEADSTART_PROVIDER").unwrap_or_else(|| {
@@ -183,7 +185,7 @@ impl ModelSettings {
     }
 
     fn with_model(
-        get: &impl Fn(&str) -> Option<String>,
+        get: &dyn Fn(&str) -> Option<String>,
         model: Model,
         headers: RequestHeaders,
         fallback: Vec<ModelChoice>,
@@ -215,7 +217,7 @@ impl ModelSettings {
             max_attempts: parse::<u32>(&get, "HEADSTART_MAX_ATTEMPTS")?.unwrap_or(super::error::MAX_ATTEMPTS).max(1),
             headers,
             fallback,
-            retry_budget_ms: parse(get, "HEADSTART_RETRY_BUDGET_MS")?.unwrap_or(DEFAULT_RETRY_BUDGET_MS),
+            retry_budget_ms: parse(&get, "HEADSTART_RETRY_BUDGET_MS")?.unwrap_or(DEFAULT_RETRY_BUDGET_MS),
         })
     }
 

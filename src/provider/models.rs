@@ -102,7 +102,7 @@ pub struct ModelChoice {
 pub fn list_from_vars(
     var: &'static str,
     text: &str,
-    get: &impl Fn(&str) -> Option<String>,
+    get: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<ModelChoice>, ConfigError> {
     let invalid = |message: String| ConfigError::Invalid { name: var, message };
     let text = text.trim();
@@ -173,7 +173,7 @@ impl Entry {
         })
     }
 
-    fn choice(self, n: usize, get: &impl Fn(&str) -> Option<String>) -> Result<ModelChoice, String> {
+    fn choice(self, n: usize, get: &dyn Fn(&str) -> Option<String>) -> Result<ModelChoice, String> {
         let Entry { provider, model, base_url, api_key_var, headers, headers_var } = self;
         let at = format!("entry {n} ({provider})");
         if let Some(url) = &base_url {
@@ -201,6 +201,7 @@ impl Entry {
                 get(name)
             }
         };
+        let overlay: &dyn Fn(&str) -> Option<String> = &overlay;
         let model = model_from_vars(&provider, model, &overlay).map_err(|e| match e {
             ConfigError::MissingKey { key, .. } => format!("{at}: needs an API key: set {key} or give the entry an apiKeyVar"),
             ConfigError::Invalid { message, .. } => format!("{at}: {message}"),
@@ -224,7 +225,7 @@ impl Entry {
 
 /// The headers of the single model of `HEADSTART_PROVIDER`/`HEADSTART_MODEL`
 /// from `HEADSTART_MODEL_HEADERS` (a JSON object; may be a secret).
-pub fn headers_from_var(get: &impl Fn(&str) -> Option<String>) -> Result<RequestHeaders, ConfigError> {
+pub fn headers_from_var(get: &dyn Fn(&str) -> Option<String>) -> Result<RequestHeaders, ConfigError> {
     const NAME: &str = "HEADSTART_MODEL_HEADERS";
     match get(NAME) {
         None => Ok(RequestHeaders::default()),

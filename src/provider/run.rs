@@ -84,9 +84,6 @@ fn emit_all(emit: &mut dyn FnMut(UiChunk), chunks: Vec<UiChunk>) {
     }
 }
 
-#[cfg(test)]
-mod tests;
-
 /// Plays a scripted plan at its own pace.
 async fn play<C: Clock>(clock: &C, settings: &ModelSettings, plan: Plan, step: &mut Step, emit: &mut dyn FnMut(UiChunk)) {
     let start = clock.now_ms();
@@ -266,3 +263,6 @@ async fn stream_body<C: Clock, B: ResponseBody>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
