@@ -70,9 +70,15 @@ const NUMBERS = {
   HEADSTART_MAX_STEP1_TOKENS: "maxStep1Tokens",
   HEADSTART_MAX_HISTORY_MESSAGES: "maxHistoryMessages",
   HEADSTART_EDGE_MAX_STEPS: "edgeMaxSteps",
+  HEADSTART_RETRY_BUDGET_MS: "retryBudgetMs",
 };
 const RATE_LIMIT = { HEADSTART_RATE_LIMIT_PER_MINUTE: "perMinute", HEADSTART_RATE_LIMIT_BURST: "burst" };
-const JSONS = { HEADSTART_TOOLS: "tools", HEADSTART_PROVIDER_OPTIONS: "providerOptions", HEADSTART_HTTP_TOOLS: "httpTools" };
+const JSONS = {
+  HEADSTART_TOOLS: "tools",
+  HEADSTART_PROVIDER_OPTIONS: "providerOptions",
+  HEADSTART_HTTP_TOOLS: "httpTools",
+  HEADSTART_MODEL_HEADERS: "headers",
+};
 const SCRIPTED = { HEADSTART_SCRIPTED_TTFB_MS: "ttfbMs", HEADSTART_SCRIPTED_TOKEN_MS: "tokenMs" };
 const VERTEX = {
   GOOGLE_VERTEX_PROJECT: "project",
@@ -121,6 +127,10 @@ export function optionsFromEnv(env, overrides = {}) {
   if (Object.keys(rateLimit).length) options.rateLimit = { perMinute: 20, ...rateLimit };
   // As the Trigger.dev SDK: the hosted platform unless told otherwise.
   options.platformUrl ??= "https://api.trigger.dev";
+  if (get("HEADSTART_MODELS") !== undefined) {
+    options.models = modelsFromEnv(get("HEADSTART_MODELS"), get);
+    return { ...options, ...overrides };
+  }
   const provider =
     options.provider ??
     (get("ANTHROPIC_API_KEY")
@@ -148,6 +158,63 @@ export function optionsFromEnv(env, overrides = {}) {
     if (Object.keys(scripted).length) options.scripted = scripted;
   }
   return { ...options, ...overrides };
+}
+
+// The variables of a provider's key and base URL: `<PREFIX>_API_KEY`, `<PREFIX>_BASE_URL`.
+const VAR_PREFIX = { anthropic: "ANTHROPIC", openai: "OPENAI", "openai-chat": "OPENAI" };
+
+/**
+ * `HEADSTART_MODELS` (README "Fallback") as `models`: `provider:model,...`
+ * with each provider's own variables, or a JSON array of `{provider, model,
+ * baseURL, apiKeyVar, headers, headersVar}` whose keys and secret headers
+ * are read from the variables they name.
+ */
+function modelsFromEnv(text, get) {
+  const fail = (message) => {
+    throw new TypeError(`headstart optionsFromEnv: HEADSTART_MODELS: ${message}`);
+  };
+  let entries;
+  if (text.startsWith("[")) {
+    try {
+      entries = JSON.parse(text);
+    } catch (e) {
+      fail(`not JSON: ${e.message}`);
+    }
+    if (!Array.isArray(entries)) fail("must be a JSON array");
+  } else {
+    entries = text
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map((item) => {
+        const at = item.indexOf(":");
+        return at < 0 ? { provider: item } : { provider: item.slice(0, at).trim(), model: item.slice(at + 1).trim() || undefined };
+      });
+  }
+  return entries.map((entry, i) => {
+    if (entry === null || typeof entry !== "object") fail(`entry ${i + 1} must be an object`);
+    const { provider, model, baseURL, apiKeyVar, headers, headersVar, ...rest } = entry;
+    const unknown = Object.keys(rest)[0];
+    if (unknown !== undefined) fail(`entry ${i + 1}: unknown key ${JSON.stringify(unknown)}`);
+    const prefix = VAR_PREFIX[provider];
+    const out = { provider };
+    if (model !== undefined) out.model = model;
+    const apiKey = apiKeyVar !== undefined ? get(apiKeyVar) : prefix && get(`${prefix}_API_KEY`);
+    if (apiKeyVar !== undefined && apiKey === undefined) fail(`entry ${i + 1}: ${apiKeyVar} (its apiKeyVar) is not set`);
+    if (apiKey !== undefined) out.apiKey = apiKey;
+    const url = baseURL ?? (prefix && get(`${prefix}_BASE_URL`));
+    if (url !== undefined) out.baseURL = url;
+    let secret = {};
+    if (headersVar !== undefined) {
+      try {
+        secret = JSON.parse(get(headersVar) ?? "");
+      } catch {
+        fail(`entry ${i + 1}: ${headersVar} (its headersVar) must hold a JSON object of headers`);
+      }
+    }
+    if (headers !== undefined || headersVar !== undefined) out.headers = { ...headers, ...secret };
+    return out;
+  });
 }
 
 function number(name, text) {

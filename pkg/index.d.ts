@@ -24,6 +24,19 @@ export interface ScriptedModelOptions {
 }
 
 /** The routes' paths (each must start with `/`, all different). */
+/** One model of `models`: a provider with its own key, base URL and headers. */
+export interface ModelChoiceOptions {
+  provider: "anthropic" | "openai" | "scripted";
+  /** Model id (default: the provider's). */
+  model?: string;
+  /** The provider's API key (required but for `scripted`). */
+  apiKey?: string;
+  /** The provider's base URL, e.g. an OpenAI-compatible host or a gateway. */
+  baseURL?: string;
+  /** Request headers added to this model's calls; never logged. */
+  headers?: { [name: string]: string };
+}
+
 export interface HeadStartPaths {
   /** The head start (default `/api/chat`). */
   headStart?: string;
@@ -69,6 +82,16 @@ export interface HeadStartOptions {
   apiKey?: string;
   /** The provider's base URL (`openai`: the OpenAI Responses API; `openai-chat`: any OpenAI-compatible Chat Completions server). */
   baseURL?: string;
+  /** Request headers added to the model's calls (e.g. a gateway's `cf-aig-authorization`); never logged. */
+  headers?: { [name: string]: string };
+  /**
+   * The models step 1 tries in order, in place of `provider`/`model`/`apiKey`/`baseURL`/`headers`:
+   * a model that fails before its first byte reached the client (429, 5xx, overload, a stall, a
+   * network error) hands the step to the next; 400/401/403 do not fall through.
+   */
+  models?: ModelChoiceOptions[];
+  /** The most a step waits in all between attempts (backoff, `retry-after`), over all its models, ms (default 15000). */
+  retryBudgetMs?: number;
   /** System prompt. */
   system?: string;
   /** Max output tokens (provider default; Anthropic: 4096), at most `maxStep1Tokens`. */
@@ -99,7 +122,7 @@ export interface HeadStartOptions {
   paths?: HeadStartPaths;
   /** A model call with no byte for this long fails, ms (default 60000). */
   stallTimeoutMs?: number;
-  /** Attempts of a model call that fails before streaming, 1 to 10 (default 3). */
+  /** Attempts of a model call that fails before streaming, per model, 1 to 10 (default 3). */
   maxAttempts?: number;
   /** Linger of the `.out` batches, ms (default: the platform's `X-S2-Flush-Interval-Ms`, 200 when it sends none, as the Trigger.dev SDK). */
   teeLingerMs?: number;

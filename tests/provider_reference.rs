@@ -17,8 +17,11 @@ use std::path::Path;
 
 use headstart::protocol::model::ModelMessage;
 use headstart::provider::google::{GoogleAuth, GoogleConfig, GoogleDecoder};
+use headstart::provider::models::RequestHeaders;
 use headstart::provider::step::Step;
-use headstart::provider::{anthropic, google, openai, CallOptions, HttpProviderConfig, ProviderError, StreamDecoder, ToolSpec};
+use headstart::provider::{
+    anthropic, google, openai, CallOptions, HttpProviderConfig, ProviderError, StreamDecoder, ToolSpec, Usage,
+};
 use serde_json::{json, Value};
 
 struct Fixture {
@@ -29,8 +32,11 @@ struct Fixture {
     provider_options: Value,
     /// The prompt file of the call (`prompt.json` unless the sidecar names one).
     prompt: String,
-    /// The model id asked for, when the sidecar names one.
+    /// The model id asked for; OpenAI-compatible hosts: also, the base URL's path and the
+    /// extra request headers.
     model: Option<String>,
+    base_path: String,
+    request_headers: Vec<(String, String)>,
 }
 
 fn load(provider: &str, name: &str) -> Fixture {
@@ -52,6 +58,11 @@ fn load(provider: &str, name: &str) -> Fixture {
         provider_options: sidecar["providerOptions"].clone(),
         prompt: sidecar["prompt"].as_str().unwrap_or("prompt.json").to_string(),
         model: sidecar["model"].as_str().map(str::to_string),
+        base_path: sidecar["basePath"].as_str().unwrap_or("/v1").to_string(),
+        request_headers: sidecar["requestHeaders"]
+            .as_object()
+            .map(|h| h.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
+            .unwrap_or_default(),
     }
 }
 
@@ -82,17 +93,18 @@ fn call_options(fixture: &Fixture) -> CallOptions {
 
 /// What our side produced for one fixture.
 struct Ours {
-    url: String,
     request: Value,
+    url: String,
     headers: Vec<(String, String)>,
     chunks: Vec<Value>,
     outcome: Result<(String, Value), ProviderError>,
+    usage: Option<Usage>,
 }
 
 fn run_ours(provider: &str, fixture: &Fixture, splits: &[usize]) -> Ours {
     let options = call_options(fixture);
     let config = HttpProviderConfig {
-        base_url: "http://127.0.0.1:1/v1".into(),
+        base_url: format!("http://127.0.0.1:1{}", fixture.base_path),
         api_key: "test-key".into(),
         model: fixture.model.clone().unwrap_or_else(|| model(provider).into()),
     };
@@ -131,6 +143,13 @@ fn run_ours(provider: &str, fixture: &Fixture, splits: &[usize]) -> Ours {
                 google::http_error,
             )
         }
+        // Through Chat Completions with the host's headers, as `run_step`
+        // sends them.
+        "openai-compatible" => {
+            let mut request = openai::build_request(&config, &options).unwrap();
+            RequestHeaders(fixture.request_headers.clone()).apply(&mut request.headers);
+            (request, Box::new(openai::OpenAiDecoder::new()), openai::http_error)
+        }
         other => panic!("unknown provider {other}"),
     };
     let mut step = Step::new("msg_turn_1", &options.tools);
@@ -158,17 +177,22 @@ fn run_ours(provider: &str, fixture: &Fixture, splits: &[usize]) -> Ours {
             chunks.extend(step.end());
         }
     }
-    let outcome = step
-        .into_outcome()
-        .expect("the step ended")
-        .map(|r| (r.finish_reason.as_str().to_string(), serde_json::to_value(&r.response_messages).unwrap()));
+    let outcome = step.into_outcome().expect("the step ended");
+    let usage = outcome.as_ref().ok().map(|r| r.usage);
+    let outcome = outcome.map(|r| (r.finish_reason.as_str().to_string(), serde_json::to_value(&r.response_messages).unwrap()));
     Ours {
-        url: request.url,
         request: serde_json::from_str(&request.body).unwrap(),
+        url: request.url,
         headers: request.headers,
         chunks: chunks.iter().map(|c| serde_json::to_value(c).unwrap()).collect(),
         outcome,
+        usage,
     }
+}
+
+/// The providers whose usage is compared with the SDK's `result.usage`.
+fn compares_usage(provider: &str) -> bool {
+    matches!(provider, "openai" | "openai-compatible" | "anthropic")
 }
 
 fn model(provider: &str) -> &'static str {
@@ -211,13 +235,15 @@ fn check(name: &str, reference: &Value, provider: &str, fixture_name: &str) {
             serde_json::to_string(&ours.request).unwrap(),
             "{name}: request body key order"
         );
-        if let Some(query) = reference["request"]["query"].as_str() {
-            // The path after the replay server's `/<provider>/<fixture>` prefix.
-            let path = reference["request"]["path"].as_str().unwrap_or_default();
-            let suffix = path.splitn(4, '/').nth(3).unwrap_or_default();
-            let expected = format!("http://127.0.0.1:1/{suffix}{query}");
-            assert_eq!(ours.url, expected, "{name}: request URL");
-        }
+        // The path after the replay server's `/<provider>/<fixture>` prefix.
+        let sdk_path = reference["request"]["path"].as_str().unwrap_or_default();
+        let sdk_path = sdk_path.splitn(4, '/').nth(3).map(|p| format!("/{p}")).unwrap_or_default();
+        let query = reference["request"]["query"].as_str().unwrap_or_default();
+        assert_eq!(
+            ours.url.strip_prefix("http://127.0.0.1:1"),
+            Some(format!("{sdk_path}{query}").as_str()),
+            "{name}: request path"
+        );
         let sdk_headers = reference["request"]["headers"].as_object().cloned().unwrap_or_default();
         for (k, v) in &sdk_headers {
             let ours_v = ours.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(k)).map(|(_, v)| v.as_str());
@@ -259,6 +285,17 @@ fn check(name: &str, reference: &Value, provider: &str, fixture_name: &str) {
             }
             (sdk, Err(_)) if sdk.get("rejected").is_some() => {}
             (sdk, ours) => panic!("{name}: the SDK's finish reason is {sdk}, ours {:?}", ours.as_ref().map(|o| &o.0)),
+        }
+        if let (Some(sdk), Some(ours)) = (reference.get("usage").filter(|_| compares_usage(provider)), ours.usage) {
+            let n = |v: &Value| v.as_u64();
+            let sdk = (
+                n(&sdk["inputTokens"]),
+                n(&sdk["outputTokens"]),
+                n(&sdk["outputTokenDetails"]["reasoningTokens"]),
+                n(&sdk["inputTokenDetails"]["cacheReadTokens"]),
+            );
+            let ours = (ours.input_tokens, ours.output_tokens, ours.reasoning_tokens, ours.cached_input_tokens);
+            assert_eq!(sdk, ours, "{name}: usage (input, output, reasoning, cached input)");
         }
     }
 }
@@ -319,4 +356,20 @@ fn google_matches_the_ai_sdk() {
         checked += 1;
     }
     assert!(checked >= 21, "only {checked} google fixtures");
+}
+
+/// xAI, Groq, OpenRouter and the Vercel and Cloudflare AI gateways through
+/// our Chat Completions provider, against `createOpenAI({ baseURL, apiKey,
+/// headers }).chat(model)` on their own streams (see the fixtures' README).
+#[test]
+fn openai_compatible_hosts_match_the_ai_sdk() {
+    let all = reference();
+    let mut checked = 0;
+    for (name, reference) in &all {
+        let Some(fixture) = name.strip_prefix("openai-compatible/") else { continue };
+        assert!(reference.get("error").is_none(), "{name}: the reference run failed: {}", reference["error"]);
+        check(name, reference, "openai-compatible", fixture);
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} openai-compatible fixtures");
 }

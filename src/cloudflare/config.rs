@@ -36,7 +36,7 @@ pub fn missing_response(missing: &Missing) -> worker::Result<worker::Response> {
 
 /// The reference agent's settings; `Err` names a bad variable.
 pub fn agent(env: &Env) -> Result<AgentConfig, String> {
-    let model = ModelSettings::from_vars(|k| var(env, k)).map_err(|e| e.to_string())?;
+    let model = ModelSettings::agent_from_vars(|k| var(env, k)).map_err(|e| e.to_string())?;
     let options = ToolOptions::from_vars(|k| var(env, k)).map_err(|e| e.to_string())?;
     let tools = ToolRegistry::from_config(options, var(env, "HEADSTART_HTTP_TOOLS").as_deref())
         .map_err(|e| format!("HEADSTART_HTTP_TOOLS: {e}"))?;

@@ -57,6 +57,9 @@ const KNOWN: &[&str] = &[
     "paths",
     "stallTimeoutMs",
     "maxAttempts",
+    "models",
+    "headers",
+    "retryBudgetMs",
     "teeLingerMs",
     "tags",
     "basePayload",
@@ -221,6 +224,9 @@ fn option_name(var: &str) -> &'static str {
         "HEADSTART_PROVIDER_OPTIONS" => "providerOptions",
         "HEADSTART_STALL_TIMEOUT_MS" => "stallTimeoutMs",
         "HEADSTART_MAX_ATTEMPTS" => "maxAttempts",
+        "HEADSTART_MODELS" => "models",
+        "HEADSTART_MODEL_HEADERS" => "headers",
+        "HEADSTART_RETRY_BUDGET_MS" => "retryBudgetMs",
         "HEADSTART_SCRIPTED_TTFB_MS" => "scripted.ttfbMs",
         "HEADSTART_SCRIPTED_TOKEN_MS" => "scripted.tokenMs",
         "HEADSTART_SCRIPTED_FAULT" => "scripted.fault",
@@ -317,8 +323,13 @@ pub fn from_json(map: &Map<String, Value>) -> Result<HandlerConfig, String> {
     let max_step1_tokens = f.int("maxStep1Tokens", 1, u32::MAX as u64)?.map_or(DEFAULT_MAX_STEP1_TOKENS, |n| n as u32);
     let max_history_messages = f.int("maxHistoryMessages", 1, 1_000_000)?.map_or(DEFAULT_MAX_HISTORY_MESSAGES, |n| n as usize);
     let rate_limit = rate_limit(&f)?;
+    let (list, keys) = models_from_json(&f)?;
+    if let Some(list) = list {
+        vars.insert("HEADSTART_MODELS", list);
+    }
     let api_key = f.string("apiKey")?;
     let provider = match f.string("provider")? {
+        _ if f.get("models").is_some() => "list".into(),
         Some(p) if matches!(p.as_str(), "anthropic" | "openai" | "openai-chat" | "google" | "vertex" | "scripted") => p,
         Some(p) => {
             return Err(format!(
@@ -334,6 +345,9 @@ pub fn from_json(map: &Map<String, Value>) -> Result<HandlerConfig, String> {
     };
     let base_url = f.string("baseURL")?.map(|u| http_url("baseURL", u.trim())).transpose()?;
     match provider.as_str() {
+        // A Vertex entry of the list may sign in with the service account of
+        // `vertex` instead of a key of its own.
+        "list" => vertex_vars(&f, None, None, &mut vars)?,
         "scripted" => {
             for key in ["apiKey", "baseURL", "model"] {
                 if f.get(key).is_some() {
@@ -366,7 +380,15 @@ pub fn from_json(map: &Map<String, Value>) -> Result<HandlerConfig, String> {
             }
         }
     }
-    vars.insert("HEADSTART_PROVIDER", provider);
+    if provider != "list" {
+        vars.insert("HEADSTART_PROVIDER", provider);
+    }
+    if let Some(h) = f.object("headers")? {
+        vars.insert("HEADSTART_MODEL_HEADERS", Value::Object(h).to_string());
+    }
+    if let Some(n) = f.int("retryBudgetMs", 0, 600_000)? {
+        vars.insert("HEADSTART_RETRY_BUDGET_MS", n.to_string());
+    }
     if let Some(m) = f.string("model")? {
         vars.insert("HEADSTART_MODEL", m);
     }
@@ -423,7 +445,7 @@ pub fn from_json(map: &Map<String, Value>) -> Result<HandlerConfig, String> {
             vars.insert("HEADSTART_SCRIPTED_FAULT", fault);
         }
     }
-    let mut model = ModelSettings::from_vars(|k| vars.get(k).cloned()).map_err(|e| match e {
+    let mut model = ModelSettings::from_vars(|k| vars.get(k).or_else(|| keys.get(k)).cloned()).map_err(|e| match e {
         ConfigError::Invalid { name, message } => format!("`{}`: {message}", option_name(name)),
         ConfigError::MissingKey { provider, .. } if provider == "vertex" => {
             "provider \"vertex\" needs `apiKey` (express mode) or `vertex.clientEmail` and `vertex.privateKey`".into()
@@ -494,6 +516,58 @@ pub fn from_json(map: &Map<String, Value>) -> Result<HandlerConfig, String> {
         auth,
     };
     Ok(HandlerConfig { routes, on_turn: None, authorize: None, rate_limit_fn: None })
+}
+
+/// `models`: `[{provider, model?, apiKey?, baseURL?, headers?}]`, as the
+/// `HEADSTART_MODELS` JSON list, each key under a variable name of its own
+/// (the list itself never holds one), returned apart.
+fn models_from_json(f: &Fields) -> Result<(Option<String>, HashMap<String, String>), String> {
+    const ENTRY: &[&str] = &["provider", "model", "apiKey", "baseURL", "headers"];
+    let mut keys = HashMap::new();
+    let Some(value) = f.get("models") else { return Ok((None, keys)) };
+    let Value::Array(items) = value else {
+        return Err("`models` must be an array of {provider, model, apiKey, baseURL, headers}".into());
+    };
+    for key in ["provider", "model", "apiKey", "baseURL", "headers"] {
+        if f.get(key).is_some() {
+            return Err(format!("`{key}` and `models` do not go together: the first entry of `models` is the model"));
+        }
+    }
+    let mut list = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let Value::Object(entry) = item else { return Err(format!("`models[{i}]` must be an object")) };
+        if let Some(key) = entry.keys().find(|k| !ENTRY.contains(&k.as_str())) {
+            return Err(format!("unknown option `models[{i}].{key}` (known: {})", ENTRY.join(", ")));
+        }
+        let ef = Fields(entry);
+        let scoped = |e: String| e.replacen('`', &format!("`models[{i}]."), 1);
+        let provider = ef.string("provider").map_err(scoped)?.ok_or_else(|| format!("`models[{i}].provider` is required"))?;
+        let base_url =
+            ef.string("baseURL").map_err(scoped)?.map(|u| http_url(&format!("models[{i}].baseURL"), u.trim())).transpose()?;
+        let key_var = match ef.string("apiKey").map_err(scoped)? {
+            Some(key) => {
+                let name = format!("HEADSTART_MODELS_KEY_{i}");
+                keys.insert(name.clone(), key);
+                Some(name)
+            }
+            None if provider == "vertex" && f.get("vertex").is_some() => None,
+            None if provider != "scripted" => {
+                let hint = if provider == "vertex" { " (or give `vertex` a service account)" } else { "" };
+                return Err(format!("`models[{i}].apiKey` is required for provider {provider:?}{hint}"));
+            }
+            None => None,
+        };
+        let model = ef.string("model").map_err(scoped)?;
+        let headers = ef.object("headers").map_err(scoped)?;
+        list.push(crate::provider::models::entry_json(
+            &provider,
+            model.as_deref(),
+            base_url.as_deref(),
+            key_var.as_deref(),
+            headers.as_ref(),
+        ));
+    }
+    Ok((Some(Value::Array(list).to_string()), keys))
 }
 
 /// Edge steps from `edgeTools` (names), `edgeMaxSteps`, `httpTools` (the

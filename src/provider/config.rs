@@ -7,6 +7,7 @@
 use serde_json::Value;
 
 use super::google::{self, GoogleAuth, GoogleConfig, ServiceAccount};
+use super::models::{self, ModelChoice, RequestHeaders};
 use super::scripted::{Fault, ScriptedConfig};
 use super::tool::{builtin_tools, ToolSpec};
 use super::{anthropic, openai, CallOptions, HttpProviderConfig};
@@ -49,12 +50,25 @@ pub struct ModelSettings {
     pub provider_options: Object,
     /// A call with no byte for this long fails as stalled.
     pub stall_timeout_ms: u32,
-    /// Attempts of a call that fails before streaming (the first included).
+    /// Attempts of a call that fails before streaming (the first included),
+    /// per model.
     pub max_attempts: u32,
+    /// Request headers `model`'s calls add.
+    pub headers: RequestHeaders,
+    /// Tried in order when the model before fails before its first byte
+    /// reached the client (see [`run`](super::run)).
+    pub fallback: Vec<ModelChoice>,
+    /// The most a step waits in all between attempts (backoff and
+    /// `retry-after`), over all its models.
+    pub retry_budget_ms: u32,
 }
 
 /// Default stall timeout: generous for slow first tokens of large prompts.
 pub const DEFAULT_STALL_TIMEOUT_MS: u32 = 60_000;
+
+/// Default retry budget of a step: today's backoffs (2 s, 4 s) and a short
+/// `retry-after` fit; a long one moves on to the next model instead.
+pub const DEFAULT_RETRY_BUDGET_MS: u32 = 15_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
@@ -76,7 +90,27 @@ impl ModelSettings {
             provider_options: Object::new(),
             stall_timeout_ms: DEFAULT_STALL_TIMEOUT_MS,
             max_attempts: super::error::MAX_ATTEMPTS,
+            headers: RequestHeaders::default(),
+            fallback: Vec::new(),
+            retry_budget_ms: DEFAULT_RETRY_BUDGET_MS,
         }
+    }
+
+    /// The models a step tries, in order, with their headers.
+    pub fn models(&self) -> impl Iterator<Item = (&Model, &RequestHeaders)> {
+        std::iter::once((&self.model, &self.headers)).chain(self.fallback.iter().map(|c| (&c.model, &c.headers)))
+    }
+
+    /// The reference agent's settings: as [`Self::from_vars`], except that
+    /// `HEADSTART_AGENT_MODELS`, when set, is its list of models (in place of
+    /// `HEADSTART_MODELS` or `HEADSTART_PROVIDER`/`HEADSTART_MODEL`, which
+    /// then configure the handler's step 1 alone).
+    pub fn agent_from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let list = get("HEADSTART_AGENT_MODELS")
+            .map(|list| ("HEADSTART_AGENT_MODELS", list))
+            .or_else(|| get("HEADSTART_MODELS").map(|list| ("HEADSTART_MODELS", list)));
+        Self::read(&get, list)
     }
 
     /// Reads the settings from variables:
@@ -96,10 +130,49 @@ impl ModelSettings {
     /// | `HEADSTART_TOOLS` | JSON: `[{name, description, inputSchema}]` or `{name: {description, inputSchema}}` | the built-in tools |
     /// | `HEADSTART_PROVIDER_OPTIONS` | JSON object passed through, e.g. `{"anthropic":{"thinking":{...}}}` | `{}` |
     /// | `HEADSTART_STALL_TIMEOUT_MS` | stall timeout | 60000 |
-    /// | `HEADSTART_MAX_ATTEMPTS` | attempts before streaming | 3 |
+    /// | `HEADSTART_MAX_ATTEMPTS` | attempts before streaming, per model | 3 |
+    /// | `HEADSTART_MODELS` | the models to try in order (see [`models`]): `provider:model,...` or a JSON array of `{provider, model, baseURL, apiKeyVar, headers, headersVar}`; replaces `HEADSTART_PROVIDER`/`HEADSTART_MODEL` | none |
+    /// | `HEADSTART_MODEL_HEADERS` | JSON object of request headers for the model of `HEADSTART_PROVIDER` (may be a secret) | none |
+    /// | `HEADSTART_RETRY_BUDGET_MS` | the most a step waits between attempts, over all its models | 15000 |
     /// | `HEADSTART_SCRIPTED_TTFB_MS`, `HEADSTART_SCRIPTED_TOKEN_MS`, `HEADSTART_SCRIPTED_FAULT` | scripted model timing and fault (`error`, `stall`, `http-500`) | 300, 15, none |
     pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        Self::read(&get, get("HEADSTART_MODELS").map(|list| ("HEADSTART_MODELS", list)))
+    }
+
+    /// The settings, with the model list of `list` (variable, text) if any.
+    // `&dyn`: one copy of the reading code in the wasm, whatever closure
+    // each caller passes.
+    fn read(get: &dyn Fn(&str) -> Option<String>, list: Option<(&'static str, String)>) -> Result<Self, ConfigError> {
+        let (model, headers, fallback) = match list {
+            Some((var, text)) => {
+                if var == "HEADSTART_MODELS" {
+                    if let Some(name) = ["HEADSTART_PROVIDER", "HEADSTART_MODEL", "HEADSTART_MODEL_HEADERS"]
+                        .into_iter()
+                        .find(|n| get(n).is_some())
+                    {
+                        return Err(ConfigError::Invalid {
+                            name: "HEADSTART_MODELS",
+                            message: format!(
+                                "set either HEADSTART_MODELS or {name}, not both (the list's first entry is the model)"
+                            ),
+                        });
+                    }
+                }
+                let mut list = models::list_from_vars(var, &text, get)?.into_iter();
+                let first = list.next().expect("a list names at least one model");
+                (first.model, first.headers, list.collect())
+            }
+            None => {
+                let (model, headers) = Self::single(get)?;
+                (model, headers, Vec::new())
+            }
+        };
+        Self::with_model(get, model, headers, fallback)
+    }
+
+    /// The one model of `HEADSTART_PROVIDER`/`HEADSTART_MODEL`.
+    fn single(get: &dyn Fn(&str) -> Option<String>) -> Result<(Model, RequestHeaders), ConfigError> {
         let anthropic_key = get("ANTHROPIC_API_KEY");
         let openai_key = get("OPENAI_API_KEY");
         let provider = get("HEADSTART_PROVIDER").unwrap_or_else(|| {
@@ -114,6 +187,22 @@ impl ModelSettings {
             }
         });
         let model = model_from_vars(&provider, get("HEADSTART_MODEL"), &get)?;
+        let headers = models::headers_from_var(get)?;
+        if matches!(model, Model::Scripted(_)) && !headers.0.is_empty() {
+            return Err(ConfigError::Invalid {
+                name: "HEADSTART_MODEL_HEADERS",
+                message: "the scripted model takes no headers".into(),
+            });
+        }
+        Ok((model, headers))
+    }
+
+    fn with_model(
+        get: &dyn Fn(&str) -> Option<String>,
+        model: Model,
+        headers: RequestHeaders,
+        fallback: Vec<ModelChoice>,
+    ) -> Result<Self, ConfigError> {
         let tools = match get("HEADSTART_TOOLS") {
             Some(json) => parse_tools(&json).map_err(|message| ConfigError::Invalid { name: "HEADSTART_TOOLS", message })?,
             None => builtin_tools(),
@@ -139,6 +228,9 @@ impl ModelSettings {
             provider_options,
             stall_timeout_ms: parse(&get, "HEADSTART_STALL_TIMEOUT_MS")?.unwrap_or(DEFAULT_STALL_TIMEOUT_MS),
             max_attempts: parse::<u32>(&get, "HEADSTART_MAX_ATTEMPTS")?.unwrap_or(super::error::MAX_ATTEMPTS).max(1),
+            headers,
+            fallback,
+            retry_budget_ms: parse(&get, "HEADSTART_RETRY_BUDGET_MS")?.unwrap_or(DEFAULT_RETRY_BUDGET_MS),
         })
     }
 

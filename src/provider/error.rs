@@ -61,17 +61,29 @@ impl ProviderError {
         }
     }
 
+    /// Whether the step may hand this failure, met before any output, to
+    /// the next model of its list: what may pass on a retry, and a stall or
+    /// a cut before the first part (this host is slow or broken, another
+    /// may answer). Not a client error (400, 401, 403, 404, 422), a
+    /// malformed first event or a configuration error: the next model would
+    /// likely fail alike, or the deploy is misconfigured, and falling
+    /// through would hide it.
+    pub fn falls_through(&self) -> bool {
+        self.is_retryable() || matches!(self, Self::Stalled { .. } | Self::Disconnected { .. })
+    }
+
     /// How long to wait before attempt `attempt + 1` (1-based `attempt`),
     /// or `None` when no retry should be made. Honours the API's
-    /// retry-after when it is at most a minute; otherwise exponential
-    /// backoff from 2 s (the AI SDK's `maxRetries` policy).
+    /// retry-after (the step's retry budget decides whether to wait that
+    /// long, see [`run`](super::run)); otherwise exponential backoff from
+    /// 2 s (the AI SDK's `maxRetries` policy).
     pub fn retry_delay_ms(&self, attempt: u32) -> Option<u64> {
         if !self.is_retryable() || attempt >= MAX_ATTEMPTS {
             return None;
         }
         let backoff = 2000u64 << (attempt - 1).min(10);
         match self {
-            Self::Http { retry_after_ms: Some(ms), .. } if *ms <= 60_000 => Some(*ms),
+            Self::Http { retry_after_ms: Some(ms), .. } => Some(*ms),
             _ => Some(backoff),
         }
     }
@@ -114,7 +126,7 @@ mod tests {
         assert_eq!(http(500, None).retry_delay_ms(2), Some(4000));
         assert_eq!(http(500, None).retry_delay_ms(3), None);
         assert_eq!(http(400, None).retry_delay_ms(1), None);
-        assert_eq!(http(429, Some(120_000)).retry_delay_ms(1), Some(2000));
+        assert_eq!(http(429, Some(120_000)).retry_delay_ms(1), Some(120_000), "the retry budget decides");
         assert_eq!(ProviderError::Disconnected { provider: "openai" }.retry_delay_ms(1), None);
     }
 

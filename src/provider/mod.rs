@@ -12,6 +12,7 @@ pub mod anthropic;
 pub mod config;
 pub mod error;
 pub mod google;
+pub mod models;
 pub mod openai;
 pub mod part;
 pub mod run;

@@ -3,6 +3,24 @@
 //! retries before any byte was streamed, stalls, cut connections — so that
 //! every call ends with a well-formed stream and an outcome, never a hang.
 //!
+//! Fallback: the step tries [`ModelSettings::models`] in order. A model
+//! that fails before any of its output reached the step (an error status
+//! that may pass — 408, 409, 429, 5xx including 529 —, a network error, a
+//! stall before the first part, a cut before the first part, a retryable
+//! error event as the stream's first part) is retried per its own attempts
+//! and backoff, then hands the step to the next model. Once a part reached
+//! the step (and so the client), a failure ends the step as it does with one
+//! model. Errors that would fail the same way elsewhere or that signal a
+//! misconfiguration (400, 401, 403, 404, 422, a malformed first event, a
+//! request that cannot be built) end the step at once: falling through
+//! would hide them.
+//!
+//! Waits between attempts (backoff, or the API's `retry-after`) come out of
+//! one budget per step, [`ModelSettings::retry_budget_ms`]: a wait that does
+//! not fit what is left is not made — the step moves on to the next model,
+//! or after the last fails with the last error. So a step ends within
+//! about `models × attempts × 2 × stall timeout + budget`.
+//!
 //! Abort is by drop: a caller that must stop (client gone, idle timeout)
 //! drops the `run_step` future, which drops the response body and so aborts
 //! the request, then calls [`Step::abort`] for the closing chunk.
@@ -12,6 +30,7 @@ use crate::protocol::UiChunk;
 
 use super::config::{Model, ModelSettings};
 use super::error::ProviderError;
+use super::models::RequestHeaders;
 use super::scripted::{self, Plan};
 use super::step::Step;
 use super::{anthropic, google, openai, CallOptions, StreamDecoder, StreamPart};
@@ -29,9 +48,34 @@ pub async fn run_step<F: Fetch, C: Clock>(
     emit_all(emit, step.start());
     match &settings.model {
         Model::Scripted(config) => play(clock, settings, scripted::plan(config, options), step, emit).await,
-        model => call_http(fetch, clock, settings, model, options, step, emit).await,
+        _ => call_models(fetch, clock, settings, options, step, emit).await,
     }
     debug_assert!(step.is_done());
+}
+
+/// Tries each model in turn until one streams (see the module docs).
+async fn call_models<F: Fetch, C: Clock>(
+    fetch: &F,
+    clock: &C,
+    settings: &ModelSettings,
+    options: &CallOptions,
+    step: &mut Step,
+    emit: &mut dyn FnMut(UiChunk),
+) {
+    let mut budget = u64::from(settings.retry_budget_ms);
+    let mut last = None;
+    for (model, headers) in settings.models() {
+        let failure = match call_http(fetch, clock, settings, model, headers, options, step, emit, &mut budget).await {
+            None => return,
+            Some(failure) => failure,
+        };
+        if !failure.falls_through() {
+            return emit_all(emit, step.fail(failure));
+        }
+        last = Some(failure);
+    }
+    let failure = last.unwrap_or_else(|| ProviderError::Config("no model to call".into()));
+    emit_all(emit, step.fail(failure))
 }
 
 fn emit_all(emit: &mut dyn FnMut(UiChunk), chunks: Vec<UiChunk>) {
@@ -125,15 +169,24 @@ fn http_provider(model: &Model, options: &CallOptions) -> HttpProvider {
     }
 }
 
+/// Calls one model with its attempts. `None` once the step is done (it
+/// streamed, or failed after its first part); otherwise the failure before
+/// any output, the step untouched, for the caller to fall through or fail.
+#[allow(clippy::too_many_arguments)]
 async fn call_http<F: Fetch, C: Clock>(
     fetch: &F,
     clock: &C,
     settings: &ModelSettings,
     model: &Model,
+    headers: &RequestHeaders,
     options: &CallOptions,
     step: &mut Step,
     emit: &mut dyn FnMut(UiChunk),
-) {
+    budget: &mut u64,
+) -> Option<ProviderError> {
+    if let Model::Scripted(_) = model {
+        return Some(ProviderError::Config("the scripted model cannot be in a list".into()));
+    }
     let HttpProvider { name: provider, built, http_error, decoder } = http_provider(model, options);
     let bearer = match model {
         Model::Google(google::GoogleConfig { auth: google::GoogleAuth::ServiceAccount(account), .. }) => Some(account),
@@ -141,45 +194,43 @@ async fn call_http<F: Fetch, C: Clock>(
     };
     let mut request = match built {
         Ok(r) => r,
-        Err(e) => return emit_all(emit, step.fail(e)),
+        Err(e) => return Some(e),
     };
+    headers.apply(&mut request.headers);
     let stall = settings.stall_timeout_ms;
     let mut attempt = 1;
     loop {
-        // A service account's token first; its failures retry as the call's.
-        if let Err(e) = authorize(fetch, clock, stall, bearer, &mut request).await {
-            match e.retry_delay_ms(attempt).filter(|_| attempt < settings.max_attempts) {
-                Some(delay) => {
-                    clock.sleep(delay.min(u64::from(u32::MAX)) as u32).await;
-                    attempt += 1;
-                    continue;
+        // A service account's token first; its failures retry (and fall
+        // through) as the call's own.
+        let authorized = authorize(fetch, clock, stall, bearer, &mut request).await;
+        let failure = match authorized {
+            Err(e) => e,
+            Ok(()) => match timeout(clock, stall, fetch.fetch(&request)).await {
+                None => ProviderError::Stalled { provider, after_ms: stall.into() },
+                Some(Err(FetchError(message))) => ProviderError::Network { provider, message },
+                Some(Ok(mut response)) if response.status >= 300 => {
+                    let body =
+                        timeout(clock, stall, response.body.text()).await.and_then(Result::ok).unwrap_or_default();
+                    http_error(response.status, &response.headers, &body)
                 }
-                None => return emit_all(emit, step.fail(e)),
-            }
-        }
-        let failure = match timeout(clock, stall, fetch.fetch(&request)).await {
-            None => ProviderError::Stalled { provider, after_ms: stall.into() },
-            Some(Err(FetchError(message))) => ProviderError::Network { provider, message },
-            Some(Ok(mut response)) if response.status >= 300 => {
-                let body = timeout(clock, stall, response.body.text()).await.and_then(Result::ok).unwrap_or_default();
-                http_error(response.status, &response.headers, &body)
-            }
-            Some(Ok(response)) => {
-                let mut decoder = decoder();
-                match stream_body(clock, stall, provider, response.body, decoder.as_mut(), step, emit).await {
-                    // The provider refused before streaming anything: as
-                    // retryable as an error status.
-                    Some(first_error) => first_error,
-                    None => return,
+                Some(Ok(response)) => {
+                    let mut decoder = decoder();
+                    match stream_body(clock, stall, provider, response.body, decoder.as_mut(), step, emit).await {
+                        // Nothing was streamed yet: as retryable as an error
+                        // status.
+                        Some(before_output) => before_output,
+                        None => return None,
+                    }
                 }
-            }
+            },
         };
         match failure.retry_delay_ms(attempt).filter(|_| attempt < settings.max_attempts) {
-            Some(delay) => {
+            Some(delay) if delay <= *budget => {
+                *budget -= delay;
                 clock.sleep(delay.min(u64::from(u32::MAX)) as u32).await;
                 attempt += 1;
             }
-            None => return emit_all(emit, step.fail(failure)),
+            _ => return Some(failure),
         }
     }
 }
@@ -200,8 +251,10 @@ async fn authorize<F: Fetch, C: Clock>(
     Ok(())
 }
 
-/// Streams a 2xx body into the step. Returns the error when the stream's
-/// first part is one (nothing was shown yet, so the call may be retried).
+/// Streams a 2xx body into the step. Returns the error when the body failed
+/// before its first part (it stalled or broke, or its first part is a
+/// retryable error): nothing was shown, so the call may be retried or fall
+/// through to the next model.
 async fn stream_body<C: Clock, B: ResponseBody>(
     clock: &C,
     stall: u32,
@@ -214,10 +267,12 @@ async fn stream_body<C: Clock, B: ResponseBody>(
     let mut first = true;
     loop {
         let parts = match timeout(clock, stall, body.next_chunk()).await {
+            None if first => return Some(ProviderError::Stalled { provider, after_ms: stall.into() }),
             None => {
                 emit_all(emit, step.fail(ProviderError::Stalled { provider, after_ms: stall.into() }));
                 return None;
             }
+            Some(Some(Err(_))) if first => return Some(ProviderError::Disconnected { provider }),
             Some(Some(Err(_))) => {
                 emit_all(emit, step.fail(ProviderError::Disconnected { provider }));
                 return None;
@@ -253,3 +308,6 @@ async fn stream_body<C: Clock, B: ResponseBody>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

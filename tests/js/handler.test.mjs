@@ -520,3 +520,46 @@ test("RS256 and ES256 callers, checked with the runtime's WebCrypto against a JW
     jwks.close();
   }
 });
+
+test("createHandler's models: a 529 on the first model hands step 1 to the second, another provider, with its headers", async () => {
+  const provider = await startReplayServer();
+  const gateway = "/v1/0123456789abcdef0123456789abcdef/my-gateway/compat";
+  const server = await serve(
+    createHandler({
+      platformUrl: worker.url,
+      secretKey: SECRET,
+      local: true,
+      models: [
+        { provider: "anthropic", apiKey: "test-key", baseURL: `${provider.url}/anthropic/http-529-overloaded/v1` },
+        {
+          provider: "openai",
+          model: "openai/gpt-4o-mini",
+          apiKey: "test-key",
+          baseURL: `${provider.url}/openai-compatible/cloudflare-gateway-text${gateway}`,
+          headers: { "cf-aig-authorization": "Bearer cf-aig-test-token" },
+        },
+      ],
+      retryBudgetMs: 0,
+    }),
+  );
+  try {
+    const res = await post(server, "/api/chat", { headStartMessages: [user("u1", "weather in Paris?")], chatId: chatId("fallback") });
+    assert.equal(res.status, 200);
+    const chunks = (await res.text())
+      .split("\n\n")
+      .filter((f) => f.startsWith("data: "))
+      .map((f) => JSON.parse(f.slice(6)));
+    const text = chunks.filter((c) => c.type === "text-delta").map((c) => c.delta).join("");
+    assert.equal(text, "Paris should be about 10 °C. 18% of 240 € is 43.20 €.");
+    assert.ok(!chunks.some((c) => c.type === "error"), JSON.stringify(chunks));
+    assert.ok(chunks.some((c) => c.type === "trigger:turn-complete"));
+    const [first, second] = provider.requests;
+    assert.deepEqual([first.fixture, second.fixture, provider.requests.length], ["http-529-overloaded", "cloudflare-gateway-text", 2]);
+    assert.equal(second.path, `/openai-compatible/cloudflare-gateway-text${gateway}/chat/completions`);
+    assert.equal(second.headers["cf-aig-authorization"], "Bearer cf-aig-test-token");
+    assert.equal(second.body.model, "openai/gpt-4o-mini");
+  } finally {
+    await server.close();
+    await provider.stop();
+  }
+});

@@ -10,6 +10,8 @@
 //          or createOpenAI({ baseURL, apiKey: "test-key" }).chat("gpt-4o-mini") (fixtures in openai/),
 //          or createOpenAI({ baseURL, apiKey: "test-key" }).responses(model) (openai-responses/;
 //             model from the sidecar's `model`, else "gpt-4o-mini"),
+//          or, for openai-compatible/*, createOpenAI({ baseURL, apiKey: "test-key", headers })
+//             .chat(model) with the sidecar's model, basePath and requestHeaders,
 // system/messages/maxOutputTokens from prompt.json, schema-only tools (no
 // execute) from tools.json, and providerOptions from the fixture's sidecar.
 // toUIMessageStream's onError is left unset (SDK default: "An error occurred.").
@@ -63,7 +65,8 @@ export function buildTools() {
   );
 }
 
-export function buildModel(provider, baseURL, modelId) {
+export function buildModel(provider, baseURL, meta = {}) {
+  const modelId = meta.model;
   if (provider === "anthropic") return createAnthropic({ baseURL, apiKey: "test-key" })("claude-sonnet-4-5");
   if (provider === "openai") return createOpenAI({ baseURL, apiKey: "test-key" }).chat("gpt-4o-mini");
   if (provider === "openai-responses") return createOpenAI({ baseURL, apiKey: "test-key" }).responses(modelId ?? "gpt-4o-mini");
@@ -73,6 +76,10 @@ export function buildModel(provider, baseURL, modelId) {
     let n = 0;
     const generateId = () => `gen-${++n}`;
     return createGoogleGenerativeAI({ baseURL, apiKey: "test-key", generateId })(modelId ?? "gemini-2.5-flash");
+  }
+  // An OpenAI-compatible host or gateway: its base URL form, model id and extra headers.
+  if (provider === "openai-compatible") {
+    return createOpenAI({ baseURL, apiKey: "test-key", headers: meta.requestHeaders }).chat(meta.model ?? "gpt-4o-mini");
   }
   throw new Error(`unknown provider ${provider}`);
 }
@@ -112,7 +119,7 @@ function withTimeout(promise, ms, what) {
 export async function runFixture(server, provider, fixture, { timeoutMs = 10000 } = {}) {
   const meta = loadFixture(fixturesDir, provider, fixture);
   if (meta == null) throw new Error(`no fixture ${provider}/${fixture}`);
-  const baseURL = `${server.url}/${provider}/${fixture}/${provider === "google" ? "v1beta" : "v1"}`;
+  const baseURL = `${server.url}/${provider}/${fixture}${meta.basePath ?? (provider === "google" ? "/v1beta" : "/v1")}`;
   const call = meta.prompt != null ? loadPrompt(meta.prompt) : prompt;
   const firstRequest = server.requests.length;
   const controller = new AbortController();
@@ -123,7 +130,7 @@ export async function runFixture(server, provider, fixture, { timeoutMs = 10000 
 
   try {
     const result = streamText({
-      model: buildModel(provider, baseURL, meta.model),
+      model: buildModel(provider, baseURL, meta),
       system: call.system,
       messages: call.messages,
       tools: buildTools(),
@@ -164,6 +171,7 @@ export async function runFixture(server, provider, fixture, { timeoutMs = 10000 
     }
     entry.finishReason = await withTimeout(finishReason, left(), "result.finishReason");
     entry.responseMessages = await withTimeout(response, left(), "result.response");
+    entry.usage = await withTimeout(result.usage.then((u) => u, () => undefined), left(), "result.usage");
   } catch (e) {
     controller.abort();
     entry.error = serializeError(e, meta.headers);
@@ -175,7 +183,11 @@ export async function runFixture(server, provider, fixture, { timeoutMs = 10000 
     method: "POST",
     path: r.path,
     ...(r.query ? { query: r.query } : {}),
-    headers: Object.fromEntries(RELEVANT_HEADERS.filter((h) => r.headers[h] != null).map((h) => [h, r.headers[h]])),
+    headers: Object.fromEntries(
+      [...RELEVANT_HEADERS, ...Object.keys(meta.requestHeaders ?? {}).map((h) => h.toLowerCase())]
+        .filter((h) => r.headers[h] != null)
+        .map((h) => [h, r.headers[h]]),
+    ),
     body: r.body,
     // The SDK sends JSON.stringify(body); the raw text is kept only if it differs.
     ...(JSON.stringify(r.body) !== r.rawBody ? { rawBody: r.rawBody } : {}),

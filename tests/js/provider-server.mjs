@@ -8,6 +8,9 @@
 //   POST /openai-responses/<fixture>/v1/responses  (base URL `${url}/openai-responses/<fixture>/v1`)
 //   POST /google/<fixture>/v1beta/models/<model>:streamGenerateContent?alt=sse
 //                                                  (base URL `${url}/google/<fixture>/v1beta`)
+//   POST /openai-compatible/<fixture>/<any path>/chat/completions
+//                                   (base URL `${url}/openai-compatible/<fixture><basePath>`, basePath
+//                                    from the sidecar, `/v1` by default: a host's own base URL form)
 //
 // A `.sse` fixture is written frame by frame (split after each blank line),
 // `eventDelayMs` apart, after waiting `ttfbMs` before the status line and the
@@ -47,7 +50,10 @@ const ROUTES = {
   openai: "/v1/chat/completions",
   "openai-responses": "/v1/responses",
   google: /^\/v1beta\/models\/[A-Za-z0-9._-]+:streamGenerateContent$/,
+  "openai-compatible": "/chat/completions",
 };
+// Providers whose route may have any path before it (a host's base URL).
+const ANY_PREFIX = new Set(["openai-compatible"]);
 
 const routeMatches = (route, path) => (typeof route === "string" ? route === path : route.test(path));
 
@@ -78,6 +84,7 @@ const STREAM_HEADERS = {
     "x-content-type-options": "nosniff",
     vary: "Origin, X-Origin, Referer",
   },
+  "openai-compatible": { "content-type": "text/event-stream; charset=utf-8" },
 };
 
 const sleep = (ms) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
@@ -114,6 +121,8 @@ export function loadFixture(fixturesDir, provider, name) {
     providerOptions: sidecar.providerOptions,
     prompt: sidecar.prompt,
     model: sidecar.model,
+    basePath: sidecar.basePath,
+    requestHeaders: sidecar.requestHeaders,
   };
 }
 
@@ -184,7 +193,11 @@ export async function startReplayServer({
     }
 
     const match = /^\/([a-z-]+)\/([^/]+)(\/.*)$/.exec(path);
-    if (req.method !== "POST" || match == null || !Object.hasOwn(ROUTES, match[1]) || !routeMatches(ROUTES[match[1]], match[3])) {
+    const routed =
+      match != null &&
+      Object.hasOwn(ROUTES, match[1]) &&
+      (ANY_PREFIX.has(match[1]) ? match[3].endsWith(ROUTES[match[1]]) : routeMatches(ROUTES[match[1]], match[3]));
+    if (req.method !== "POST" || !routed) {
       return sendJson(res, 404, { error: { type: "not_found", message: `no route for ${req.method} ${path}` } });
     }
     const [, provider, fixtureName] = match;

@@ -2,6 +2,10 @@
 //! shape, streamed at a model's pace in virtual time, so the edge and the
 //! agent run their real provider code (request, decoder, retries, stall
 //! detection) against it.
+//!
+//! A seed may run two hosts, the second the fallback of a model list. Each
+//! answers in its own voice (words and tool call ids no other host uses), so
+//! the checks can tell from the browser's stream which model wrote a step.
 
 use std::cell::Cell;
 use std::collections::VecDeque;
@@ -34,7 +38,48 @@ pub enum Answer {
     Lookup,
 }
 
+/// Whose words a host speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Voice {
+    /// `http://model.sim`, the first model.
+    A,
+    /// `http://model-b.sim`, the fallback.
+    B,
+}
+
+impl Voice {
+    /// The answer to a fresh question, and after tool results.
+    fn texts(self) -> [&'static str; 2] {
+        match self {
+            Self::A => [
+                "Hello! I am the simulated model, answering your question in a few short words.",
+                "Here is the weather you asked for: mild, with a light breeze. Enjoy your day!",
+            ],
+            Self::B => [
+                "Bonjour ! Je suis le modèle de secours, qui répond en quelques mots.",
+                "Voici la météo demandée : douce, avec une légère brise. Bonne journée !",
+            ],
+        }
+    }
+
+    fn tool_id_prefix(self) -> &'static str {
+        match self {
+            Self::A => "toolu_sim",
+            Self::B => "toolu_fb",
+        }
+    }
+
+    /// The voice of a text delta or a tool call id, if a host's.
+    pub fn of(text_or_id: &str) -> Option<Self> {
+        [Self::A, Self::B].into_iter().find(|v| {
+            text_or_id.starts_with(v.tool_id_prefix())
+                || v.texts().iter().any(|t| t.split_inclusive(' ').any(|w| w == text_or_id))
+        })
+    }
+}
+
 pub struct Model {
+    pub voice: Voice,
     pub answer: Cell<Answer>,
     pub ttfb_ms: u32,
     pub token_ms: u32,
@@ -69,11 +114,8 @@ impl Model {
             (_, 0) => self.answer.get(),
             _ => Answer::Text,
         };
-        let text = if after_tools {
-            "Here is the weather you asked for: mild, with a light breeze. Enjoy your day!"
-        } else {
-            "Hello! I am the simulated model, answering your question in a few short words."
-        };
+        let text = self.voice.texts()[usize::from(after_tools)];
+        let id = |suffix: &str| format!("{}{suffix}", self.voice.tool_id_prefix());
         let mut events = vec![event(
             "message_start",
             json!({"type":"message_start","message":{"id":"msg_sim","type":"message","role":"assistant","model":"claude-sim",
@@ -101,15 +143,15 @@ impl Model {
         };
         match answer {
             Answer::Chain if rounds == 1 => {
-                call(&mut events, 0, "toolu_sim_calc".into(), "calculator", json!({ "expression": "6 * 7" }));
+                call(&mut events, 0, id("_calc"), "calculator", json!({ "expression": "6 * 7" }));
                 stop = "tool_use";
             }
             Answer::Chain => {
-                call(&mut events, 0, "toolu_sim0".into(), "get_weather", json!({ "city": CITIES[0] }));
+                call(&mut events, 0, id("0"), "get_weather", json!({ "city": CITIES[0] }));
                 stop = "tool_use";
             }
             Answer::Lookup => {
-                call(&mut events, 0, "toolu_sim_lookup".into(), "lookup", json!({ "query": "flights to Oslo" }));
+                call(&mut events, 0, id("_lookup"), "lookup", json!({ "query": "flights to Oslo" }));
                 stop = "tool_use";
             }
             Answer::Text | Answer::ErrorMidStream | Answer::Stall | Answer::Malformed => {
@@ -140,7 +182,7 @@ impl Model {
             Answer::OneTool | Answer::ParallelTools => {
                 let n = if answer == Answer::OneTool { 1 } else { CITIES.len() };
                 for (i, city) in CITIES.iter().take(n).enumerate() {
-                    call(&mut events, index, format!("toolu_sim{i}"), "get_weather", json!({ "city": city }));
+                    call(&mut events, index, id(&i.to_string()), "get_weather", json!({ "city": city }));
                     index += 1;
                 }
                 stop = "tool_use";

@@ -26,6 +26,8 @@ use crate::net::{Handler, LinkFaults, Net, Payload, Reply, SimFetch};
 pub const EDGE: &str = "http://edge.sim";
 pub const PLATFORM: &str = "http://platform.sim";
 pub const MODEL: &str = "http://model.sim";
+/// The second model of a list (fallback seeds only).
+pub const MODEL_B: &str = "http://model-b.sim";
 /// The HTTP tool's endpoint (`lookup`), for the edge and the agent alike.
 pub const TOOLS: &str = "http://tools.sim";
 pub const HTTP_TOOLS: &str = r#"{"lookup": {"url": "http://tools.sim/lookup", "timeoutMs": 5000,
@@ -39,12 +41,43 @@ pub type SimRoutes = Routes<SimFetch, SimFetch, SimClock, EdgeRuntime>;
 /// Log lines of every component, in order, for a failing seed's report.
 pub type Trace = Rc<RefCell<Vec<String>>>;
 
+/// A seed's model list: the edge's (`HEADSTART_MODELS`), the agent's own
+/// if it has one (`HEADSTART_AGENT_MODELS`), and the retry budget.
+#[derive(Debug, Clone)]
+pub struct Fallback {
+    pub edge: Vec<&'static str>,
+    pub agent: Option<Vec<&'static str>>,
+    pub budget_ms: u32,
+    /// The first host answers 503 to everything: every step must reach
+    /// the second, and the turn complete as if nothing had failed.
+    pub first_down: bool,
+}
+
+impl Fallback {
+    /// Hosts as a `HEADSTART_MODELS` JSON list, each with its own key.
+    fn list(hosts: &[&str]) -> String {
+        let entries: Vec<serde_json::Value> = hosts
+            .iter()
+            .map(|h| {
+                let key = if *h == MODEL_B { "MODEL_B_KEY" } else { "ANTHROPIC_API_KEY" };
+                serde_json::json!({"provider": "anthropic", "model": "claude-sim", "baseURL": format!("{h}/v1"), "apiKeyVar": key})
+            })
+            .collect();
+        serde_json::Value::Array(entries).to_string()
+    }
+}
+
 /// The variables the edge and the agent are configured with.
-pub fn vars(idle_secs: u32, edge_tools: Option<&'static str>) -> impl Fn(&str) -> Option<String> {
+pub fn vars(idle_secs: u32, edge_tools: Option<&'static str>, fallback: Option<Fallback>) -> impl Fn(&str) -> Option<String> {
     move |name: &str| {
         Some(match name {
+            "HEADSTART_MODELS" => Fallback::list(&fallback.as_ref()?.edge),
+            "HEADSTART_AGENT_MODELS" => Fallback::list(fallback.as_ref()?.agent.as_ref()?),
+            "HEADSTART_RETRY_BUDGET_MS" => fallback.as_ref()?.budget_ms.to_string(),
+            "MODEL_B_KEY" => "sk-sim-b".into(),
             "HEADSTART_EDGE_TOOLS" => edge_tools?.into(),
             "HEADSTART_HTTP_TOOLS" => HTTP_TOOLS.into(),
+            "HEADSTART_PROVIDER" if fallback.is_some() => return None,
             "HEADSTART_PROVIDER" => "anthropic".into(),
             "ANTHROPIC_API_KEY" => "sk-sim".into(),
             "ANTHROPIC_BASE_URL" => format!("{MODEL}/v1"),
@@ -247,6 +280,9 @@ pub struct Setup {
     pub edge_platform: LinkFaults,
     /// The model host's link (the edge's step 1 and the agent's steps).
     pub edge_model: LinkFaults,
+    /// The model list, when the seed has one, and the second host's link.
+    pub fallback: Option<Fallback>,
+    pub model_b: LinkFaults,
     pub boot_delay_ms: u32,
     pub idle_secs: u32,
     pub model_ttfb_ms: u32,
@@ -297,13 +333,18 @@ impl World {
     pub fn new(clock: &SimClock, spawner: Spawner, rng: &mut Rng, setup: &Setup, answer: crate::model::Answer) -> Self {
         let trace: Trace = Rc::default();
         let net = Net::new(clock.clone(), rng.fork(), setup.latency_ms);
-        let model = Rc::new(crate::model::Model {
-            answer: std::cell::Cell::new(answer),
-            ttfb_ms: setup.model_ttfb_ms,
-            token_ms: setup.model_token_ms,
-            calls: std::cell::Cell::new(0),
-        });
-        let model_settings = ModelSettings::from_vars(vars(setup.idle_secs, None)).expect("the simulated model configures");
+        let host = |voice| {
+            Rc::new(crate::model::Model {
+                voice,
+                answer: std::cell::Cell::new(answer),
+                ttfb_ms: setup.model_ttfb_ms,
+                token_ms: setup.model_token_ms,
+                calls: std::cell::Cell::new(0),
+            })
+        };
+        let (model, model_b) = (host(crate::model::Voice::A), host(crate::model::Voice::B));
+        let model_settings = ModelSettings::agent_from_vars(vars(setup.idle_secs, None, setup.fallback.clone()))
+            .expect("the simulated model configures");
         let mut agent = AgentConfig::new(
             model_settings,
             ToolRegistry::from_config(ToolOptions::default(), Some(HTTP_TOOLS)).expect("the tools configure"),
@@ -336,8 +377,10 @@ impl World {
         };
         net.add_host(PLATFORM, setup.edge_platform.clone(), serve(platform.clone()));
         net.add_host(MODEL, setup.edge_model.clone(), model.handler(clock.clone()));
+        net.add_host(MODEL_B, setup.model_b.clone(), model_b.handler(clock.clone()));
         net.add_host(TOOLS, setup.tools_link.clone(), tool_host(setup.tool_mode, clock.clone()));
-        let routes_config = RoutesConfig::from_vars(vars(setup.idle_secs, setup.edge_tools), EDGE).expect("the routes configure");
+        let routes_config = RoutesConfig::from_vars(vars(setup.idle_secs, setup.edge_tools, setup.fallback.clone()), EDGE)
+            .expect("the routes configure");
         let runtime = EdgeRuntime { spawner, clock: clock.clone(), rng: RefCell::new(rng.fork()), trace: trace.clone() };
         let routes = Routes::new(Rc::new(routes_config), net.client("edge"), net.client("edge"), clock.clone(), runtime);
         let client_fetch = net.client("browser");
