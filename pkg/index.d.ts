@@ -23,13 +23,12 @@ export interface ScriptedModelOptions {
   fault?: "error" | "stall" | `http-${number}`;
 }
 
-/** The routes' paths (each must start with `/`, all different). */
 /** One model of `models`: a provider with its own key, base URL and headers. */
 export interface ModelChoiceOptions {
-  provider: "anthropic" | "openai" | "scripted";
+  provider: "anthropic" | "openai" | "openai-chat" | "google" | "vertex" | "scripted";
   /** Model id (default: the provider's). */
   model?: string;
-  /** The provider's API key (required but for `scripted`). */
+  /** The provider's API key (required but for `scripted`, and for `vertex` with the service account of `vertex`). */
   apiKey?: string;
   /** The provider's base URL, e.g. an OpenAI-compatible host or a gateway. */
   baseURL?: string;
@@ -37,6 +36,7 @@ export interface ModelChoiceOptions {
   headers?: { [name: string]: string };
 }
 
+/** The routes' paths (each must start with `/`, all different). */
 export interface HeadStartPaths {
   /** The head start (default `/api/chat`). */
   headStart?: string;

@@ -32,11 +32,14 @@ after(async () => {
 
 /** A HEADSTART_MODELS entry for a replayed fixture, its key in a variable of its own. */
 function entry(provider, fixture, keyVar) {
-  const meta = provider === "openai-compatible" ? sidecar(provider, fixture) : {};
+  const meta = ["openai-compatible", "openai-responses", "google"].includes(provider) ? sidecar(provider, fixture) : {};
+  // The replay server's directories by the provider name each API has here.
+  const name = { anthropic: "anthropic", openai: "openai-chat", "openai-compatible": "openai-chat", "openai-responses": "openai", google: "google" }[provider];
+  const model = { anthropic: "claude-sonnet-4-5", google: "gemini-2.5-flash" }[provider] ?? "gpt-4o-mini";
   const out = {
-    provider: provider === "anthropic" ? "anthropic" : "openai",
-    model: meta.model ?? (provider === "anthropic" ? "claude-sonnet-4-5" : "gpt-4o-mini"),
-    baseURL: `${server.url}/${provider}/${fixture}${meta.basePath ?? "/v1"}`,
+    provider: name,
+    model: meta.model ?? model,
+    baseURL: `${server.url}/${provider}/${fixture}${meta.basePath ?? (provider === "google" ? "/v1beta" : "/v1")}`,
     apiKeyVar: keyVar,
   };
   if (meta.requestHeaders) out.headersVar = `${keyVar}_HEADERS`;
@@ -64,6 +67,10 @@ for (const [first, second, extra] of [
   [["anthropic", "http-529-overloaded"], ["openai-compatible", "cloudflare-gateway-text"], { HEADSTART_MAX_ATTEMPTS: "1" }],
   // 429 asking for 8 s (retry-after): over a 5 s budget, so straight to the next model.
   [["openai-compatible", "groq-http-429-rate-limit"], ["anthropic", "text"], { HEADSTART_RETRY_BUDGET_MS: "5000" }],
+  // Gemini's 429 asks for 17 s: over the budget, so the Responses API takes the step.
+  [["google", "http-429-rate-limit"], ["openai-responses", "tool-call"], { HEADSTART_RETRY_BUDGET_MS: "5000" }],
+  // The Responses API's 500, one attempt: Gemini takes the step.
+  [["openai-responses", "http-500-server-error"], ["google", "parallel-tool-calls"], { HEADSTART_MAX_ATTEMPTS: "1" }],
 ]) {
   test(`${first.join("/")} fails before its first byte: ${second.join("/")} answers, as the AI SDK reads it`, async () => {
     const before1 = requestsTo(...first).length;
@@ -110,8 +117,8 @@ test("createHandler takes `models`, and refuses what does not fit, naming the op
   const base = { platformUrl: "https://platform.example", secretKey: "tr_dev_x" };
   const good = [
     { provider: "anthropic", model: "claude-haiku-4-5", apiKey: "sk-ant" },
-    { provider: "openai", model: "grok-4", apiKey: "xai-key", baseURL: "https://api.x.ai/v1" },
-    { provider: "openai", model: "openai/gpt-4o-mini", apiKey: "sk", baseURL: "https://gateway.ai.cloudflare.com/v1/a/g/compat", headers: { "cf-aig-authorization": "Bearer t" } },
+    { provider: "openai-chat", model: "grok-4", apiKey: "xai-key", baseURL: "https://api.x.ai/v1" },
+    { provider: "openai-chat", model: "openai/gpt-4o-mini", apiKey: "sk", baseURL: "https://gateway.ai.cloudflare.com/v1/a/g/compat", headers: { "cf-aig-authorization": "Bearer t" } },
   ];
   assert.equal(typeof createHandler({ ...base, models: good, retryBudgetMs: 2000 }), "function");
   assert.equal(typeof createHandler({ ...base, provider: "openai", apiKey: "sk", headers: { "x-title": "app" } }), "function");
@@ -148,16 +155,16 @@ test("optionsFromEnv reads HEADSTART_MODELS with each entry's key and secret hea
     CF_AIG_HEADERS: JSON.stringify({ "cf-aig-authorization": "Bearer t" }),
     HEADSTART_RETRY_BUDGET_MS: "3000",
     HEADSTART_MODELS: JSON.stringify([
-      { provider: "openai", model: "grok-4", baseURL: "https://api.x.ai/v1", apiKeyVar: "XAI_API_KEY" },
-      { provider: "openai", model: "openai/gpt-4o-mini", baseURL: "https://gateway.ai.cloudflare.com/v1/a/g/compat", apiKeyVar: "XAI_API_KEY", headers: { "x-title": "app" }, headersVar: "CF_AIG_HEADERS" },
+      { provider: "openai-chat", model: "grok-4", baseURL: "https://api.x.ai/v1", apiKeyVar: "XAI_API_KEY" },
+      { provider: "openai-chat", model: "openai/gpt-4o-mini", baseURL: "https://gateway.ai.cloudflare.com/v1/a/g/compat", apiKeyVar: "XAI_API_KEY", headers: { "x-title": "app" }, headersVar: "CF_AIG_HEADERS" },
       { provider: "anthropic" },
     ]),
   };
   const options = optionsFromEnv(env);
   assert.deepEqual(options.models, [
-    { provider: "openai", model: "grok-4", apiKey: "xai-key", baseURL: "https://api.x.ai/v1" },
+    { provider: "openai-chat", model: "grok-4", apiKey: "xai-key", baseURL: "https://api.x.ai/v1" },
     {
-      provider: "openai",
+      provider: "openai-chat",
       model: "openai/gpt-4o-mini",
       apiKey: "xai-key",
       baseURL: "https://gateway.ai.cloudflare.com/v1/a/g/compat",

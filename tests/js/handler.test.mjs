@@ -532,7 +532,7 @@ test("createHandler's models: a 529 on the first model hands step 1 to the secon
       models: [
         { provider: "anthropic", apiKey: "test-key", baseURL: `${provider.url}/anthropic/http-529-overloaded/v1` },
         {
-          provider: "openai",
+          provider: "openai-chat",
           model: "openai/gpt-4o-mini",
           apiKey: "test-key",
           baseURL: `${provider.url}/openai-compatible/cloudflare-gateway-text${gateway}`,
