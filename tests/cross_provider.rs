@@ -29,6 +29,7 @@ use headstart::protocol::record::TurnComplete;
 use headstart::provider::config::{Model, ModelSettings};
 use headstart::provider::step::Step;
 use headstart::provider::tool::builtin_tools;
+use headstart::provider::google::{self, GoogleAuth, GoogleConfig};
 use headstart::provider::{anthropic, openai, HttpProviderConfig, StreamDecoder};
 use serde_json::{json, Value};
 
@@ -41,8 +42,15 @@ struct Provider {
     /// The fixture directory and the replay server's route prefix.
     name: &'static str,
     decoder: fn() -> Box<dyn StreamDecoder>,
-    model: fn(HttpProviderConfig) -> Model,
+    /// The model, from a base URL up to the API version and a model id.
+    model: fn(String, String) -> Model,
     model_id: &'static str,
+    /// The API version segment of the base URL.
+    version: &'static str,
+}
+
+fn http(model: fn(HttpProviderConfig) -> Model) -> impl Fn(String, String) -> Model {
+    move |base_url, model_id| model(HttpProviderConfig { base_url, api_key: "test-key".into(), model: model_id })
 }
 
 fn provider(name: &str) -> Provider {
@@ -50,14 +58,16 @@ fn provider(name: &str) -> Provider {
         "anthropic" => Provider {
             name: "anthropic",
             decoder: || Box::new(anthropic::AnthropicDecoder::new()),
-            model: Model::Anthropic,
+            model: |url, id| http(Model::Anthropic)(url, id),
             model_id: "claude-sonnet-4-5",
+            version: "/v1",
         },
         "openai" => Provider {
             name: "openai",
             decoder: || Box::new(openai::OpenAiDecoder::new()),
-            model: Model::OpenAi,
+            model: |url, id| http(Model::OpenAi)(url, id),
             model_id: "gpt-4o-mini",
+            version: "/v1",
         },
         // The Responses API (provider name `openai`; fixtures in openai-responses/).
         "openai-responses" => Provider {
@@ -66,8 +76,19 @@ fn provider(name: &str) -> Provider {
                 let tools = builtin_tools().into_iter().map(|t| t.name).collect();
                 Box::new(openai::responses::ResponsesDecoder::new(false, false).with_tools(tools))
             },
-            model: Model::OpenAiResponses,
+            model: |url, id| http(Model::OpenAiResponses)(url, id),
             model_id: "gpt-4o-mini",
+            version: "/v1",
+        },
+        // Gemini on the Generative Language API.
+        "google" => Provider {
+            name: "google",
+            decoder: || Box::new(google::GoogleDecoder::new(false)),
+            model: |base_url, model| {
+                Model::Google(GoogleConfig { base_url, auth: GoogleAuth::ApiKey("test-key".into()), model, vertex: false })
+            },
+            model_id: "gemini-2.5-flash",
+            version: "/v1beta",
         },
         other => panic!("no provider {other}"),
     }
@@ -135,11 +156,7 @@ fn hand_over(a: &Provider, step1: &str, b: &Provider) -> Turn {
     let input = json!({ "kind": "handover", "messageId": "M1", "isFinal": false,
         "partialAssistantMessage": handover });
     let session = MemSession::with_input(vec![input]);
-    let model = (b.model)(HttpProviderConfig {
-        base_url: "http://model.test/v1".into(),
-        api_key: "test-key".into(),
-        model: b.model_id.into(),
-    });
+    let model = (b.model)(format!("http://model.test{}", b.version), b.model_id.into());
     let settings =
         ModelSettings { model, system: Some(SYSTEM.into()), max_output_tokens: Some(MAX_TOKENS), ..ModelSettings::scripted() };
     let config = AgentConfig { max_steps: 2, ..AgentConfig::new(settings, ToolRegistry::default()) };
@@ -174,7 +191,7 @@ fn sdk_request(b: &Provider, turn: &Turn) -> Value {
     let mut messages = vec![json!({ "role": "user", "content": [{ "type": "text", "text": "What's the weather in Paris?" }] })];
     messages.extend(turn.handover.iter().map(|m| serde_json::to_value(m).unwrap()));
     let input = json!({
-        "provider": b.name, "fixture": "text", "system": SYSTEM, "maxOutputTokens": MAX_TOKENS,
+        "provider": b.name, "fixture": "text", "version": b.version, "system": SYSTEM, "maxOutputTokens": MAX_TOKENS,
         "messages": messages, "tools": tools, "toolOutputs": tool_outputs(&turn.session),
     });
     // Tests run in parallel threads of one process: one file per call.
@@ -228,8 +245,8 @@ fn check(a: &str, step1: &str, b: &str) {
     common::assert_json_eq(&format!("{name}: request body"), &sdk["body"], &ours);
     assert_eq!(serde_json::to_string(&sdk["body"]).unwrap(), turn.requests[0].body, "{name}: request body bytes");
     let path = sdk["path"].as_str().unwrap();
-    let sdk_path = &path[path.find("/v1/").unwrap()..];
-    assert!(turn.requests[0].url.ends_with(sdk_path), "{name}: {} vs {sdk_path}", turn.requests[0].url);
+    let sdk_path = format!("{}{}", &path[path.find(&format!("{}/", b.version)).unwrap()..], sdk["query"].as_str().unwrap_or(""));
+    assert!(turn.requests[0].url.ends_with(&sdk_path), "{name}: {} vs {sdk_path}", turn.requests[0].url);
 }
 
 #[test]
@@ -266,4 +283,33 @@ fn openai_responses_on_both_sides_refers_to_step_one_items() {
     check("openai-responses", "reasoning-store", "openai-responses");
     check("openai-responses", "tool-call", "openai-responses");
     check("openai", "tool-call", "openai-responses");
+}
+
+#[test]
+fn google_step_one_then_an_anthropic_agent() {
+    check("google", "tool-call", "anthropic");
+    check("google", "parallel-tool-calls", "anthropic");
+}
+
+#[test]
+fn anthropic_step_one_then_a_google_agent() {
+    check("anthropic", "tool-call", "google");
+    check("anthropic", "parallel-tool-calls", "google");
+}
+
+/// Gemini's thought signature on a call of step 1 goes back to Gemini with
+/// it; and the OpenAI APIs on either side of Gemini.
+#[test]
+fn google_with_gemini_and_openai() {
+    let turn = hand_over(&provider("google"), "tool-call", &provider("google"));
+    let body: Value = serde_json::from_str(&turn.requests[0].body).unwrap();
+    let model_turn = &body["contents"][1];
+    assert_eq!(model_turn["role"], "model", "{body}");
+    let call = model_turn["parts"].as_array().unwrap().iter().find(|p| p.get("functionCall").is_some()).expect("the call");
+    assert_eq!(call["thoughtSignature"], "CiQBjz1rX2Z1bmN0aW9uQ2FsbFNpZ25hdHVyZQ==", "{body}");
+    assert_eq!(body["contents"][2]["parts"][0]["functionResponse"]["name"], "get_weather", "{body}");
+    check("google", "tool-call", "google");
+    check("google", "parallel-tool-calls", "openai-responses");
+    check("openai-responses", "parallel-tool-calls", "google");
+    check("openai", "tool-call", "google");
 }

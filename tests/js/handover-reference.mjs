@@ -9,11 +9,12 @@
 // usage: node tests/js/handover-reference.mjs <input.json>
 //
 //   input: { provider, fixture,          // the replay server's answer to step 2
+//            version,                    // the base URL's API version (`/v1`, Gemini's `/v1beta`)
 //            system, maxOutputTokens,
 //            messages,                   // model messages: the user's, then the handover's
 //            tools: [{name, description, inputSchema}],
 //            toolOutputs: {toolCallId: output} }   // what our agent's tools returned
-//   output: { request: {path, body, rawBody?}, error? }
+//   output: { request: {path, query?, body, rawBody?}, error? }
 
 import { readFileSync } from "node:fs";
 import { jsonSchema, stepCountIs, streamText, tool } from "ai";
@@ -26,7 +27,7 @@ const input = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const server = await startReplayServer({});
 const out = {};
 try {
-  const baseURL = `${server.url}/${input.provider}/${input.fixture}/v1`;
+  const baseURL = `${server.url}/${input.provider}/${input.fixture}${input.version ?? "/v1"}`;
   const tools = Object.fromEntries(
     input.tools.map((t) => [
       t.name,
@@ -55,7 +56,7 @@ try {
   const reqs = server.requests.filter((r) => r.provider === input.provider);
   if (reqs.length !== 1) throw new Error(`the SDK sent ${reqs.length} requests`);
   const [r] = reqs;
-  out.request = { path: r.path, body: r.body, ...(JSON.stringify(r.body) !== r.rawBody ? { rawBody: r.rawBody } : {}) };
+  out.request = { path: r.path, ...(r.query ? { query: r.query } : {}), body: r.body, ...(JSON.stringify(r.body) !== r.rawBody ? { rawBody: r.rawBody } : {}) };
 } catch (e) {
   out.error = String(e?.stack ?? e);
 } finally {
