@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use headstart::provider::step::Step;
-use headstart::provider::{anthropic, openai, StreamDecoder, ToolSpec};
+use headstart::provider::{anthropic, google, openai, StreamDecoder, ToolSpec};
 use serde_json::Value;
 
 /// The text deltas of a stretched stream.
@@ -55,6 +55,12 @@ fn providers() -> Vec<Provider> {
             decoder: || Box::new(openai::responses::ResponsesDecoder::new(false, false)),
             is_delta: |e| e.starts_with("event: response.output_text.delta\n"),
         },
+        Provider {
+            name: "google",
+            dir: "google",
+            decoder: || Box::new(google::GoogleDecoder::new(false)),
+            is_delta: |e| e.contains(r#""parts": [{"text": ""#) && !e.contains("finishReason"),
+        },
     ]
 }
 
@@ -62,9 +68,11 @@ fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/providers")
 }
 
-/// A body's SSE events, each with its blank line.
+/// A body's SSE events, each with its blank line (Gemini ends its lines
+/// with CRLF).
 fn events(body: &str) -> Vec<String> {
-    body.split_inclusive("\n\n").map(str::to_string).collect()
+    let blank = if body.contains("\r\n\r\n") { "\r\n\r\n" } else { "\n\n" };
+    body.split_inclusive(blank).map(str::to_string).collect()
 }
 
 /// The text fixture with its delta events repeated up to [`DELTAS`].

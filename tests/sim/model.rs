@@ -1,7 +1,9 @@
-//! The model host: an Anthropic Messages API that answers by the seed's turn
-//! shape, streamed at a model's pace in virtual time, so the edge and the
-//! agent run their real provider code (request, decoder, retries, stall
-//! detection) against it.
+//! The model host: an Anthropic Messages API, or Gemini's
+//! `streamGenerateContent` (the seed's [`Dialect`]), that answers by the
+//! seed's turn shape, streamed at a model's pace in virtual time, so the edge
+//! and the agent run their real provider code (request, decoder, retries,
+//! stall detection) against it. Two hosts of different dialects make a turn
+//! whose step 1 and later steps run on different providers.
 //!
 //! A seed may run two hosts, the second the fallback of a model list. Each
 //! answers in its own voice (words and tool call ids no other host uses), so
@@ -36,6 +38,109 @@ pub enum Answer {
     Chain,
     /// The `lookup` HTTP tool, then text.
     Lookup,
+}
+
+/// Which API a host speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Anthropic,
+    Gemini,
+}
+
+/// One event of an answer, before it is written in a dialect.
+enum Ev {
+    Start,
+    TextStart,
+    Word(String),
+    TextEnd,
+    Call { index: usize, id: String, name: &'static str, input: Value },
+    /// A retryable error event (overloaded).
+    Error,
+    /// An event cut to invalid JSON.
+    Malformed,
+    Finish { tools: bool },
+}
+
+impl Dialect {
+    /// Tool rounds since the user last wrote, from the request body.
+    fn tool_rounds(self, body: &Value) -> usize {
+        let (list, role, is_results): (&str, &str, fn(&Value) -> bool) = match self {
+            Self::Anthropic => ("messages", "assistant", |m| {
+                m["content"].as_array().is_some_and(|c| c.iter().any(|b| b["type"] == "tool_result"))
+            }),
+            Self::Gemini => ("contents", "model", |m| {
+                m["parts"].as_array().is_some_and(|c| c.iter().any(|p| p.get("functionResponse").is_some()))
+            }),
+        };
+        let messages = body[list].as_array().cloned().unwrap_or_default();
+        messages.iter().rev().take_while(|m| m["role"] == role || is_results(m)).filter(|m| is_results(m)).count()
+    }
+
+    /// The event as this API streams it, one network write per event
+    /// (none for what it does not send).
+    fn write(self, ev: &Ev) -> Vec<String> {
+        match self {
+            Self::Anthropic => vec![match ev {
+                Ev::Start => event(
+                    "message_start",
+                    json!({"type":"message_start","message":{"id":"msg_sim","type":"message","role":"assistant","model":"claude-sim",
+                        "content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":12,"output_tokens":1}}}),
+                ),
+                Ev::TextStart => event(
+                    "content_block_start",
+                    json!({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}),
+                ),
+                Ev::Word(word) => event(
+                    "content_block_delta",
+                    json!({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":word}}),
+                ),
+                Ev::TextEnd => event("content_block_stop", json!({"type":"content_block_stop","index":0})),
+                Ev::Call { index, id, name, input } => {
+                    let mut out = vec![event(
+                        "content_block_start",
+                        json!({"type":"content_block_start","index":index,"content_block":
+                            {"type":"tool_use","id":id,"name":name,"input":{}}}),
+                    )];
+                    let input = input.to_string();
+                    let (a, b) = input.split_at(input.len() / 2);
+                    for piece in [a, b] {
+                        out.push(event(
+                            "content_block_delta",
+                            json!({"type":"content_block_delta","index":index,"delta":{"type":"input_json_delta","partial_json":piece}}),
+                        ));
+                    }
+                    out.push(event("content_block_stop", json!({"type":"content_block_stop","index":index})));
+                    return out;
+                }
+                Ev::Error => event("error", json!({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})),
+                Ev::Malformed => "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"ind\n\n".into(),
+                Ev::Finish { tools } => {
+                    let stop = if *tools { "tool_use" } else { "end_turn" };
+                    return vec![
+                        event(
+                            "message_delta",
+                            json!({"type":"message_delta","delta":{"stop_reason":stop,"stop_sequence":null},"usage":{"output_tokens":20}}),
+                        ),
+                        event("message_stop", json!({"type":"message_stop"})),
+                    ];
+                }
+            }],
+            // Gemini sends whole parts, CRLF-delimited, a call with its
+            // arguments in one piece; STOP ends a call as it ends text.
+            Self::Gemini => {
+                let part = |part: Value| json!({"candidates":[{"content":{"parts":[part],"role":"model"},"index":0}]});
+                vec![data(match ev {
+                    Ev::Start | Ev::TextStart | Ev::TextEnd => return Vec::new(),
+                    Ev::Word(word) => part(json!({ "text": word })),
+                    Ev::Call { id, name, input, .. } => part(json!({"functionCall":{"id":id,"name":name,"args":input}})),
+                    Ev::Error => json!({"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}),
+                    Ev::Malformed => return vec!["data: {\"candidates\": [{\"cont\r\n\r\n".into()],
+                    Ev::Finish { .. } => json!({"candidates":[{"finishReason":"STOP","index":0}],"usageMetadata":
+                        {"promptTokenCount":12,"candidatesTokenCount":20,"totalTokenCount":32},"modelVersion":"gemini-sim"}),
+                })]
+            }
+        }
+    }
 }
 
 /// Whose words a host speaks.
@@ -80,6 +185,7 @@ impl Voice {
 
 pub struct Model {
     pub voice: Voice,
+    pub dialect: Dialect,
     pub answer: Cell<Answer>,
     pub ttfb_ms: u32,
     pub token_ms: u32,
@@ -103,11 +209,7 @@ impl Model {
         let Ok(body) = serde_json::from_str::<Value>(&req.body) else {
             return Reply::json(400, r#"{"type":"error","error":{"type":"invalid_request_error","message":"not JSON"}}"#);
         };
-        let is_results = |m: &Value| m["content"].as_array().is_some_and(|c| c.iter().any(|b| b["type"] == "tool_result"));
-        let messages = body["messages"].as_array().cloned().unwrap_or_default();
-        // Tool rounds since the user last wrote.
-        let rounds =
-            messages.iter().rev().take_while(|m| m["role"] == "assistant" || is_results(m)).filter(|m| is_results(m)).count();
+        let rounds = self.dialect.tool_rounds(&body);
         let after_tools = rounds > 0;
         let answer = match (self.answer.get(), rounds) {
             (Answer::Chain, 1) => Answer::Chain,
@@ -116,84 +218,50 @@ impl Model {
         };
         let text = self.voice.texts()[usize::from(after_tools)];
         let id = |suffix: &str| format!("{}{suffix}", self.voice.tool_id_prefix());
-        let mut events = vec![event(
-            "message_start",
-            json!({"type":"message_start","message":{"id":"msg_sim","type":"message","role":"assistant","model":"claude-sim",
-                "content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":12,"output_tokens":1}}}),
-        )];
+        let mut events = vec![Ev::Start];
         let words: Vec<String> = text.split_inclusive(' ').map(str::to_string).collect();
         let cut = words.len() / 2;
-        let mut index = 0;
-        let mut stop = "end_turn";
-        let call = |events: &mut Vec<String>, index: usize, id: String, name: &str, input: Value| {
-            events.push(event(
-                "content_block_start",
-                json!({"type":"content_block_start","index":index,"content_block":
-                    {"type":"tool_use","id":id,"name":name,"input":{}}}),
-            ));
-            let input = input.to_string();
-            let (a, b) = input.split_at(input.len() / 2);
-            for piece in [a, b] {
-                events.push(event(
-                    "content_block_delta",
-                    json!({"type":"content_block_delta","index":index,"delta":{"type":"input_json_delta","partial_json":piece}}),
-                ));
-            }
-            events.push(event("content_block_stop", json!({"type":"content_block_stop","index":index})));
-        };
+        let mut tools = true;
         match answer {
             Answer::Chain if rounds == 1 => {
-                call(&mut events, 0, id("_calc"), "calculator", json!({ "expression": "6 * 7" }));
-                stop = "tool_use";
+                events.push(Ev::Call { index: 0, id: id("_calc"), name: "calculator", input: json!({ "expression": "6 * 7" }) });
             }
             Answer::Chain => {
-                call(&mut events, 0, id("0"), "get_weather", json!({ "city": CITIES[0] }));
-                stop = "tool_use";
+                events.push(Ev::Call { index: 0, id: id("0"), name: "get_weather", input: json!({ "city": CITIES[0] }) });
             }
             Answer::Lookup => {
-                call(&mut events, 0, id("_lookup"), "lookup", json!({ "query": "flights to Oslo" }));
-                stop = "tool_use";
+                events.push(Ev::Call { index: 0, id: id("_lookup"), name: "lookup", input: json!({ "query": "flights to Oslo" }) });
             }
             Answer::Text | Answer::ErrorMidStream | Answer::Stall | Answer::Malformed => {
-                events.push(event(
-                    "content_block_start",
-                    json!({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}),
-                ));
+                tools = false;
+                events.push(Ev::TextStart);
                 for (i, word) in words.iter().enumerate() {
                     if answer != Answer::Text && i == cut {
-                        events.push(match answer {
-                            Answer::ErrorMidStream => {
-                                event("error", json!({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}))
-                            }
-                            Answer::Malformed => {
-                                "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"ind\n\n".into()
-                            }
-                            _ => String::new(),
-                        });
-                        return self.reply(clock, events, answer == Answer::Stall);
+                        match answer {
+                            Answer::ErrorMidStream => events.push(Ev::Error),
+                            Answer::Malformed => events.push(Ev::Malformed),
+                            _ => {}
+                        }
+                        return self.reply(clock, self.written(&events), answer == Answer::Stall);
                     }
-                    events.push(event(
-                        "content_block_delta",
-                        json!({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":word}}),
-                    ));
+                    events.push(Ev::Word(word.clone()));
                 }
-                events.push(event("content_block_stop", json!({"type":"content_block_stop","index":0})));
+                events.push(Ev::TextEnd);
             }
             Answer::OneTool | Answer::ParallelTools => {
                 let n = if answer == Answer::OneTool { 1 } else { CITIES.len() };
                 for (i, city) in CITIES.iter().take(n).enumerate() {
-                    call(&mut events, index, id(&i.to_string()), "get_weather", json!({ "city": city }));
-                    index += 1;
+                    events.push(Ev::Call { index: i, id: id(&i.to_string()), name: "get_weather", input: json!({ "city": city }) });
                 }
-                stop = "tool_use";
             }
         }
-        events.push(event(
-            "message_delta",
-            json!({"type":"message_delta","delta":{"stop_reason":stop,"stop_sequence":null},"usage":{"output_tokens":20}}),
-        ));
-        events.push(event("message_stop", json!({"type":"message_stop"})));
-        self.reply(clock, events, false)
+        events.push(Ev::Finish { tools });
+        self.reply(clock, self.written(&events), false)
+    }
+
+    /// The events in the host's dialect.
+    fn written(&self, events: &[Ev]) -> Vec<String> {
+        events.iter().flat_map(|e| self.dialect.write(e)).collect()
     }
 
     /// The events as a body paced like a model: the first after the TTFB,
@@ -218,4 +286,8 @@ impl Model {
 
 fn event(name: &str, data: Value) -> String {
     format!("event: {name}\ndata: {data}\n\n")
+}
+
+fn data(data: Value) -> String {
+    format!("data: {data}\r\n\r\n")
 }

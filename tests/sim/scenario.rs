@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::check;
 use crate::client::{self, DirectOutcome, End, Leave, RouteOutcome};
 use crate::exec::{Rng, RunEnd, Sim, SimClock};
-use crate::model::Answer;
+use crate::model::{Answer, Dialect};
 use crate::model::Voice;
 use crate::net::LinkFaults;
 use crate::world::{Fallback, Setup, ToolMode, World, MODEL, MODEL_B};
@@ -141,7 +141,13 @@ pub fn plan(seed: u64) -> (Plan, Setup, Rng) {
             first_down: frng.chance(0.3),
         });
     }
+    // Which API each host speaks, drawn apart too: Gemini on either side
+    // of a list makes step 1 and the agent's steps cross providers.
+    let mut drng = Rng::new(seed ^ 0xd1a1_ec75_6e31);
+    let gemini = |rng: &mut Rng| if rng.chance(0.4) { Dialect::Gemini } else { Dialect::Anthropic };
+    let dialects = (gemini(&mut drng), gemini(&mut drng));
     let setup = Setup {
+        dialects,
         latency_ms: 1 + rng.below(40),
         edge_platform: link(&mut rng, faults),
         edge_model: match link(&mut rng, faults) {
@@ -308,7 +314,7 @@ pub fn run(seed: u64) -> Result<Report, String> {
     // before a byte reached the browser).
     // `+agentfellback`: the agent called the second model of its list.
     let called = |from: &str, host: &str| world.net.log.borrow().iter().any(|ex| ex.from == from && ex.url.starts_with(host));
-    let list = match &plan.fallback {
+    let mut list = match &plan.fallback {
         None => String::new(),
         Some(f) => {
             let agent_second = if f.agent.is_some() { MODEL } else { MODEL_B };
@@ -322,6 +328,13 @@ pub fn run(seed: u64) -> Result<Report, String> {
             label
         }
     };
+    // `+gemini`: the first host speaks Gemini; `+geminiB`: the second does.
+    if setup.dialects.0 == Dialect::Gemini {
+        list.push_str("+gemini");
+    }
+    if plan.fallback.is_some() && setup.dialects.1 == Dialect::Gemini {
+        list.push_str("+geminiB");
+    }
     Ok(Report { kind: format!("{:?}/{}{list}", plan.shape, plan.faults), sse })
 }
 

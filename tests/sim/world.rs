@@ -21,6 +21,7 @@ use headstart::selfhost::server::target::{self, Target};
 use headstart::selfhost::server::{Host, Server, ServerBody, ServerRequest, Settings, ALIAS_PATH};
 
 use crate::exec::{Rng, SimClock, Spawner};
+use crate::model::Dialect;
 use crate::net::{Handler, LinkFaults, Net, Payload, Reply, SimFetch};
 
 pub const EDGE: &str = "http://edge.sim";
@@ -55,32 +56,54 @@ pub struct Fallback {
 
 impl Fallback {
     /// Hosts as a `HEADSTART_MODELS` JSON list, each with its own key.
-    fn list(hosts: &[&str]) -> String {
+    fn list(hosts: &[&str], dialects: Dialects) -> String {
         let entries: Vec<serde_json::Value> = hosts
             .iter()
             .map(|h| {
                 let key = if *h == MODEL_B { "MODEL_B_KEY" } else { "ANTHROPIC_API_KEY" };
-                serde_json::json!({"provider": "anthropic", "model": "claude-sim", "baseURL": format!("{h}/v1"), "apiKeyVar": key})
+                let dialect = if *h == MODEL_B { dialects.1 } else { dialects.0 };
+                let (provider, model, version) = provider_of(dialect);
+                serde_json::json!({"provider": provider, "model": model, "baseURL": format!("{h}{version}"), "apiKeyVar": key})
             })
             .collect();
         serde_json::Value::Array(entries).to_string()
     }
 }
 
+/// The APIs of the first and the second model host.
+pub type Dialects = (Dialect, Dialect);
+
+/// A host's provider name, model id and base URL path.
+fn provider_of(dialect: Dialect) -> (&'static str, &'static str, &'static str) {
+    match dialect {
+        Dialect::Anthropic => ("anthropic", "claude-sim", "/v1"),
+        Dialect::Gemini => ("google", "gemini-sim", "/v1beta"),
+    }
+}
+
 /// The variables the edge and the agent are configured with.
-pub fn vars(idle_secs: u32, edge_tools: Option<&'static str>, fallback: Option<Fallback>) -> impl Fn(&str) -> Option<String> {
+pub fn vars(
+    idle_secs: u32,
+    edge_tools: Option<&'static str>,
+    fallback: Option<Fallback>,
+    dialects: Dialects,
+) -> impl Fn(&str) -> Option<String> {
+    let (provider, model, version) = provider_of(dialects.0);
     move |name: &str| {
         Some(match name {
-            "HEADSTART_MODELS" => Fallback::list(&fallback.as_ref()?.edge),
-            "HEADSTART_AGENT_MODELS" => Fallback::list(fallback.as_ref()?.agent.as_ref()?),
+            "HEADSTART_MODELS" => Fallback::list(&fallback.as_ref()?.edge, dialects),
+            "HEADSTART_AGENT_MODELS" => Fallback::list(fallback.as_ref()?.agent.as_ref()?, dialects),
             "HEADSTART_RETRY_BUDGET_MS" => fallback.as_ref()?.budget_ms.to_string(),
             "MODEL_B_KEY" => "sk-sim-b".into(),
             "HEADSTART_EDGE_TOOLS" => edge_tools?.into(),
             "HEADSTART_HTTP_TOOLS" => HTTP_TOOLS.into(),
             "HEADSTART_PROVIDER" if fallback.is_some() => return None,
-            "HEADSTART_PROVIDER" => "anthropic".into(),
-            "ANTHROPIC_API_KEY" => "sk-sim".into(),
-            "ANTHROPIC_BASE_URL" => format!("{MODEL}/v1"),
+            "HEADSTART_PROVIDER" => provider.into(),
+            "HEADSTART_MODEL" if fallback.is_none() => model.into(),
+            // The first host's key under both names: a list entry of either
+            // provider names ANTHROPIC_API_KEY.
+            "ANTHROPIC_API_KEY" | "GOOGLE_GENERATIVE_AI_API_KEY" => "sk-sim".into(),
+            "ANTHROPIC_BASE_URL" | "GOOGLE_GENERATIVE_AI_BASE_URL" => format!("{MODEL}{version}"),
             "HEADSTART_STALL_TIMEOUT_MS" => "20000".into(),
             "TRIGGER_API_URL" => PLATFORM.into(),
             "TRIGGER_SECRET_KEY" => SECRET_KEY.into(),
@@ -282,6 +305,8 @@ pub struct Setup {
     pub edge_model: LinkFaults,
     /// The model list, when the seed has one, and the second host's link.
     pub fallback: Option<Fallback>,
+    /// The APIs the two model hosts speak.
+    pub dialects: Dialects,
     pub model_b: LinkFaults,
     pub boot_delay_ms: u32,
     pub idle_secs: u32,
@@ -333,17 +358,18 @@ impl World {
     pub fn new(clock: &SimClock, spawner: Spawner, rng: &mut Rng, setup: &Setup, answer: crate::model::Answer) -> Self {
         let trace: Trace = Rc::default();
         let net = Net::new(clock.clone(), rng.fork(), setup.latency_ms);
-        let host = |voice| {
+        let host = |voice, dialect| {
             Rc::new(crate::model::Model {
                 voice,
+                dialect,
                 answer: std::cell::Cell::new(answer),
                 ttfb_ms: setup.model_ttfb_ms,
                 token_ms: setup.model_token_ms,
                 calls: std::cell::Cell::new(0),
             })
         };
-        let (model, model_b) = (host(crate::model::Voice::A), host(crate::model::Voice::B));
-        let model_settings = ModelSettings::agent_from_vars(vars(setup.idle_secs, None, setup.fallback.clone()))
+        let (model, model_b) = (host(crate::model::Voice::A, setup.dialects.0), host(crate::model::Voice::B, setup.dialects.1));
+        let model_settings = ModelSettings::agent_from_vars(vars(setup.idle_secs, None, setup.fallback.clone(), setup.dialects))
             .expect("the simulated model configures");
         let mut agent = AgentConfig::new(
             model_settings,
@@ -379,7 +405,7 @@ impl World {
         net.add_host(MODEL, setup.edge_model.clone(), model.handler(clock.clone()));
         net.add_host(MODEL_B, setup.model_b.clone(), model_b.handler(clock.clone()));
         net.add_host(TOOLS, setup.tools_link.clone(), tool_host(setup.tool_mode, clock.clone()));
-        let routes_config = RoutesConfig::from_vars(vars(setup.idle_secs, setup.edge_tools, setup.fallback.clone()), EDGE)
+        let routes_config = RoutesConfig::from_vars(vars(setup.idle_secs, setup.edge_tools, setup.fallback.clone(), setup.dialects), EDGE)
             .expect("the routes configure");
         let runtime = EdgeRuntime { spawner, clock: clock.clone(), rng: RefCell::new(rng.fork()), trace: trace.clone() };
         let routes = Routes::new(Rc::new(routes_config), net.client("edge"), net.client("edge"), clock.clone(), runtime);
