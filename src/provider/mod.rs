@@ -11,6 +11,7 @@
 pub mod anthropic;
 pub mod config;
 pub mod error;
+pub mod file;
 pub mod google;
 pub mod models;
 pub mod openai;

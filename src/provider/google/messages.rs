@@ -10,6 +10,7 @@ use super::{GoogleConfig, ModelTraits};
 use crate::protocol::model::{Content, FilePart, ModelMessage, ModelPart, TextPart, ToolOutput, ToolResultPart};
 use crate::protocol::url::normalize_url;
 use crate::provider::openai::media::{detect_media_type, is_full_media_type, top_level_media_type, TopLevel};
+use crate::provider::file::{file_data, FileData};
 use crate::provider::{CallOptions, ProviderError};
 
 /// What Gemini 3 accepts in place of a missing thought signature on a
@@ -190,7 +191,7 @@ fn assistant_parts(reader: &OptionReader, traits: ModelTraits, content: &Content
             }
             ModelPart::ReasoningFile(f) => {
                 let signature = reader.signature(f.provider_options.as_ref());
-                let (data, _) = file_data(f.data.as_ref())?;
+                let (data, _) = file_data(f.data.as_ref().unwrap_or(&Value::Null))?;
                 let FileData::Data(b64) = data else {
                     return Err(unsupported("File data URLs in assistant messages are not supported"));
                 };
@@ -203,7 +204,7 @@ fn assistant_parts(reader: &OptionReader, traits: ModelTraits, content: &Content
                 let opts = reader.read(f.provider_options.as_ref());
                 let signature = reader.signature(f.provider_options.as_ref());
                 let thought = opts.and_then(|o| o.get("thought")) == Some(&Value::Bool(true));
-                let (data, _) = file_data(f.data.as_ref())?;
+                let (data, _) = file_data(f.data.as_ref().unwrap_or(&Value::Null))?;
                 let mut p = Map::new();
                 match data {
                     FileData::Url(_) => return Err(unsupported("File data URLs in assistant messages are not supported")),
@@ -384,50 +385,6 @@ fn inline_of(item: &Value) -> Option<(String, String)> {
     Some((full_media_type(media, &b64).ok()?, b64))
 }
 
-enum FileData {
-    Data(String),
-    Url(String),
-    Reference(Value),
-    Text(String),
-}
-
-/// `(data, media type of a data: URL)`.
-fn file_data(data: Option<&Value>) -> Result<(FileData, Option<String>), ProviderError> {
-    let from_url = |url: &str| -> Result<(FileData, Option<String>), ProviderError> {
-        let href = normalize_url(url).unwrap_or_else(|| url.to_string());
-        if href.starts_with("data:") {
-            let mut pieces = href.split(',');
-            let header = pieces.next().unwrap_or("");
-            let content = pieces.next().ok_or_else(|| config(format!("Invalid data URL format in content {href}")))?;
-            let media_type = header.split(';').next().unwrap_or("").split(':').nth(1).unwrap_or("").to_string();
-            return Ok((FileData::Data(content.to_string()), Some(media_type)));
-        }
-        Ok((FileData::Url(href), None))
-    };
-    match data {
-        Some(Value::Object(o)) => match o.get("type").and_then(Value::as_str) {
-            Some("data") => match o.get("data") {
-                Some(Value::String(s)) if s.starts_with("data:") => {
-                    Err(config("Data URLs are not valid inline data. Pass them as { type: \"url\", url } instead."))
-                }
-                Some(Value::String(s)) => Ok((FileData::Data(s.clone()), None)),
-                _ => Err(config("inline file data must be a base64 string")),
-            },
-            Some("url") => match o.get("url") {
-                Some(Value::String(u)) => from_url(u),
-                _ => Err(config("file data of type url has no url")),
-            },
-            Some("reference") => Ok((FileData::Reference(o.get("reference").cloned().unwrap_or(Value::Null)), None)),
-            Some("text") => Ok((FileData::Text(o.get("text").and_then(Value::as_str).unwrap_or("").to_string()), None)),
-            _ => Err(config("unsupported file data")),
-        },
-        Some(Value::String(s)) => match normalize_url(s) {
-            Some(_) => from_url(s),
-            None => Ok((FileData::Data(s.clone()), None)),
-        },
-        _ => Err(config("unsupported file data")),
-    }
-}
 
 /// A user image or file part.
 fn user_file(reader: &OptionReader, part: &ModelPart) -> Result<Value, ProviderError> {
@@ -440,7 +397,7 @@ fn user_file(reader: &OptionReader, part: &ModelPart) -> Result<Value, ProviderE
         }
         _ => unreachable!("called for image and file parts"),
     };
-    let (data, data_url_media_type) = file_data(data)?;
+    let (data, data_url_media_type) = file_data(data.unwrap_or(&Value::Null))?;
     let mut media_type = data_url_media_type.unwrap_or(media_type);
     if let FileData::Data(b64) = &data {
         // streamText sniffs every inline file for an image signature.

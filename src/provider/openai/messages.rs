@@ -9,8 +9,8 @@ use super::js_json;
 use super::media::{detect_media_type, is_full_media_type, top_level_media_type, TopLevel};
 use super::request::config;
 use crate::protocol::model::{Content, FilePart, ModelMessage, ModelPart, TextPart, ToolOutput};
-use crate::protocol::url::normalize_url;
 use crate::provider::error::ProviderError;
+pub(super) use crate::provider::file::{file_data, FileData};
 use crate::provider::CallOptions;
 
 /// `providerOptions.openai.<key>`, when not null.
@@ -232,54 +232,6 @@ fn tool_output(output: &ToolOutput) -> Result<(Value, Option<Value>), ProviderEr
     })
 }
 
-/// File data after `streamText`'s normalization (`convertToLanguageModelV4FilePart`).
-pub(super) enum FileData {
-    Url(String),
-    /// Base64.
-    Data(String),
-    Reference(Value),
-    Text,
-}
-
-/// `(data, media type from a data: URL)`.
-pub(super) fn file_data(data: &Value) -> Result<(FileData, Option<String>), ProviderError> {
-    let from_url = |url: &str| -> Result<(FileData, Option<String>), ProviderError> {
-        let href = normalize_url(url).unwrap_or_else(|| url.to_string());
-        if href.starts_with("data:") {
-            // `splitDataUrl`: the media type before the first `;`, the
-            // content between the first and second comma.
-            let mut pieces = href.split(',');
-            let header = pieces.next().unwrap_or("");
-            let content = pieces.next().ok_or_else(|| config(format!("Invalid data URL format in content {href}")))?;
-            let media_type = header.split(';').next().unwrap_or("").split(':').nth(1).unwrap_or("").to_string();
-            return Ok((FileData::Data(content.to_string()), Some(media_type)));
-        }
-        Ok((FileData::Url(href), None))
-    };
-    match data {
-        Value::Object(o) => match o.get("type").and_then(Value::as_str) {
-            Some("data") => match o.get("data") {
-                Some(Value::String(s)) if s.starts_with("data:") => {
-                    Err(config("Data URLs are not valid inline data. Pass them as { type: \"url\", url } instead."))
-                }
-                Some(Value::String(s)) => Ok((FileData::Data(s.clone()), None)),
-                _ => Err(config("inline file data must be a base64 string")),
-            },
-            Some("url") => match o.get("url") {
-                Some(Value::String(u)) => from_url(u),
-                _ => Err(config("file data of type url has no url")),
-            },
-            Some("reference") => Ok((FileData::Reference(o.get("reference").cloned().unwrap_or(Value::Null)), None)),
-            Some("text") => Ok((FileData::Text, None)),
-            _ => Err(config("unsupported file data")),
-        },
-        Value::String(s) => match normalize_url(s) {
-            Some(_) => from_url(s),
-            None => Ok((FileData::Data(s.clone()), None)),
-        },
-        _ => Err(config("unsupported file data")),
-    }
-}
 
 pub(super) fn unsupported(what: impl std::fmt::Display) -> ProviderError {
     config(format!("'{what}' functionality not supported."))
@@ -334,7 +286,7 @@ fn user_part(part: &ModelPart, index: usize) -> Result<Value, ProviderError> {
                 })?;
             return Ok(with_breakpoint(obj(json!({ "type": "file", "file": { "file_id": id } }))));
         }
-        FileData::Text => return Err(unsupported("text file parts")),
+        FileData::Text(_) => return Err(unsupported("text file parts")),
         FileData::Url(url) => {
             // streamText downloads URLs the model does not take (all but
             // http(s) images) and inlines them; no IO happens here.

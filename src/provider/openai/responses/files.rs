@@ -78,7 +78,7 @@ impl<F: Fn(bool) -> String> FileInput<F> {
                     put(&mut p, "detail", self.detail);
                 }
             }
-            FileData::Text => return Err(unsupported("text file parts")),
+            FileData::Text(_) => return Err(unsupported("text file parts")),
             FileData::Url(url) => {
                 let http = url.starts_with("http://") || url.starts_with("https://");
                 // streamText downloads and inlines the URLs the model does

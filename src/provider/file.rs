@@ -1,0 +1,62 @@
+//! File data as `streamText` hands it to a provider, after
+//! `convertToLanguageModelV4FilePart`: the providers that inline or link
+//! files (OpenAI's two APIs, Gemini) read it alike.
+
+use serde_json::Value;
+
+use crate::protocol::url::normalize_url;
+use crate::provider::error::ProviderError;
+
+fn config(message: impl Into<String>) -> ProviderError {
+    ProviderError::Config(message.into())
+}
+
+/// File data after `streamText`'s normalization (`convertToLanguageModelV4FilePart`).
+pub enum FileData {
+    Url(String),
+    /// Base64.
+    Data(String),
+    Reference(Value),
+    /// A text file's content.
+    Text(String),
+}
+
+/// `(data, media type from a data: URL)`.
+pub fn file_data(data: &Value) -> Result<(FileData, Option<String>), ProviderError> {
+    let from_url = |url: &str| -> Result<(FileData, Option<String>), ProviderError> {
+        let href = normalize_url(url).unwrap_or_else(|| url.to_string());
+        if href.starts_with("data:") {
+            // `splitDataUrl`: the media type before the first `;`, the
+            // content between the first and second comma.
+            let mut pieces = href.split(',');
+            let header = pieces.next().unwrap_or("");
+            let content = pieces.next().ok_or_else(|| config(format!("Invalid data URL format in content {href}")))?;
+            let media_type = header.split(';').next().unwrap_or("").split(':').nth(1).unwrap_or("").to_string();
+            return Ok((FileData::Data(content.to_string()), Some(media_type)));
+        }
+        Ok((FileData::Url(href), None))
+    };
+    match data {
+        Value::Object(o) => match o.get("type").and_then(Value::as_str) {
+            Some("data") => match o.get("data") {
+                Some(Value::String(s)) if s.starts_with("data:") => {
+                    Err(config("Data URLs are not valid inline data. Pass them as { type: \"url\", url } instead."))
+                }
+                Some(Value::String(s)) => Ok((FileData::Data(s.clone()), None)),
+                _ => Err(config("inline file data must be a base64 string")),
+            },
+            Some("url") => match o.get("url") {
+                Some(Value::String(u)) => from_url(u),
+                _ => Err(config("file data of type url has no url")),
+            },
+            Some("reference") => Ok((FileData::Reference(o.get("reference").cloned().unwrap_or(Value::Null)), None)),
+            Some("text") => Ok((FileData::Text(o.get("text").and_then(Value::as_str).unwrap_or("").to_string()), None)),
+            _ => Err(config("unsupported file data")),
+        },
+        Value::String(s) => match normalize_url(s) {
+            Some(_) => from_url(s),
+            None => Ok((FileData::Data(s.clone()), None)),
+        },
+        _ => Err(config("unsupported file data")),
+    }
+}
