@@ -27,9 +27,9 @@ use headstart::protocol::handover::reshape_for_handover;
 use headstart::protocol::model::ModelMessage;
 use headstart::protocol::record::TurnComplete;
 use headstart::provider::config::{Model, ModelSettings};
+use headstart::provider::google::{self, GoogleAuth, GoogleConfig};
 use headstart::provider::step::Step;
 use headstart::provider::tool::builtin_tools;
-use headstart::provider::google::{self, GoogleAuth, GoogleConfig};
 use headstart::provider::{anthropic, openai, HttpProviderConfig, StreamDecoder};
 use serde_json::{json, Value};
 

@@ -209,8 +209,7 @@ async fn call_http<F: Fetch, C: Clock>(
                 None => ProviderError::Stalled { provider, after_ms: stall.into() },
                 Some(Err(FetchError(message))) => ProviderError::Network { provider, message },
                 Some(Ok(mut response)) if response.status >= 300 => {
-                    let body =
-                        timeout(clock, stall, response.body.text()).await.and_then(Result::ok).unwrap_or_default();
+                    let body = timeout(clock, stall, response.body.text()).await.and_then(Result::ok).unwrap_or_default();
                     http_error(response.status, &response.headers, &body)
                 }
                 Some(Ok(response)) => {

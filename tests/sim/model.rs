@@ -53,12 +53,19 @@ enum Ev {
     TextStart,
     Word(String),
     TextEnd,
-    Call { index: usize, id: String, name: &'static str, input: Value },
+    Call {
+        index: usize,
+        id: String,
+        name: &'static str,
+        input: Value,
+    },
     /// A retryable error event (overloaded).
     Error,
     /// An event cut to invalid JSON.
     Malformed,
-    Finish { tools: bool },
+    Finish {
+        tools: bool,
+    },
 }
 
 impl Dialect {
@@ -230,7 +237,12 @@ impl Model {
                 events.push(Ev::Call { index: 0, id: id("0"), name: "get_weather", input: json!({ "city": CITIES[0] }) });
             }
             Answer::Lookup => {
-                events.push(Ev::Call { index: 0, id: id("_lookup"), name: "lookup", input: json!({ "query": "flights to Oslo" }) });
+                events.push(Ev::Call {
+                    index: 0,
+                    id: id("_lookup"),
+                    name: "lookup",
+                    input: json!({ "query": "flights to Oslo" }),
+                });
             }
             Answer::Text | Answer::ErrorMidStream | Answer::Stall | Answer::Malformed => {
                 tools = false;
@@ -251,7 +263,12 @@ impl Model {
             Answer::OneTool | Answer::ParallelTools => {
                 let n = if answer == Answer::OneTool { 1 } else { CITIES.len() };
                 for (i, city) in CITIES.iter().take(n).enumerate() {
-                    events.push(Ev::Call { index: i, id: id(&i.to_string()), name: "get_weather", input: json!({ "city": city }) });
+                    events.push(Ev::Call {
+                        index: i,
+                        id: id(&i.to_string()),
+                        name: "get_weather",
+                        input: json!({ "city": city }),
+                    });
                 }
             }
         }

@@ -11,8 +11,8 @@ use serde_json::{json, Value};
 use crate::check;
 use crate::client::{self, DirectOutcome, End, Leave, RouteOutcome};
 use crate::exec::{Rng, RunEnd, Sim, SimClock};
-use crate::model::{Answer, Dialect};
 use crate::model::Voice;
+use crate::model::{Answer, Dialect};
 use crate::net::LinkFaults;
 use crate::world::{Fallback, Setup, ToolMode, World, MODEL, MODEL_B};
 

@@ -405,8 +405,9 @@ impl World {
         net.add_host(MODEL, setup.edge_model.clone(), model.handler(clock.clone()));
         net.add_host(MODEL_B, setup.model_b.clone(), model_b.handler(clock.clone()));
         net.add_host(TOOLS, setup.tools_link.clone(), tool_host(setup.tool_mode, clock.clone()));
-        let routes_config = RoutesConfig::from_vars(vars(setup.idle_secs, setup.edge_tools, setup.fallback.clone(), setup.dialects), EDGE)
-            .expect("the routes configure");
+        let routes_config =
+            RoutesConfig::from_vars(vars(setup.idle_secs, setup.edge_tools, setup.fallback.clone(), setup.dialects), EDGE)
+                .expect("the routes configure");
         let runtime = EdgeRuntime { spawner, clock: clock.clone(), rng: RefCell::new(rng.fork()), trace: trace.clone() };
         let routes = Routes::new(Rc::new(routes_config), net.client("edge"), net.client("edge"), clock.clone(), runtime);
         let client_fetch = net.client("browser");

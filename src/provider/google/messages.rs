@@ -9,8 +9,8 @@ use serde_json::{json, Map, Value};
 use super::{GoogleConfig, ModelTraits};
 use crate::protocol::model::{Content, FilePart, ModelMessage, ModelPart, TextPart, ToolOutput, ToolResultPart};
 use crate::protocol::url::normalize_url;
-use crate::provider::openai::media::{detect_media_type, is_full_media_type, top_level_media_type, TopLevel};
 use crate::provider::file::{file_data, FileData};
+use crate::provider::openai::media::{detect_media_type, is_full_media_type, top_level_media_type, TopLevel};
 use crate::provider::{CallOptions, ProviderError};
 
 /// What Gemini 3 accepts in place of a missing thought signature on a
@@ -384,7 +384,6 @@ fn inline_of(item: &Value) -> Option<(String, String)> {
     };
     Some((full_media_type(media, &b64).ok()?, b64))
 }
-
 
 /// A user image or file part.
 fn user_file(reader: &OptionReader, part: &ModelPart) -> Result<Value, ProviderError> {

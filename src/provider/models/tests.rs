@@ -51,7 +51,8 @@ fn the_simple_form_uses_each_provider_s_own_variables() {
 
 #[test]
 fn a_model_id_may_hold_colons_and_slashes() {
-    let s = settings(&[("HEADSTART_MODELS", "openai-chat:meta-llama/llama-3.3-70b-instruct:free"), ("OPENAI_API_KEY", "k")]).unwrap();
+    let s =
+        settings(&[("HEADSTART_MODELS", "openai-chat:meta-llama/llama-3.3-70b-instruct:free"), ("OPENAI_API_KEY", "k")]).unwrap();
     assert_eq!(http(&s.model).model, "meta-llama/llama-3.3-70b-instruct:free");
     assert!(s.fallback.is_empty());
 }

@@ -232,7 +232,6 @@ fn tool_output(output: &ToolOutput) -> Result<(Value, Option<Value>), ProviderEr
     })
 }
 
-
 pub(super) fn unsupported(what: impl std::fmt::Display) -> ProviderError {
     config(format!("'{what}' functionality not supported."))
 }
