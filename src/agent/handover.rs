@@ -26,9 +26,15 @@ use crate::protocol::UiChunk;
 /// text, reasoning (done, with its provider metadata), tool calls as
 /// `input-available`; approval requests skipped.
 pub fn synthesize(message_id: &str, handover: &Handover) -> UiMessage {
-    let assistants = handover.partial_assistant_message.iter().filter(|m| matches!(m, ModelMessage::Assistant(_))).count();
-    if assistants > 1 {
-        return replay_steps(message_id, &handover.partial_assistant_message);
+    let partial = &handover.partial_assistant_message;
+    let assistants = partial.iter().filter(|m| matches!(m, ModelMessage::Assistant(_))).count();
+    let has_results = partial.iter().flat_map(|m| m.parts()).any(|p| matches!(p, ModelPart::ToolResult(_)));
+    if assistants > 1 || has_results {
+        // A final handover that ends on tool results had a last step that
+        // answered nothing (no response message; Gemini may end so after
+        // a function's result): the browser still got its step.
+        let empty_last = handover.is_final && matches!(partial.last(), Some(ModelMessage::Tool(_)));
+        return replay_steps(message_id, partial, empty_last);
     }
     let mut parts = Vec::new();
     if let Some(first) = handover.partial_assistant_message.iter().find(|m| matches!(m, ModelMessage::Assistant(_))) {
@@ -111,8 +117,9 @@ pub fn without_approvals(partial: &[ModelMessage]) -> (Vec<ModelMessage>, Vec<To
 
 /// The message of several steps, as the browser assembled it from their
 /// chunks: a `step-start` per assistant message, its text, reasoning and
-/// tool calls, and each tool result on its call.
-fn replay_steps(message_id: &str, messages: &[ModelMessage]) -> UiMessage {
+/// tool calls, and each tool result on its call; `empty_last`: then one
+/// more step with nothing in it.
+fn replay_steps(message_id: &str, messages: &[ModelMessage], empty_last: bool) -> UiMessage {
     let mut builder = MessageBuilder::new(None);
     let mut chunks = vec![UiChunk::Start(Start { message_id: Some(message_id.to_string()), ..Start::default() })];
     let mut open = false;
@@ -200,6 +207,13 @@ fn replay_steps(message_id: &str, messages: &[ModelMessage]) -> UiMessage {
             _ => {}
         }
     }
+    if empty_last {
+        if open {
+            chunks.push(UiChunk::FinishStep(Marker::new()));
+        }
+        chunks.push(UiChunk::StartStep(Marker::new()));
+        open = true;
+    }
     if open {
         chunks.push(UiChunk::FinishStep(Marker::new()));
     }
@@ -211,4 +225,44 @@ fn replay_steps(message_id: &str, messages: &[ModelMessage]) -> UiMessage {
     let mut message = builder.into_message();
     message.id = message_id.to_string();
     message
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn handover(partial: Value, is_final: bool) -> Handover {
+        serde_json::from_value(json!({ "kind": "handover", "messageId": "m1", "isFinal": is_final,
+            "partialAssistantMessage": partial }))
+        .unwrap()
+    }
+
+    fn parts(message: &UiMessage) -> Vec<Value> {
+        serde_json::to_value(&message.parts).unwrap().as_array().unwrap().clone()
+    }
+
+    /// An edge-final turn whose last step answered nothing: the call's
+    /// result is kept, and the empty step too, as the browser showed them.
+    #[test]
+    fn a_final_handover_ending_on_tool_results_keeps_them_and_the_empty_step() {
+        let partial = json!([
+            { "role": "assistant", "content": [{ "type": "tool-call", "toolCallId": "c1", "toolName": "lookup",
+                "input": { "query": "x" } }] },
+            { "role": "tool", "content": [{ "type": "tool-result", "toolCallId": "c1", "toolName": "lookup",
+                "output": { "type": "error-text", "value": "timed out after 5000 ms" } }] }
+        ]);
+        let message = synthesize("m1", &handover(partial.clone(), true));
+        let got = parts(&message);
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert_eq!(got[0]["type"], "step-start");
+        assert_eq!(got[1]["state"], "output-error");
+        assert_eq!(got[1]["errorText"], "timed out after 5000 ms");
+        assert_eq!(got[2]["type"], "step-start");
+        // Not final: the agent goes on from the results; no empty step.
+        let got = parts(&synthesize("m1", &handover(partial, false)));
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[1]["state"], "output-error");
+    }
 }
