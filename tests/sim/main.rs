@@ -13,6 +13,7 @@ mod common;
 
 mod check;
 mod client;
+mod dialect;
 mod exec;
 mod model;
 mod net;

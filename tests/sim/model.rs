@@ -1,5 +1,6 @@
-//! The model host: an Anthropic Messages API, or Gemini's
-//! `streamGenerateContent` (the seed's [`Dialect`]), that answers by the
+//! The model host: an Anthropic Messages API, Gemini's
+//! `streamGenerateContent` or the OpenAI Responses API (the seed's
+//! [`Dialect`]), that answers by the
 //! seed's turn shape, streamed at a model's pace in virtual time, so the edge
 //! and the agent run their real provider code (request, decoder, retries,
 //! stall detection) against it. Two hosts of different dialects make a turn
@@ -17,6 +18,7 @@ use futures_util::stream;
 use headstart::io::{Clock, HttpRequest};
 use serde_json::{json, Value};
 
+use crate::dialect::{Dialect, Ev};
 use crate::exec::SimClock;
 use crate::net::{Handler, Payload, Reply};
 
@@ -38,116 +40,6 @@ pub enum Answer {
     Chain,
     /// The `lookup` HTTP tool, then text.
     Lookup,
-}
-
-/// Which API a host speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    Anthropic,
-    Gemini,
-}
-
-/// One event of an answer, before it is written in a dialect.
-enum Ev {
-    Start,
-    TextStart,
-    Word(String),
-    TextEnd,
-    Call {
-        index: usize,
-        id: String,
-        name: &'static str,
-        input: Value,
-    },
-    /// A retryable error event (overloaded).
-    Error,
-    /// An event cut to invalid JSON.
-    Malformed,
-    Finish {
-        tools: bool,
-    },
-}
-
-impl Dialect {
-    /// Tool rounds since the user last wrote, from the request body.
-    fn tool_rounds(self, body: &Value) -> usize {
-        let (list, role, is_results): (&str, &str, fn(&Value) -> bool) = match self {
-            Self::Anthropic => ("messages", "assistant", |m| {
-                m["content"].as_array().is_some_and(|c| c.iter().any(|b| b["type"] == "tool_result"))
-            }),
-            Self::Gemini => ("contents", "model", |m| {
-                m["parts"].as_array().is_some_and(|c| c.iter().any(|p| p.get("functionResponse").is_some()))
-            }),
-        };
-        let messages = body[list].as_array().cloned().unwrap_or_default();
-        messages.iter().rev().take_while(|m| m["role"] == role || is_results(m)).filter(|m| is_results(m)).count()
-    }
-
-    /// The event as this API streams it, one network write per event
-    /// (none for what it does not send).
-    fn write(self, ev: &Ev) -> Vec<String> {
-        match self {
-            Self::Anthropic => vec![match ev {
-                Ev::Start => event(
-                    "message_start",
-                    json!({"type":"message_start","message":{"id":"msg_sim","type":"message","role":"assistant","model":"claude-sim",
-                        "content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":12,"output_tokens":1}}}),
-                ),
-                Ev::TextStart => event(
-                    "content_block_start",
-                    json!({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}),
-                ),
-                Ev::Word(word) => event(
-                    "content_block_delta",
-                    json!({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":word}}),
-                ),
-                Ev::TextEnd => event("content_block_stop", json!({"type":"content_block_stop","index":0})),
-                Ev::Call { index, id, name, input } => {
-                    let mut out = vec![event(
-                        "content_block_start",
-                        json!({"type":"content_block_start","index":index,"content_block":
-                            {"type":"tool_use","id":id,"name":name,"input":{}}}),
-                    )];
-                    let input = input.to_string();
-                    let (a, b) = input.split_at(input.len() / 2);
-                    for piece in [a, b] {
-                        out.push(event(
-                            "content_block_delta",
-                            json!({"type":"content_block_delta","index":index,"delta":{"type":"input_json_delta","partial_json":piece}}),
-                        ));
-                    }
-                    out.push(event("content_block_stop", json!({"type":"content_block_stop","index":index})));
-                    return out;
-                }
-                Ev::Error => event("error", json!({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})),
-                Ev::Malformed => "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"ind\n\n".into(),
-                Ev::Finish { tools } => {
-                    let stop = if *tools { "tool_use" } else { "end_turn" };
-                    return vec![
-                        event(
-                            "message_delta",
-                            json!({"type":"message_delta","delta":{"stop_reason":stop,"stop_sequence":null},"usage":{"output_tokens":20}}),
-                        ),
-                        event("message_stop", json!({"type":"message_stop"})),
-                    ];
-                }
-            }],
-            // Gemini sends whole parts, CRLF-delimited, a call with its
-            // arguments in one piece; STOP ends a call as it ends text.
-            Self::Gemini => {
-                let part = |part: Value| json!({"candidates":[{"content":{"parts":[part],"role":"model"},"index":0}]});
-                vec![data(match ev {
-                    Ev::Start | Ev::TextStart | Ev::TextEnd => return Vec::new(),
-                    Ev::Word(word) => part(json!({ "text": word })),
-                    Ev::Call { id, name, input, .. } => part(json!({"functionCall":{"id":id,"name":name,"args":input}})),
-                    Ev::Error => json!({"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}),
-                    Ev::Malformed => return vec!["data: {\"candidates\": [{\"cont\r\n\r\n".into()],
-                    Ev::Finish { .. } => json!({"candidates":[{"finishReason":"STOP","index":0}],"usageMetadata":
-                        {"promptTokenCount":12,"candidatesTokenCount":20,"totalTokenCount":32},"modelVersion":"gemini-sim"}),
-                })]
-            }
-        }
-    }
 }
 
 /// Whose words a host speaks.
@@ -196,6 +88,9 @@ pub struct Model {
     pub answer: Cell<Answer>,
     pub ttfb_ms: u32,
     pub token_ms: u32,
+    /// After tool results, answer nothing at all (a finish with no content,
+    /// as Gemini sometimes does after a function's result).
+    pub empty_after_tools: bool,
     pub calls: Cell<u32>,
 }
 
@@ -223,6 +118,9 @@ impl Model {
             (_, 0) => self.answer.get(),
             _ => Answer::Text,
         };
+        if after_tools && answer == Answer::Text && self.empty_after_tools {
+            return self.reply(clock, self.written(&[Ev::Start, Ev::Finish { tools: false }]), false);
+        }
         let text = self.voice.texts()[usize::from(after_tools)];
         let id = |suffix: &str| format!("{}{suffix}", self.voice.tool_id_prefix());
         let mut events = vec![Ev::Start];
@@ -278,7 +176,7 @@ impl Model {
 
     /// The events in the host's dialect.
     fn written(&self, events: &[Ev]) -> Vec<String> {
-        events.iter().flat_map(|e| self.dialect.write(e)).collect()
+        events.iter().enumerate().flat_map(|(seq, e)| self.dialect.write(e, seq)).collect()
     }
 
     /// The events as a body paced like a model: the first after the TTFB,
@@ -299,12 +197,4 @@ impl Model {
             body: Payload::Stream(Box::pin(body)),
         }
     }
-}
-
-fn event(name: &str, data: Value) -> String {
-    format!("event: {name}\ndata: {data}\n\n")
-}
-
-fn data(data: Value) -> String {
-    format!("data: {data}\r\n\r\n")
 }

@@ -10,9 +10,10 @@ use serde_json::{json, Value};
 
 use crate::check;
 use crate::client::{self, DirectOutcome, End, Leave, RouteOutcome};
+use crate::dialect::Dialect;
 use crate::exec::{Rng, RunEnd, Sim, SimClock};
+use crate::model::Answer;
 use crate::model::Voice;
-use crate::model::{Answer, Dialect};
 use crate::net::LinkFaults;
 use crate::world::{Fallback, Setup, ToolMode, World, MODEL, MODEL_B};
 
@@ -72,6 +73,8 @@ pub struct Plan {
     pub tool_mode: ToolMode,
     /// A model list: the edge's, the agent's own, the retry budget.
     pub fallback: Option<Fallback>,
+    /// The model hosts answer nothing after tool results.
+    pub empty_after_tools: bool,
 }
 
 /// The client must be done by then (virtual ms); the agent by the end.
@@ -129,6 +132,7 @@ pub fn plan(seed: u64) -> (Plan, Setup, Rng) {
         },
         tool_mode: *rng.pick(&[ToolMode::Ok, ToolMode::Fails, ToolMode::Hangs, ToolMode::Garbage]),
         fallback: None,
+        empty_after_tools: false,
     };
     // Drawn apart, so a seed without a list plays as it always did.
     let mut frng = Rng::new(seed ^ 0x5eed_fa11_bac4);
@@ -144,10 +148,13 @@ pub fn plan(seed: u64) -> (Plan, Setup, Rng) {
     // Which API each host speaks, drawn apart too: Gemini on either side
     // of a list makes step 1 and the agent's steps cross providers.
     let mut drng = Rng::new(seed ^ 0xd1a1_ec75_6e31);
-    let gemini = |rng: &mut Rng| if rng.chance(0.4) { Dialect::Gemini } else { Dialect::Anthropic };
-    let dialects = (gemini(&mut drng), gemini(&mut drng));
+    let dialect = |rng: &mut Rng| *rng.pick(&[Dialect::Anthropic, Dialect::Anthropic, Dialect::Gemini, Dialect::Responses]);
+    let dialects = (dialect(&mut drng), dialect(&mut drng));
+    let empty_after_tools = drng.chance(0.1);
+    plan.empty_after_tools = empty_after_tools;
     let setup = Setup {
         dialects,
+        empty_after_tools,
         latency_ms: 1 + rng.below(40),
         edge_platform: link(&mut rng, faults),
         edge_model: match link(&mut rng, faults) {
@@ -328,12 +335,21 @@ pub fn run(seed: u64) -> Result<Report, String> {
             label
         }
     };
-    // `+gemini`: the first host speaks Gemini; `+geminiB`: the second does.
-    if setup.dialects.0 == Dialect::Gemini {
-        list.push_str("+gemini");
+    // `+gemini`, `+responses`: the first host's API, unless Anthropic's;
+    // `+geminiB`, `+responsesB`: the second's, with a list.
+    let name = |d: Dialect| match d {
+        Dialect::Anthropic => "",
+        Dialect::Gemini => "gemini",
+        Dialect::Responses => "responses",
+    };
+    if setup.dialects.0 != Dialect::Anthropic {
+        list.push_str(&format!("+{}", name(setup.dialects.0)));
     }
-    if plan.fallback.is_some() && setup.dialects.1 == Dialect::Gemini {
-        list.push_str("+geminiB");
+    if plan.empty_after_tools {
+        list.push_str("+empty");
+    }
+    if plan.fallback.is_some() && setup.dialects.1 != Dialect::Anthropic {
+        list.push_str(&format!("+{}B", name(setup.dialects.1)));
     }
     Ok(Report { kind: format!("{:?}/{}{list}", plan.shape, plan.faults), sse })
 }
@@ -448,6 +464,9 @@ fn checks(plan: &Plan, world: &World, seen: &Seen, chat_id: &str) -> Result<(), 
         }
         if turn.turn_complete.is_some() {
             check::ui_stream(&turn.chunks, true).map_err(|e| format!("direct turn: {e}"))?;
+            if !faulted && plan.shape != Shape::Stop {
+                answered(plan, &turn.chunks).map_err(|e| format!("a direct turn, with no fault injected: {e}"))?;
+            }
         }
         one_model_per_step(&turn.chunks).map_err(|e| format!("direct turn: {e}"))?;
         if plan.shape == Shape::Stop && turn.turn_complete.is_some() && !faulted {
@@ -475,6 +494,25 @@ fn checks(plan: &Plan, world: &World, seen: &Seen, chat_id: &str) -> Result<(), 
     }
     check::acked_appends_stored(&log, &world.platform.stores.borrow())?;
     check::no_doubled_inputs(&records(world, chat_id, Io::In))?;
+    Ok(())
+}
+
+/// A turn the model answered: the words of a model host reached the
+/// browser and nothing went wrong (whatever API the host speaks, its answer
+/// was read as it was meant).
+fn answered(plan: &Plan, chunks: &[Value]) -> Result<(), String> {
+    // After tool results an empty answer is what the host was told to give.
+    let needs_text = !plan.empty_after_tools || plan.shape == Shape::Text;
+    if let Some(e) = chunks.iter().find(|c| c["type"] == "error") {
+        return Err(format!("an error chunk: {e}"));
+    }
+    if !needs_text {
+        return Ok(());
+    }
+    let spoke = chunks.iter().any(|c| c["type"] == "text-delta" && c["delta"].as_str().and_then(Voice::of).is_some());
+    if !spoke {
+        return Err(format!("no text of a model host: {}", short(chunks)));
+    }
     Ok(())
 }
 
@@ -553,6 +591,20 @@ fn head_start_checks(
         .collect::<Result<_, _>>()?;
     check::ui_stream(&chunks, !left)?;
     one_model_per_step(&chunks)?;
+    let slowed = plan.fallback.as_ref().is_some_and(|f| f.first_down && f.budget_ms > 0);
+    let answers = matches!(
+        plan.shape,
+        Shape::Text
+            | Shape::OneTool
+            | Shape::ParallelTools
+            | Shape::Turn2Direct
+            | Shape::EdgeFinal
+            | Shape::EdgeChain
+            | Shape::EdgeTool
+    );
+    if answers && !faulted && !left && !slowed {
+        answered(plan, &chunks).map_err(|e| format!("the head start, with no fault injected: {e}"))?;
+    }
     agent_not_waiting(world, chat_id, &log)?;
     // `.out` holds what the browser got.
     let mine: Vec<Value> = chunks

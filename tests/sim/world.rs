@@ -20,8 +20,8 @@ use headstart::selfhost::route;
 use headstart::selfhost::server::target::{self, Target};
 use headstart::selfhost::server::{Host, Server, ServerBody, ServerRequest, Settings, ALIAS_PATH};
 
+use crate::dialect::Dialect;
 use crate::exec::{Rng, SimClock, Spawner};
-use crate::model::Dialect;
 use crate::net::{Handler, LinkFaults, Net, Payload, Reply, SimFetch};
 
 pub const EDGE: &str = "http://edge.sim";
@@ -78,6 +78,7 @@ fn provider_of(dialect: Dialect) -> (&'static str, &'static str, &'static str) {
     match dialect {
         Dialect::Anthropic => ("anthropic", "claude-sim", "/v1"),
         Dialect::Gemini => ("google", "gemini-sim", "/v1beta"),
+        Dialect::Responses => ("openai", "gpt-sim", "/v1"),
     }
 }
 
@@ -102,8 +103,8 @@ pub fn vars(
             "HEADSTART_MODEL" if fallback.is_none() => model.into(),
             // The first host's key under both names: a list entry of either
             // provider names ANTHROPIC_API_KEY.
-            "ANTHROPIC_API_KEY" | "GOOGLE_GENERATIVE_AI_API_KEY" => "sk-sim".into(),
-            "ANTHROPIC_BASE_URL" | "GOOGLE_GENERATIVE_AI_BASE_URL" => format!("{MODEL}{version}"),
+            "ANTHROPIC_API_KEY" | "GOOGLE_GENERATIVE_AI_API_KEY" | "OPENAI_API_KEY" => "sk-sim".into(),
+            "ANTHROPIC_BASE_URL" | "GOOGLE_GENERATIVE_AI_BASE_URL" | "OPENAI_BASE_URL" => format!("{MODEL}{version}"),
             "HEADSTART_STALL_TIMEOUT_MS" => "20000".into(),
             "TRIGGER_API_URL" => PLATFORM.into(),
             "TRIGGER_SECRET_KEY" => SECRET_KEY.into(),
@@ -307,6 +308,8 @@ pub struct Setup {
     pub fallback: Option<Fallback>,
     /// The APIs the two model hosts speak.
     pub dialects: Dialects,
+    /// The hosts answer nothing after tool results.
+    pub empty_after_tools: bool,
     pub model_b: LinkFaults,
     pub boot_delay_ms: u32,
     pub idle_secs: u32,
@@ -365,6 +368,7 @@ impl World {
                 answer: std::cell::Cell::new(answer),
                 ttfb_ms: setup.model_ttfb_ms,
                 token_ms: setup.model_token_ms,
+                empty_after_tools: setup.empty_after_tools,
                 calls: std::cell::Cell::new(0),
             })
         };
