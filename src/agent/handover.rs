@@ -16,6 +16,7 @@ use super::transcript::MessageBuilder;
 use crate::protocol::chunk::{
     Custom, Delta, Marker, PartBoundary, Start, TextEnd, ToolInput, ToolOutputAvailable, ToolOutputError,
 };
+use crate::protocol::handover::EDGE_LAST_STEP_EMPTY;
 use crate::protocol::input::Handover;
 use crate::protocol::json::Object;
 use crate::protocol::message::{Role, UiMessage, UiPart};
@@ -30,10 +31,8 @@ pub fn synthesize(message_id: &str, handover: &Handover) -> UiMessage {
     let assistants = partial.iter().filter(|m| matches!(m, ModelMessage::Assistant(_))).count();
     let has_results = partial.iter().flat_map(|m| m.parts()).any(|p| matches!(p, ModelPart::ToolResult(_)));
     if assistants > 1 || has_results {
-        // A final handover that ends on tool results had a last step that
-        // answered nothing (no response message; Gemini may end so after
-        // a function's result): the browser still got its step.
-        let empty_last = handover.is_final && matches!(partial.last(), Some(ModelMessage::Tool(_)));
+        // The edge's last step answered nothing: the browser still got it.
+        let empty_last = handover.is_final && handover.extra.get(EDGE_LAST_STEP_EMPTY) == Some(&Value::Bool(true));
         return replay_steps(message_id, partial, empty_last);
     }
     let mut parts = Vec::new();
@@ -233,9 +232,9 @@ mod tests {
 
     use super::*;
 
-    fn handover(partial: Value, is_final: bool) -> Handover {
+    fn handover(partial: Value, is_final: bool, empty_last: bool) -> Handover {
         serde_json::from_value(json!({ "kind": "handover", "messageId": "m1", "isFinal": is_final,
-            "partialAssistantMessage": partial }))
+            "partialAssistantMessage": partial, "edgeLastStepEmpty": empty_last }))
         .unwrap()
     }
 
@@ -243,26 +242,30 @@ mod tests {
         serde_json::to_value(&message.parts).unwrap().as_array().unwrap().clone()
     }
 
-    /// An edge-final turn whose last step answered nothing: the call's
-    /// result is kept, and the empty step too, as the browser showed them.
+    /// A final handover after edge steps keeps the calls' results; and the
+    /// last step when the edge says it answered nothing, as the browser
+    /// showed it.
     #[test]
-    fn a_final_handover_ending_on_tool_results_keeps_them_and_the_empty_step() {
+    fn a_final_handover_ending_on_tool_results_keeps_them_and_an_empty_last_step() {
         let partial = json!([
             { "role": "assistant", "content": [{ "type": "tool-call", "toolCallId": "c1", "toolName": "lookup",
                 "input": { "query": "x" } }] },
             { "role": "tool", "content": [{ "type": "tool-result", "toolCallId": "c1", "toolName": "lookup",
                 "output": { "type": "error-text", "value": "timed out after 5000 ms" } }] }
         ]);
-        let message = synthesize("m1", &handover(partial.clone(), true));
+        let message = synthesize("m1", &handover(partial.clone(), true, true));
         let got = parts(&message);
         assert_eq!(got.len(), 3, "{got:?}");
         assert_eq!(got[0]["type"], "step-start");
         assert_eq!(got[1]["state"], "output-error");
         assert_eq!(got[1]["errorText"], "timed out after 5000 ms");
         assert_eq!(got[2]["type"], "step-start");
-        // Not final: the agent goes on from the results; no empty step.
-        let got = parts(&synthesize("m1", &handover(partial, false)));
-        assert_eq!(got.len(), 2, "{got:?}");
-        assert_eq!(got[1]["state"], "output-error");
+        // A last step cut before it showed anything (the idle limit), or a
+        // handover that is not final: no empty step.
+        for (is_final, empty_last) in [(true, false), (false, false)] {
+            let got = parts(&synthesize("m1", &handover(partial.clone(), is_final, empty_last)));
+            assert_eq!(got.len(), 2, "{got:?}");
+            assert_eq!(got[1]["state"], "output-error");
+        }
     }
 }

@@ -18,6 +18,12 @@ use super::model::{Content, ContentMessage, ModelMessage, ModelPart, ToolApprova
 /// second one, which readers skip as an earlier turn's.
 pub const EDGE_TURN_COMPLETE: &str = "edgeTurnComplete";
 
+/// A final handover's field (an extension of PROTOCOL.md §5.5): `true` when
+/// the route handler's last step, after edge steps, answered nothing (no
+/// response message; a model may end so after a function's result), so the
+/// agent's transcript keeps that step as the browser showed it.
+pub const EDGE_LAST_STEP_EMPTY: &str = "edgeLastStepEmpty";
+
 /// Prefix of the synthetic approval ids (`handover-approval-1`, `-2`, ...).
 pub const APPROVAL_ID_PREFIX: &str = "handover-approval-";
 

@@ -22,7 +22,7 @@
 //!   over as final, so the agent persists what the browser saw.
 
 use crate::agent::tools::{tool_calls, ToolCall, ToolConfigError, ToolOptions, ToolRegistry};
-use crate::protocol::handover::reshape_for_handover;
+use crate::protocol::handover::{reshape_for_handover, EDGE_LAST_STEP_EMPTY};
 use crate::protocol::input::{ChatInput, Handover};
 use crate::protocol::json::Object;
 use crate::protocol::ModelMessage;
@@ -172,7 +172,12 @@ pub fn decide(done: &[ModelMessage], last: Result<&StepResult, Vec<ModelMessage>
             if result.wants_tools() {
                 handover(reshape_for_handover(&messages), false)
             } else {
-                handover(messages, true)
+                let empty = !done.is_empty() && result.response_messages.is_empty();
+                let mut input = handover(messages, true);
+                if let (true, ChatInput::Handover(h)) = (empty, &mut input) {
+                    h.extra.insert(EDGE_LAST_STEP_EMPTY.into(), true.into());
+                }
+                input
             }
         }
         // Step 1 failed: nothing to hand over (PROTOCOL.md §9.4).

@@ -477,12 +477,9 @@ fn checks(plan: &Plan, world: &World, seen: &Seen, chat_id: &str) -> Result<(), 
             }
         }
     }
-    // Known gap, not fallback's: when waiting out a down first model's
-    // retries (a budget above 0) pushes edge steps past a 10 s idle limit,
-    // the edge hands over mid-steps and the agent's transcript lacks the
-    // tool output the browser showed. Checked with a budget of 0.
-    let slowed = plan.fallback.as_ref().is_some_and(|f| f.first_down && f.budget_ms > 0);
-    if plan.edge_tools.is_some() && !faulted && !slowed {
+    // Also when waiting out a down first model's retries pushes edge steps
+    // past a 10 s idle limit and the edge hands over mid-steps.
+    if plan.edge_tools.is_some() && !faulted {
         if let Some(out) = &seen.head_start {
             transcript_is_what_the_browser_assembled(world, out, chat_id)?;
         }
@@ -591,6 +588,8 @@ fn head_start_checks(
         .collect::<Result<_, _>>()?;
     check::ui_stream(&chunks, !left)?;
     one_model_per_step(&chunks)?;
+    // Waiting out a down first model's retries may outlast a 10 s idle
+    // limit, which ends the turn with `abort`, as configured.
     let slowed = plan.fallback.as_ref().is_some_and(|f| f.first_down && f.budget_ms > 0);
     let answers = matches!(
         plan.shape,
