@@ -86,6 +86,7 @@ const VERTEX = {
   GOOGLE_CLIENT_EMAIL: "clientEmail",
   GOOGLE_PRIVATE_KEY: "privateKey",
   GOOGLE_PRIVATE_KEY_ID: "privateKeyId",
+  GOOGLE_TOKEN_URI: "tokenUri",
 };
 
 /**
@@ -96,7 +97,7 @@ const VERTEX = {
  * (`ANTHROPIC_API_KEY`, `OPENAI_API_KEY`, `GOOGLE_GENERATIVE_AI_API_KEY`), else the
  * offline scripted model; Vertex AI (`HEADSTART_PROVIDER=vertex`) reads
  * `GOOGLE_VERTEX_*` and the service account's `GOOGLE_CLIENT_EMAIL`,
- * `GOOGLE_PRIVATE_KEY`, `GOOGLE_PRIVATE_KEY_ID`.
+ * `GOOGLE_PRIVATE_KEY`, `GOOGLE_PRIVATE_KEY_ID`, `GOOGLE_TOKEN_URI`.
  * `TRIGGER_API_URL` defaults to https://api.trigger.dev, as in the Trigger.dev
  * SDK. Empty variables count as unset; `overrides` win.
  * @param {{ [name: string]: string | undefined }} env

@@ -115,7 +115,7 @@ export interface HeadStartOptions {
    * from its JSON key file. Signed with WebCrypto; the token is cached until
    * shortly before it expires.
    */
-  vertex?: { project?: string; location?: string; clientEmail?: string; privateKey?: string; privateKeyId?: string };
+  vertex?: { project?: string; location?: string; clientEmail?: string; privateKey?: string; privateKeyId?: string; tokenUri?: string };
   /** The scripted model's pace (provider `scripted` only). */
   scripted?: ScriptedModelOptions;
   /** The routes' paths. */

@@ -124,6 +124,7 @@ impl ModelSettings {
     /// | `GOOGLE_GENERATIVE_AI_API_KEY`, `GOOGLE_GENERATIVE_AI_BASE_URL` | Gemini API key and base URL (`google`; model `gemini-2.5-flash`) | base `https://generativelanguage.googleapis.com/v1beta` |
     /// | `GOOGLE_VERTEX_PROJECT`, `GOOGLE_VERTEX_LOCATION`, `GOOGLE_VERTEX_API_KEY`, `GOOGLE_VERTEX_BASE_URL` | Vertex AI (`vertex`): an express-mode key, or the project and location of a service account | location `us-central1` |
     /// | `GOOGLE_CLIENT_EMAIL`, `GOOGLE_PRIVATE_KEY`, `GOOGLE_PRIVATE_KEY_ID` | Vertex AI's service account (PKCS#8 PEM key) | none |
+    /// | `GOOGLE_TOKEN_URI` | the key file's `token_uri` (https; http only to loopback) | `https://oauth2.googleapis.com/token` |
     /// | `HEADSTART_SYSTEM` | system prompt | none |
     /// | `HEADSTART_MAX_TOKENS` | max output tokens | provider default |
     /// | `HEADSTART_TEMPERATURE` | temperature | provider default |
@@ -294,6 +295,41 @@ pub fn model_from_vars(
     })
 }
 
+/// The token endpoint of a service account's key file (`token_uri`): https,
+/// or http to a loopback address (a local stand-in), never a key over
+/// plain http elsewhere.
+fn token_uri(uri: &str) -> Result<String, ConfigError> {
+    let invalid = |message: String| ConfigError::Invalid { name: "GOOGLE_TOKEN_URI", message };
+    let authority = |rest: &str| rest.split(['/', '?', '#']).next().unwrap_or("").to_string();
+    let ok = match (uri.strip_prefix("https://"), uri.strip_prefix("http://")) {
+        (Some(rest), _) => !authority(rest).is_empty(),
+        (_, Some(rest)) => {
+            let authority = authority(rest);
+            let host = match authority.strip_prefix("[::1]") {
+                Some(port) => return check_port(port).then(|| uri.to_string()).ok_or_else(|| invalid(refused(uri))),
+                None => authority.split(':').next().unwrap_or(""),
+            };
+            matches!(host, "127.0.0.1" | "localhost") && check_port(&authority[host.len()..])
+        }
+        _ => false,
+    };
+    if ok && !uri.contains(char::is_whitespace) {
+        Ok(uri.to_string())
+    } else {
+        Err(invalid(refused(uri)))
+    }
+}
+
+fn refused(uri: &str) -> String {
+    format!("{uri:?} must be an https URL (http only to a loopback address)")
+}
+
+/// Nothing, or `:` and a port number.
+fn check_port(rest: &str) -> bool {
+    rest.is_empty()
+        || rest.strip_prefix(':').is_some_and(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Gemini from `GOOGLE_GENERATIVE_AI_*` (`google`) or `GOOGLE_VERTEX_*`
 /// and a service account's `GOOGLE_CLIENT_EMAIL` / `GOOGLE_PRIVATE_KEY` /
 /// `GOOGLE_PRIVATE_KEY_ID` (`vertex`); a key is checked here, at startup,
@@ -321,8 +357,11 @@ fn google_from_vars(
             key: "GOOGLE_VERTEX_API_KEY, or GOOGLE_CLIENT_EMAIL and GOOGLE_PRIVATE_KEY",
         });
     };
-    let account = ServiceAccount::new(&email, &key, get("GOOGLE_PRIVATE_KEY_ID").as_deref())
+    let mut account = ServiceAccount::new(&email, &key, get("GOOGLE_PRIVATE_KEY_ID").as_deref())
         .map_err(|google::auth::KeyError(name, message)| ConfigError::Invalid { name, message })?;
+    if let Some(uri) = get("GOOGLE_TOKEN_URI") {
+        account = account.with_token_url(&token_uri(uri.trim())?);
+    }
     let base_url = match base_url {
         Some(url) => url,
         None => {

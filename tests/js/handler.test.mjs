@@ -364,6 +364,10 @@ test("options are checked by createHandler, naming the option", async () => {
       /`vertex\.project`/,
     ],
     [{ ...base, provider: "google", apiKey: "AIza", vertex: { project: "p" } }, /`vertex` applies only to provider "vertex"/],
+    [
+      { ...base, provider: "vertex", vertex: { project: "p", clientEmail: "sa@p.iam.gserviceaccount.com", privateKey: TEST_PEM, tokenUri: "http://oauth2.example/token" } },
+      /`vertex\.tokenUri`: .*must be an https URL/,
+    ],
     [{ ...base, paths: { headStart: "api/chat" } }, /`paths\.headStart` must be a path/],
     [{ ...base, paths: { token: "/api/chat" } }, /`paths`: the routes must have different paths/],
     [{ ...base, onTurn: "log" }, /`onTurn` must be a function/],

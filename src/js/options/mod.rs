@@ -219,6 +219,7 @@ fn option_name(var: &str) -> &'static str {
         "GOOGLE_CLIENT_EMAIL" => "vertex.clientEmail",
         "GOOGLE_PRIVATE_KEY" => "vertex.privateKey",
         "GOOGLE_PRIVATE_KEY_ID" => "vertex.privateKeyId",
+        "GOOGLE_TOKEN_URI" => "vertex.tokenUri",
         "HEADSTART_SYSTEM" => "system",
         "HEADSTART_MAX_TOKENS" => "maxTokens",
         "HEADSTART_TEMPERATURE" => "temperature",

@@ -92,18 +92,19 @@ fn vertex_vars(
     base_url: Option<String>,
     vars: &mut HashMap<&'static str, String>,
 ) -> Result<(), String> {
-    const FIELDS: [(&str, &str); 5] = [
+    const FIELDS: [(&str, &str); 6] = [
         ("project", "GOOGLE_VERTEX_PROJECT"),
         ("location", "GOOGLE_VERTEX_LOCATION"),
         ("clientEmail", "GOOGLE_CLIENT_EMAIL"),
         ("privateKey", "GOOGLE_PRIVATE_KEY"),
         ("privateKeyId", "GOOGLE_PRIVATE_KEY_ID"),
+        ("tokenUri", "GOOGLE_TOKEN_URI"),
     ];
     if let Some(v) = f.object("vertex")? {
         for key in v.keys() {
             if !FIELDS.iter().any(|(k, _)| k == key) {
                 return Err(format!(
-                    "unknown option `vertex.{key}` (known: project, location, clientEmail, privateKey, privateKeyId)"
+                    "unknown option `vertex.{key}` (known: project, location, clientEmail, privateKey, privateKeyId, tokenUri)"
                 ));
             }
         }

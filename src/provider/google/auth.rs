@@ -138,7 +138,7 @@ impl ServiceAccount {
         let claims = json!({
             "iss": self.client_email,
             "scope": SCOPE,
-            "aud": TOKEN_URL,
+            "aud": self.token_url,
             "exp": now_secs + TOKEN_SECS,
             "iat": now_secs,
         });

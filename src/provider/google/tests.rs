@@ -254,6 +254,43 @@ fn a_malformed_key_is_a_startup_error_naming_the_variable_never_the_key() {
     );
 }
 
+/// The key file's `token_uri`: https anywhere, plain http only to a
+/// loopback stand-in; the assertion's audience follows it.
+#[test]
+fn the_token_uri_of_the_key_file() {
+    let vars = |uri: &str| {
+        let uri = uri.to_string();
+        move |name: &str| -> Option<String> {
+            match name {
+                "HEADSTART_PROVIDER" => Some("vertex".into()),
+                "GOOGLE_VERTEX_PROJECT" => Some("p".into()),
+                "GOOGLE_CLIENT_EMAIL" => Some("sa@p.iam.gserviceaccount.com".into()),
+                "GOOGLE_PRIVATE_KEY" => Some(pem_escaped()),
+                "GOOGLE_TOKEN_URI" => Some(uri.clone()),
+                _ => None,
+            }
+        }
+    };
+    for uri in ["https://oauth2.example.test/token", "http://127.0.0.1:8787/token", "http://localhost/token", "http://[::1]:9/t"]
+    {
+        let s = ModelSettings::from_vars(vars(uri)).unwrap_or_else(|e| panic!("{uri}: {e}"));
+        let Model::Google(GoogleConfig { auth: GoogleAuth::ServiceAccount(a), .. }) = &s.model else { panic!("{uri}") };
+        assert_eq!(a.token_url, uri);
+    }
+    for uri in [
+        "http://oauth2.googleapis.com/token",
+        "http://localhost.evil.test/token",
+        "http://localhost@evil.test/token",
+        "http://127.0.0.1:80x/token",
+        "ftp://127.0.0.1/token",
+        "https://",
+        "token",
+    ] {
+        let e = ModelSettings::from_vars(vars(uri)).expect_err(uri).to_string();
+        assert!(e.starts_with("GOOGLE_TOKEN_URI: ") && e.contains("https"), "{uri}: {e}");
+    }
+}
+
 #[test]
 fn variables_of_both_apis() {
     let get = |pairs: &'static [(&'static str, &'static str)]| {
