@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::protocol::url::normalize_url;
 use crate::provider::error::ProviderError;
+use crate::provider::media::{detect_media_type, TopLevel};
 
 fn config(message: impl Into<String>) -> ProviderError {
     ProviderError::Config(message.into())
@@ -59,4 +60,16 @@ pub fn file_data(data: &Value) -> Result<(FileData, Option<String>), ProviderErr
         },
         _ => Err(config("unsupported file data")),
     }
+}
+
+/// The media type a file part is sent with: a data URL's own, else the
+/// part's; an inline file is sniffed for an image signature first, as
+/// `streamText` does with every one.
+pub fn file_media_type(data: &FileData, data_url_media_type: Option<String>, media_type: String) -> String {
+    if let FileData::Data(b64) = data {
+        if let Some(detected) = detect_media_type(b64, Some(TopLevel::Image)) {
+            return detected.to_string();
+        }
+    }
+    data_url_media_type.unwrap_or(media_type)
 }

@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod file;
 pub mod google;
+pub(crate) mod media;
 pub mod models;
 pub mod openai;
 pub mod part;

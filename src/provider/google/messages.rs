@@ -9,8 +9,8 @@ use serde_json::{json, Map, Value};
 use super::{GoogleConfig, ModelTraits};
 use crate::protocol::model::{Content, FilePart, ModelMessage, ModelPart, TextPart, ToolOutput, ToolResultPart};
 use crate::protocol::url::normalize_url;
-use crate::provider::file::{file_data, FileData};
-use crate::provider::openai::media::{detect_media_type, is_full_media_type, top_level_media_type, TopLevel};
+use crate::provider::file::{file_data, file_media_type, FileData};
+use crate::provider::media::{detect_media_type, is_full_media_type, top_level_media_type, TopLevel};
 use crate::provider::{CallOptions, ProviderError};
 
 /// What Gemini 3 accepts in place of a missing thought signature on a
@@ -397,13 +397,7 @@ fn user_file(reader: &OptionReader, part: &ModelPart) -> Result<Value, ProviderE
         _ => unreachable!("called for image and file parts"),
     };
     let (data, data_url_media_type) = file_data(data.unwrap_or(&Value::Null))?;
-    let mut media_type = data_url_media_type.unwrap_or(media_type);
-    if let FileData::Data(b64) = &data {
-        // streamText sniffs every inline file for an image signature.
-        if let Some(detected) = detect_media_type(b64, Some(TopLevel::Image)) {
-            media_type = detected.to_string();
-        }
-    }
+    let media_type = file_media_type(&data, data_url_media_type, media_type);
     let video = reader.read(provider_options).and_then(|o| o.get("videoMetadata")).filter(|v| !v.is_null()).cloned();
     let mut p = Map::new();
     match data {

@@ -6,11 +6,11 @@
 use serde_json::{json, Map, Value};
 
 use super::js_json;
-use super::media::{detect_media_type, is_full_media_type, top_level_media_type, TopLevel};
 use super::request::config;
 use crate::protocol::model::{Content, FilePart, ModelMessage, ModelPart, TextPart, ToolOutput};
 use crate::provider::error::ProviderError;
-pub(super) use crate::provider::file::{file_data, FileData};
+pub(super) use crate::provider::file::{file_data, file_media_type, FileData};
+use crate::provider::media::{detect_media_type, is_full_media_type, top_level_media_type, TopLevel};
 use crate::provider::CallOptions;
 
 /// `providerOptions.openai.<key>`, when not null.
@@ -260,13 +260,7 @@ fn user_part(part: &ModelPart, index: usize) -> Result<Value, ProviderError> {
         _ => return Err(config("user messages may only contain text, image and file parts")),
     };
     let (data, data_url_media_type) = file_data(data)?;
-    let mut media_type = data_url_media_type.unwrap_or(media_type);
-    if let FileData::Data(b64) = &data {
-        // streamText sniffs every inline file for an image signature.
-        if let Some(detected) = detect_media_type(b64, Some(TopLevel::Image)) {
-            media_type = detected.to_string();
-        }
-    }
+    let media_type = file_media_type(&data, data_url_media_type, media_type);
     let with_breakpoint = |mut v: Map<String, Value>| {
         if let Some(b) = breakpoint(provider_options) {
             v.insert("prompt_cache_breakpoint".into(), b);

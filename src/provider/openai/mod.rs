@@ -26,7 +26,6 @@
 
 mod decode;
 pub(crate) mod js_json;
-pub(crate) mod media;
 mod messages;
 mod request;
 pub mod responses;

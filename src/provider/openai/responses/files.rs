@@ -4,12 +4,12 @@
 
 use serde_json::{json, Map, Value};
 
-use super::super::media::{detect_media_type, is_full_media_type, top_level_media_type, TopLevel};
-use super::super::messages::{file_data, unknown_part, unsupported, FileData};
+use super::super::messages::{file_data, file_media_type, unknown_part, unsupported, FileData};
 use super::super::request::config;
 use super::input::{breakpoint, openai, put, InputSettings};
 use crate::protocol::model::ModelPart;
 use crate::provider::error::ProviderError;
+use crate::provider::media::{detect_media_type, is_full_media_type, top_level_media_type, TopLevel};
 
 /// One part of a user message.
 pub(super) fn user_part(part: &ModelPart, index: usize, s: &InputSettings) -> Result<Value, ProviderError> {
@@ -34,13 +34,7 @@ pub(super) fn user_part(part: &ModelPart, index: usize, s: &InputSettings) -> Re
         _ => return Err(config("user messages may only contain text, image and file parts")),
     };
     let (data, data_url_media_type) = file_data(data)?;
-    let mut media_type = data_url_media_type.unwrap_or(media_type);
-    if let FileData::Data(b64) = &data {
-        // streamText sniffs every inline file for an image signature.
-        if let Some(detected) = detect_media_type(b64, Some(TopLevel::Image)) {
-            media_type = detected.to_string();
-        }
-    }
+    let media_type = file_media_type(&data, data_url_media_type, media_type);
     let file = FileInput {
         data,
         media_type,

@@ -14,14 +14,7 @@ impl ResponsesDecoder {
     /// `response.output_item.added`; `Ok(false)` for an item type the SDK
     /// does not model.
     pub(super) fn item_added(&mut self, v: &Value, out: &mut Vec<StreamPart>) -> Result<bool, String> {
-        let oi = index(num_field(v, "output_index")?)?;
-        let item = v.get("item").filter(|i| i.is_object()).ok_or("`item` must be an object")?;
-        let Some(item_type) = item.get("type").and_then(Value::as_str) else {
-            return Err("`item.type` must be a string".into());
-        };
-        if !MODELED_ITEMS.contains(&item_type) {
-            return Ok(false);
-        }
+        let Some((oi, item, item_type)) = modeled_item(v)? else { return Ok(false) };
         match item_type {
             "message" => {
                 let id = str_field(item, "id")?.to_string();
@@ -70,14 +63,7 @@ impl ResponsesDecoder {
     /// `response.output_item.done`; `Ok(false)` for an item type the SDK
     /// does not model.
     pub(super) fn item_done(&mut self, v: &Value, out: &mut Vec<StreamPart>) -> Result<bool, String> {
-        let oi = index(num_field(v, "output_index")?)?;
-        let item = v.get("item").filter(|i| i.is_object()).ok_or("`item` must be an object")?;
-        let Some(item_type) = item.get("type").and_then(Value::as_str) else {
-            return Err("`item.type` must be a string".into());
-        };
-        if !MODELED_ITEMS.contains(&item_type) {
-            return Ok(false);
-        }
+        let Some((oi, item, item_type)) = modeled_item(v)? else { return Ok(false) };
         match item_type {
             "message" => {
                 let wire_id = str_field(item, "id")?.to_string();
@@ -188,4 +174,15 @@ impl ResponsesDecoder {
             provider_metadata: meta(Value::Object(m)),
         });
     }
+}
+
+/// An item event's output index, item and type; `None` for an item type the
+/// SDK does not model.
+fn modeled_item(v: &Value) -> Result<Option<(u64, &Value, &str)>, String> {
+    let oi = index(num_field(v, "output_index")?)?;
+    let item = v.get("item").filter(|i| i.is_object()).ok_or("`item` must be an object")?;
+    let Some(item_type) = item.get("type").and_then(Value::as_str) else {
+        return Err("`item.type` must be a string".into());
+    };
+    Ok(MODELED_ITEMS.contains(&item_type).then_some((oi, item, item_type)))
 }
