@@ -25,7 +25,11 @@ use serde::Serialize;
 use super::auth::{self, AuthError};
 use super::http::{self, error_body, ErrorResponse};
 use super::log::{self, LogError};
-use super::part_ids::PartIds;
+use super::part_ids::{PartIds, PART_ID_TTL_MS};
+
+/// How many of a stream's last records rebuild the part-id claims after a
+/// restart.
+const RECENT_PART_IDS: usize = 256;
 use super::route;
 use super::sessions::SessionRow;
 use super::store::{self, SessionStore, StoreError, StreamLog};
@@ -353,9 +357,34 @@ impl<S: SessionStore, H: Host> Core<S, H> {
     fn claim_part(&self, io: Io, part_id: &str, now_ms: u64) -> Result<bool, StoreError> {
         let mut ids = self.part_ids.borrow_mut();
         if ids.is_none() {
-            *ids = Some(store::get_json(&self.store, store::PART_IDS)?.unwrap_or_default());
+            let mut loaded: PartIds = store::get_json(&self.store, store::PART_IDS)?.unwrap_or_default();
+            // The streams are the truth: an append whose claims were not
+            // saved before a restart is found by its envelope id, so its
+            // retry is not appended twice.
+            for io in [Io::In, Io::Out] {
+                for (id, at) in self.recent_part_ids(io, now_ms)? {
+                    loaded.claim(io, &id, at);
+                }
+            }
+            *ids = Some(loaded);
         }
         Ok(ids.as_mut().expect("loaded above").claim(io, part_id, now_ms))
+    }
+
+    /// The envelope ids of the last records of `io` (at most
+    /// [`RECENT_PART_IDS`]) appended within the dedupe window, oldest first.
+    fn recent_part_ids(&self, io: Io, now_ms: u64) -> Result<Vec<(String, u64)>, StoreError> {
+        let meta = self.store.meta(io)?;
+        let from = meta.next_seq.saturating_sub(RECENT_PART_IDS as u64).max(meta.trim_point);
+        let records = self.store.range(io, from, RECENT_PART_IDS)?;
+        Ok(records
+            .iter()
+            .filter(|r| r.timestamp.saturating_add(PART_ID_TTL_MS) > now_ms)
+            .filter_map(|r| {
+                let envelope: serde_json::Value = serde_json::from_str(&r.body).ok()?;
+                Some((envelope.get("id")?.as_str()?.to_string(), r.timestamp))
+            })
+            .collect())
     }
 
     fn release_part(&self, io: Io, part_id: Option<&str>) {

@@ -154,9 +154,9 @@ impl<S: SessionStore + 'static, H: Host + 'static> Server<S, H> {
             }
         };
         if let Err(e) = core.save_part_ids() {
-            // The record is stored and the claim held in memory; only a
-            // retry after a restart could append it twice (a duplicate, never
-            // a loss).
+            // The record is stored and the claim held in memory; after a
+            // restart the claim is found again in the stream (its envelope
+            // id), so a retry is not appended twice.
             core.host.log(&format!("could not persist part ids: {e}"));
         }
         // Stored, but no run to answer it: 503, and the retry (same part id)

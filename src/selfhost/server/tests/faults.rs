@@ -78,6 +78,25 @@ fn a_failed_commit_is_not_acked_and_the_retry_with_its_part_id_lands() {
     assert!(sim.store.records(Io::Out).is_empty());
 }
 
+/// An append stored while its claim could not be saved, then a restart:
+/// the claim is found again in the stream, so the retry is not appended
+/// twice (and an older record, out of the window, does not block a reuse).
+#[test]
+fn a_claim_not_saved_before_a_restart_is_found_in_the_stream() {
+    let mut sim = Sim::with_agent(false);
+    assert_eq!(sim.create().status, 201);
+    sim.store.fail_when(|op| matches!(op, StoreOp::Put { keys } if keys.iter().any(|k| k == "part_ids")));
+    let r = sim.append_in("p1", "hello");
+    assert_eq!((r.status, body_json(&r)), (200, json!({ "ok": true, "seq": 0 })));
+    sim.store.clear_faults();
+    sim.restart();
+    let retry = sim.append_in("p1", "hello");
+    assert_eq!((retry.status, body_json(&retry)), (200, json!({ "ok": true })));
+    assert_eq!(sim.store.records(Io::In).len(), 1);
+    let other = sim.append_in("p2", "again");
+    assert_eq!((other.status, body_json(&other)), (200, json!({ "ok": true, "seq": 1 })));
+}
+
 /// The route handler's and the browser's requests of a head-start turn.
 const STEPS: [&str; 7] = ["create", "init", "s2-append", "append-in", "records", "read", "close"];
 
