@@ -429,7 +429,9 @@ fn checks(plan: &Plan, world: &World, seen: &Seen, chat_id: &str) -> Result<(), 
     let faulted = plan.faults != "none" || plan.store_faults || plan.crash_at_ms.is_some();
     if plan.shape == Shape::Hostile {
         let out = seen.head_start.as_ref().ok_or("no answer to the hostile request")?;
-        let status = out.status.ok_or("no status")?;
+        // Odd but valid input (a chat id of emoji) is a turn like any other;
+        // a browser gone before the headers leaves nothing more to check.
+        let Some(status) = out.status else { return agent_not_waiting(world, chat_id, &log) };
         if status >= 500 {
             return Err(format!("hostile input got {status}: {:?}", out.json));
         }
@@ -477,9 +479,12 @@ fn checks(plan: &Plan, world: &World, seen: &Seen, chat_id: &str) -> Result<(), 
             }
         }
     }
-    // Also when waiting out a down first model's retries pushes edge steps
-    // past a 10 s idle limit and the edge hands over mid-steps.
-    if plan.edge_tools.is_some() && !faulted {
+    // Not when waiting out a down first model's retries pushes the turn
+    // past a 10 s idle limit: the edge may then hand over step 1's calls
+    // before running them, and the agent builds that message as the SDK
+    // does from a step-1 handover (§7.4: no step-start, no call metadata).
+    let slowed = plan.fallback.as_ref().is_some_and(|f| f.first_down && f.budget_ms > 0);
+    if plan.edge_tools.is_some() && !faulted && !slowed {
         if let Some(out) = &seen.head_start {
             transcript_is_what_the_browser_assembled(world, out, chat_id)?;
         }
