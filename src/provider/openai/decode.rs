@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::holdback::State;
 use super::tracker::{InvalidToolCall, ToolCallTracker};
 use super::{status_from_error, PROVIDER};
 use crate::protocol::message::FinishReason;
@@ -176,20 +177,6 @@ fn parse_frame(data: &str) -> Frame {
     }
 }
 
-#[derive(Debug)]
-enum State {
-    /// Nothing that counts as output yet: parts are held back, because an
-    /// error frame now fails the whole call (the SDK's
-    /// `throwIfOpenAIStreamErrorBeforeOutput` reads ahead on a tee).
-    BeforeOutput(Vec<StreamPart>),
-    Streaming,
-    /// `finish` was emitted; the rest of the body is ignored.
-    Finished,
-    /// The call failed (an error before any output, or a malformed tool
-    /// call, which errors the SDK's stream); the rest is ignored.
-    Failed,
-}
-
 /// Decodes an OpenAI Chat Completions stream into [`StreamPart`]s.
 ///
 /// Emits `response-metadata` (first chunk with an id, model or timestamp),
@@ -235,7 +222,7 @@ impl OpenAiDecoder {
     pub fn new() -> Self {
         Self {
             sse: SseDecoder::new(),
-            state: State::BeforeOutput(Vec::new()),
+            state: State::default(),
             tools: ToolCallTracker::default(),
             id_prefix: None,
             response_id: None,
@@ -261,11 +248,11 @@ impl OpenAiDecoder {
     }
 
     fn on_data(&mut self, data: &str, out: &mut Vec<StreamPart>) {
-        if matches!(self.state, State::Finished | State::Failed) {
+        if self.state.is_over() {
             return;
         }
         if data == "[DONE]" {
-            self.release(out);
+            self.state.release(out);
             self.finish(out);
             return;
         }
@@ -279,7 +266,7 @@ impl OpenAiDecoder {
                 true
             }
             Frame::Error(error) => {
-                if let State::BeforeOutput(_) = self.state {
+                if self.state.is_before_output() {
                     self.state = State::Failed;
                     let status = status_from_error(error.kind.as_deref(), error.code.as_deref());
                     out.push(StreamPart::Error(ProviderError::Http {
@@ -299,7 +286,7 @@ impl OpenAiDecoder {
             }
             Frame::Chunk(chunk) => {
                 let first = chunk.choices.first();
-                let retains = matches!(self.state, State::BeforeOutput(_))
+                let retains = self.state.is_before_output()
                     || first.is_some_and(|c| c.logprobs.is_some() || c.delta.as_ref().is_some_and(|d| d.tool_calls.is_some()));
                 if retains {
                     self.retained += data.len();
@@ -323,7 +310,7 @@ impl OpenAiDecoder {
                 }
                 if let Err(InvalidToolCall(detail)) = result {
                     parts.push(StreamPart::Error(ProviderError::Malformed { provider: PROVIDER, detail }));
-                    self.release(out);
+                    self.state.release(out);
                     out.append(&mut parts);
                     self.state = State::Failed;
                     return;
@@ -331,13 +318,7 @@ impl OpenAiDecoder {
                 is_output
             }
         };
-        match &mut self.state {
-            State::BeforeOutput(held) if !is_output => held.append(&mut parts),
-            _ => {
-                self.release(out);
-                out.append(&mut parts);
-            }
-        }
+        self.state.pass(is_output, &mut parts, out);
     }
 
     fn fail(&mut self, detail: String) {
@@ -345,14 +326,6 @@ impl OpenAiDecoder {
         self.tools = ToolCallTracker::default();
         self.logprobs = None;
         self.limit = Some(ProviderError::Malformed { provider: PROVIDER, detail });
-    }
-
-    /// Passes on the parts held back before the first output.
-    fn release(&mut self, out: &mut Vec<StreamPart>) {
-        if let State::BeforeOutput(held) = &mut self.state {
-            out.append(held);
-            self.state = State::Streaming;
-        }
     }
 
     fn on_chunk(&mut self, chunk: Chunk, out: &mut Vec<StreamPart>) -> Result<(), InvalidToolCall> {
@@ -463,10 +436,10 @@ impl StreamDecoder for OpenAiDecoder {
     /// event-stream parser drops it.
     fn end(&mut self) -> Vec<StreamPart> {
         let mut out = Vec::new();
-        if matches!(self.state, State::Finished | State::Failed) || self.sse.error().is_some() {
+        if self.state.is_over() || self.sse.error().is_some() {
             return out;
         }
-        self.release(&mut out);
+        self.state.release(&mut out);
         self.finish(&mut out);
         out
     }

@@ -25,6 +25,7 @@
 //! of `max_tokens`, no `temperature`.
 
 mod decode;
+mod holdback;
 pub(crate) mod js_json;
 mod messages;
 mod request;

@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{json, Map, Value};
 
+use super::super::holdback::State;
 use super::super::PROVIDER;
 use super::schema::{
     convert_usage, early_error, error_event, incomplete_reason, index, map_finish_reason, num_field, opt_index, response_error,
@@ -49,20 +50,6 @@ struct Ongoing {
     /// it is known whether it expands.
     buffered: Option<Vec<String>>,
     async_flag: Option<Value>,
-}
-
-#[derive(Debug)]
-enum State {
-    /// No output yet: parts are held back, because an `error` event (or a
-    /// `response.failed` with an error) now fails the whole call (the SDK's
-    /// `throwIfOpenAIStreamErrorBeforeOutput` reads ahead on a tee).
-    BeforeOutput(Vec<StreamPart>),
-    Streaming,
-    /// `finish` was emitted.
-    Finished,
-    /// The call failed before output, or a decoder limit was broken; the
-    /// rest is ignored.
-    Failed,
 }
 
 /// Decodes an OpenAI Responses stream into [`StreamPart`]s.
@@ -124,7 +111,7 @@ impl ResponsesDecoder {
     pub fn new(store: bool, logprobs_requested: bool) -> Self {
         Self {
             sse: SseDecoder::new(),
-            state: State::BeforeOutput(Vec::new()),
+            state: State::default(),
             store,
             logprobs_requested,
             finish_reason: FinishReason::Interrupted,
@@ -180,15 +167,8 @@ impl ResponsesDecoder {
         true
     }
 
-    fn release(&mut self, out: &mut Vec<StreamPart>) {
-        if let State::BeforeOutput(held) = &mut self.state {
-            out.append(held);
-            self.state = State::Streaming;
-        }
-    }
-
     fn on_data(&mut self, data: &str, out: &mut Vec<StreamPart>) {
-        if matches!(self.state, State::Failed | State::Finished) {
+        if self.state.is_over() {
             return;
         }
         if self.text_delta_fast(data, out) {
@@ -202,7 +182,7 @@ impl ResponsesDecoder {
             return self
                 .malformed(format!("Type validation failed: Value: {data}.\nError message: `type` must be a string"), out);
         };
-        let before_output = matches!(self.state, State::BeforeOutput(_));
+        let before_output = self.state.is_before_output();
         // The look-ahead's view: an error fails the call, an output event
         // ends the look-ahead.
         if before_output && well_formed_error(&kind, &value) {
@@ -227,15 +207,8 @@ impl ResponsesDecoder {
         }
         let is_output =
             known && !matches!(kind.as_str(), "response.created" | "response.in_progress" | "response.failed" | "error");
-        match &mut self.state {
-            State::BeforeOutput(held) if !is_output => {
-                held.append(&mut parts);
-                self.retain(data.len());
-            }
-            _ => {
-                self.release(out);
-                out.append(&mut parts);
-            }
+        if self.state.pass(is_output, &mut parts, out) {
+            self.retain(data.len());
         }
     }
 
@@ -271,7 +244,7 @@ impl ResponsesDecoder {
         {
             return false;
         }
-        self.release(out);
+        self.state.release(out);
         let id = self.item_id(&event.item_id, index);
         out.push(StreamPart::TextDelta { id, delta: event.delta, provider_metadata: None });
         true
@@ -280,7 +253,7 @@ impl ResponsesDecoder {
     /// An event that does not parse or fit its schema: an `error` part
     /// (the look-ahead ends there), and the finish reason becomes `error`.
     fn malformed(&mut self, detail: String, out: &mut Vec<StreamPart>) {
-        self.release(out);
+        self.state.release(out);
         self.stream_error = true;
         self.finish_reason = FinishReason::Error;
         self.raw_finish_reason = None;
@@ -532,10 +505,10 @@ impl StreamDecoder for ResponsesDecoder {
     /// dropped, as the SDK's event-stream parser drops it.
     fn end(&mut self) -> Vec<StreamPart> {
         let mut out = Vec::new();
-        if matches!(self.state, State::Failed | State::Finished) || self.sse.error().is_some() {
+        if self.state.is_over() || self.sse.error().is_some() {
             return out;
         }
-        self.release(&mut out);
+        self.state.release(&mut out);
         self.finish(&mut out);
         self.state = State::Finished;
         out
