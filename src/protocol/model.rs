@@ -79,6 +79,17 @@ pub enum Content {
     Parts(Vec<ModelPart>),
 }
 
+impl Content {
+    /// The content as parts: a bare string as one text part, parts
+    /// borrowed (a history's files are not copied per request).
+    pub fn to_parts(&self) -> std::borrow::Cow<'_, [ModelPart]> {
+        match self {
+            Self::Text(t) => std::borrow::Cow::Owned(vec![ModelPart::Text(TextPart::new(t.clone()))]),
+            Self::Parts(p) => std::borrow::Cow::Borrowed(p),
+        }
+    }
+}
+
 tagged_union! {
     /// One content part of a model message.
     pub enum ModelPart, tag = "type" {

@@ -2,14 +2,25 @@
 //! `convertToLanguageModelV4FilePart`: the providers that inline or link
 //! files (OpenAI's two APIs, Gemini) read it alike.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::protocol::url::normalize_url;
 use crate::provider::error::ProviderError;
-use crate::provider::media::{detect_media_type, TopLevel};
+use crate::provider::media::{detect_media_type, is_full_media_type, top_level_media_type, TopLevel};
 
 fn config(message: impl Into<String>) -> ProviderError {
     ProviderError::Config(message.into())
+}
+
+/// The SDK's error for a part type it does not know.
+pub fn unknown_part(part: &Map<String, Value>) -> ProviderError {
+    let ty = part.get("type").and_then(Value::as_str).unwrap_or("");
+    config(format!("Invalid prompt: unknown content part type {ty:?}"))
+}
+
+/// The SDK's `UnsupportedFunctionalityError`.
+pub fn unsupported(what: impl std::fmt::Display) -> ProviderError {
+    config(format!("'{what}' functionality not supported."))
 }
 
 /// File data after `streamText`'s normalization (`convertToLanguageModelV4FilePart`).
@@ -72,4 +83,16 @@ pub fn file_media_type(data: &FileData, data_url_media_type: Option<String>, med
         }
     }
     data_url_media_type.unwrap_or(media_type)
+}
+
+/// The SDK's `resolveFullMediaType`: a media type with its subtype, else
+/// the one sniffed from the inline data of its top level.
+pub fn full_media_type(media_type: &str, b64: &str) -> Result<String, ProviderError> {
+    if is_full_media_type(media_type) {
+        return Ok(media_type.to_string());
+    }
+    let top = TopLevel::parse(top_level_media_type(media_type));
+    top.and_then(|t| detect_media_type(b64, Some(t))).map(str::to_string).ok_or_else(|| {
+        unsupported(format!("file of media type \"{media_type}\" must specify subtype since it could not be auto-detected"))
+    })
 }

@@ -138,16 +138,9 @@ fn push_turn(messages: &mut Vec<(&'static str, Vec<Value>)>, role: &'static str,
     }
 }
 
-fn parts(content: &Content) -> Vec<ModelPart> {
-    match content {
-        Content::Text(t) => vec![ModelPart::Text(crate::protocol::model::TextPart::new(t.clone()))],
-        Content::Parts(p) => p.clone(),
-    }
-}
-
 fn user_content(content: &Content, betas: &mut Vec<&'static str>) -> Result<Vec<Value>, ProviderError> {
     let mut out = Vec::new();
-    for part in parts(content) {
+    for part in content.to_parts().iter() {
         match part {
             ModelPart::Text(t) => out.push(json!({ "type": "text", "text": t.text })),
             ModelPart::Image(img) => {
@@ -212,8 +205,9 @@ fn media_block(kind: &str, media_type: &str, data: Option<&Value>) -> Result<Val
 }
 
 fn tool_results(content: &Content) -> Vec<Value> {
-    parts(content)
-        .into_iter()
+    content
+        .to_parts()
+        .iter()
         .filter_map(|p| match p {
             ModelPart::ToolResult(r) => {
                 let (content, is_error) = match &r.output {
@@ -233,7 +227,7 @@ fn tool_results(content: &Content) -> Vec<Value> {
                 };
                 let mut block = Map::new();
                 block.insert("type".into(), "tool_result".into());
-                block.insert("tool_use_id".into(), r.tool_call_id.into());
+                block.insert("tool_use_id".into(), r.tool_call_id.as_str().into());
                 block.insert("content".into(), content);
                 if is_error {
                     block.insert("is_error".into(), true.into());
@@ -265,8 +259,8 @@ fn content_output(value: Option<&Value>) -> Value {
 }
 
 fn assistant_content(content: &Content, is_last_message: bool) -> Vec<Value> {
-    let parts: Vec<ModelPart> =
-        parts(content).into_iter().filter(|p| !matches!(p, ModelPart::Text(t) if t.text.is_empty())).collect();
+    let all = content.to_parts();
+    let parts: Vec<&ModelPart> = all.iter().filter(|p| !matches!(p, ModelPart::Text(t) if t.text.is_empty())).collect();
     let n = parts.len();
     let mut out = Vec::new();
     for (i, part) in parts.into_iter().enumerate() {
@@ -274,7 +268,7 @@ fn assistant_content(content: &Content, is_last_message: bool) -> Vec<Value> {
             ModelPart::Text(t) => {
                 // A trailing assistant text is a prefill: the API rejects
                 // trailing whitespace there.
-                let text = if is_last_message && i + 1 == n { t.text.trim().to_string() } else { t.text };
+                let text = if is_last_message && i + 1 == n { t.text.trim().to_string() } else { t.text.clone() };
                 out.push(json!({ "type": "text", "text": text }));
             }
             ModelPart::Reasoning(r) => {

@@ -7,10 +7,10 @@
 use serde_json::{json, Map, Value};
 
 use super::{GoogleConfig, ModelTraits};
-use crate::protocol::model::{Content, FilePart, ModelMessage, ModelPart, TextPart, ToolOutput, ToolResultPart};
+use crate::protocol::model::{Content, FilePart, ModelMessage, ModelPart, ToolOutput, ToolResultPart};
 use crate::protocol::url::normalize_url;
-use crate::provider::file::{file_data, file_media_type, FileData};
-use crate::provider::media::{detect_media_type, is_full_media_type, top_level_media_type, TopLevel};
+use crate::provider::file::{file_data, file_media_type, full_media_type, unknown_part, unsupported, FileData};
+use crate::provider::media::{is_full_media_type, top_level_media_type};
 use crate::provider::{CallOptions, ProviderError};
 
 /// What Gemini 3 accepts in place of a missing thought signature on a
@@ -41,7 +41,7 @@ pub(super) fn convert_messages(
             ModelMessage::User(m) => {
                 system_allowed = false;
                 let mut parts = Vec::new();
-                for part in parts_of(&m.content) {
+                for part in m.content.to_parts().iter() {
                     match part {
                         ModelPart::Text(t) if t.text.is_empty() => {}
                         ModelPart::Text(t) => parts.push(json!({ "text": t.text })),
@@ -60,7 +60,7 @@ pub(super) fn convert_messages(
             ModelMessage::Tool(m) => {
                 system_allowed = false;
                 let mut parts = Vec::new();
-                for part in parts_of(&m.content) {
+                for part in m.content.to_parts().iter() {
                     match part {
                         ModelPart::ToolResult(r) => {
                             if let Some(server) = server_tool(&reader, r.provider_options.as_ref()) {
@@ -97,13 +97,6 @@ pub(super) fn convert_messages(
     }
     let system = (!system.is_empty()).then(|| json!({ "parts": system }));
     Ok((contents, system))
-}
-
-fn parts_of(content: &Content) -> Vec<ModelPart> {
-    match content {
-        Content::Text(t) => vec![ModelPart::Text(TextPart::new(t.clone()))],
-        Content::Parts(p) => p.clone(),
-    }
 }
 
 /// Reads a part's Google options as the SDK does (`readProviderOpts`).
@@ -172,7 +165,7 @@ fn with_signature(mut part: Map<String, Value>, signature: Option<String>) -> Va
 fn assistant_parts(reader: &OptionReader, traits: ModelTraits, content: &Content) -> Result<Vec<Value>, ProviderError> {
     let mut out = Vec::new();
     let mut has_signed_function_call = false;
-    for part in parts_of(content) {
+    for part in content.to_parts().iter() {
         let reasoning = matches!(part, ModelPart::Reasoning(_));
         match part {
             ModelPart::Text(t) | ModelPart::Reasoning(t) => {
@@ -446,28 +439,10 @@ fn reference(reader: &OptionReader, r: &Value) -> Result<Value, ProviderError> {
 
 /// `resolveFullMediaType`: the given type when full, else sniffed from the
 /// inline bytes.
-fn full_media_type(media_type: &str, b64: &str) -> Result<String, ProviderError> {
-    if is_full_media_type(media_type) {
-        return Ok(media_type.to_string());
-    }
-    let top = TopLevel::parse(top_level_media_type(media_type));
-    top.and_then(|t| detect_media_type(b64, Some(t))).map(str::to_string).ok_or_else(|| {
-        unsupported(format!("file of media type \"{media_type}\" must specify subtype since it could not be auto-detected"))
-    })
-}
 
 fn base64(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-fn unknown_part(part: &Map<String, Value>) -> ProviderError {
-    let ty = part.get("type").and_then(Value::as_str).unwrap_or("");
-    config(format!("Invalid prompt: unknown content part type {ty:?}"))
-}
-
-fn unsupported(what: impl std::fmt::Display) -> ProviderError {
-    config(format!("'{what}' functionality not supported."))
 }
 
 fn config(message: impl Into<String>) -> ProviderError {

@@ -9,8 +9,8 @@ use super::js_json;
 use super::request::config;
 use crate::protocol::model::{Content, FilePart, ModelMessage, ModelPart, TextPart, ToolOutput};
 use crate::provider::error::ProviderError;
-pub(super) use crate::provider::file::{file_data, file_media_type, FileData};
-use crate::provider::media::{detect_media_type, is_full_media_type, top_level_media_type, TopLevel};
+pub(super) use crate::provider::file::{file_data, file_media_type, full_media_type, unknown_part, unsupported, FileData};
+use crate::provider::media::top_level_media_type;
 use crate::provider::CallOptions;
 
 /// `providerOptions.openai.<key>`, when not null.
@@ -188,11 +188,6 @@ pub(super) fn convert_messages(options: &CallOptions, mode: &str) -> Result<Vec<
 
 /// streamText validates the prompt first: a part type it does not know is
 /// an invalid prompt.
-pub(super) fn unknown_part(part: &Map<String, Value>) -> ProviderError {
-    let ty = part.get("type").and_then(Value::as_str).unwrap_or("");
-    config(format!("Invalid prompt: unknown content part type {ty:?}"))
-}
-
 /// `serializeToolCallArguments`: a JSON object as text; anything else `{}`.
 fn tool_call_arguments(input: Option<&Value>) -> String {
     match input {
@@ -230,10 +225,6 @@ fn tool_output(output: &ToolOutput) -> Result<(Value, Option<Value>), ProviderEr
         }
         ToolOutput::Unknown(o) => return Err(unknown_part(o)),
     })
-}
-
-pub(super) fn unsupported(what: impl std::fmt::Display) -> ProviderError {
-    config(format!("'{what}' functionality not supported."))
 }
 
 /// One part of a multi-part user message.
@@ -298,15 +289,7 @@ fn user_part(part: &ModelPart, index: usize) -> Result<Value, ProviderError> {
         }
         FileData::Data(b64) => b64,
     };
-    let full_media_type = || -> Result<String, ProviderError> {
-        if is_full_media_type(&media_type) {
-            return Ok(media_type.clone());
-        }
-        let top = TopLevel::parse(top_level_media_type(&media_type));
-        top.and_then(|t| detect_media_type(&b64, Some(t))).map(str::to_string).ok_or_else(|| {
-            unsupported(format!("file of media type \"{media_type}\" must specify subtype since it could not be auto-detected"))
-        })
-    };
+    let full_media_type = || full_media_type(&media_type, &b64);
     match top_level_media_type(&media_type) {
         "image" => {
             let mut image_url = Map::new();

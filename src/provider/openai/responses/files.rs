@@ -4,12 +4,12 @@
 
 use serde_json::{json, Map, Value};
 
-use super::super::messages::{file_data, file_media_type, unknown_part, unsupported, FileData};
+use super::super::messages::{file_data, file_media_type, full_media_type, unknown_part, unsupported, FileData};
 use super::super::request::config;
 use super::input::{breakpoint, openai, put, InputSettings};
 use crate::protocol::model::ModelPart;
 use crate::provider::error::ProviderError;
-use crate::provider::media::{detect_media_type, is_full_media_type, top_level_media_type, TopLevel};
+use crate::provider::media::top_level_media_type;
 
 /// One part of a user message.
 pub(super) fn user_part(part: &ModelPart, index: usize, s: &InputSettings) -> Result<Value, ProviderError> {
@@ -91,20 +91,7 @@ impl<F: Fn(bool) -> String> FileInput<F> {
             FileData::Data(b64) => {
                 // createOpenAI passes `file-...` strings as uploaded file ids.
                 let file_id = user && b64.starts_with("file-");
-                let full = || -> Result<String, ProviderError> {
-                    if is_full_media_type(&self.media_type) {
-                        return Ok(self.media_type.clone());
-                    }
-                    TopLevel::parse(top_level_media_type(&self.media_type))
-                        .and_then(|t| detect_media_type(&b64, Some(t)))
-                        .map(str::to_string)
-                        .ok_or_else(|| {
-                            unsupported(format!(
-                                "file of media type \"{}\" must specify subtype since it could not be auto-detected",
-                                self.media_type
-                            ))
-                        })
-                };
+                let full = || full_media_type(&self.media_type, &b64);
                 if image {
                     if file_id {
                         p.insert("file_id".into(), json!(b64));
