@@ -299,29 +299,23 @@ pub fn model_from_vars(
 /// or http to a loopback address (a local stand-in), never a key over
 /// plain http elsewhere.
 fn token_uri(uri: &str) -> Result<String, ConfigError> {
-    let invalid = |message: String| ConfigError::Invalid { name: "GOOGLE_TOKEN_URI", message };
     let authority = |rest: &str| rest.split(['/', '?', '#']).next().unwrap_or("").to_string();
     let ok = match (uri.strip_prefix("https://"), uri.strip_prefix("http://")) {
         (Some(rest), _) => !authority(rest).is_empty(),
         (_, Some(rest)) => {
             let authority = authority(rest);
-            let host = match authority.strip_prefix("[::1]") {
-                Some(port) => return check_port(port).then(|| uri.to_string()).ok_or_else(|| invalid(refused(uri))),
-                None => authority.split(':').next().unwrap_or(""),
-            };
-            matches!(host, "127.0.0.1" | "localhost") && check_port(&authority[host.len()..])
+            ["127.0.0.1", "localhost", "[::1]"].iter().any(|h| authority.strip_prefix(h).is_some_and(check_port))
         }
         _ => false,
     };
     if ok && !uri.contains(char::is_whitespace) {
         Ok(uri.to_string())
     } else {
-        Err(invalid(refused(uri)))
+        Err(ConfigError::Invalid {
+            name: "GOOGLE_TOKEN_URI",
+            message: format!("{uri:?} must be an https URL (http only to a loopback address)"),
+        })
     }
-}
-
-fn refused(uri: &str) -> String {
-    format!("{uri:?} must be an https URL (http only to a loopback address)")
 }
 
 /// Nothing, or `:` and a port number.

@@ -282,6 +282,7 @@ fn the_token_uri_of_the_key_file() {
         "http://localhost.evil.test/token",
         "http://localhost@evil.test/token",
         "http://127.0.0.1:80x/token",
+        "http://[::1]:80/a b",
         "ftp://127.0.0.1/token",
         "https://",
         "token",

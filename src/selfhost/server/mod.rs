@@ -26,10 +26,6 @@ use super::auth::{self, AuthError};
 use super::http::{self, error_body, ErrorResponse};
 use super::log::{self, LogError};
 use super::part_ids::{PartIds, PART_ID_TTL_MS};
-
-/// How many of a stream's last records rebuild the part-id claims after a
-/// restart.
-const RECENT_PART_IDS: usize = 256;
 use super::route;
 use super::sessions::SessionRow;
 use super::store::{self, SessionStore, StoreError, StreamLog};
@@ -48,6 +44,10 @@ mod tests;
 /// Internal path: the alias object of a `session_…` id answers with the
 /// chat id it stands for (`GET`), or remembers it (`POST`, body = chat id).
 pub const ALIAS_PATH: &str = "/__headstart/alias";
+
+/// How many of a stream's last records rebuild the part-id claims after a
+/// restart.
+const RECENT_PART_IDS: usize = 256;
 
 /// Largest request body any route takes (an S2 append of a full 1 MiB batch
 /// in base64 and JSON); adapters read at most this much, routes cap lower.
@@ -376,14 +376,17 @@ impl<S: SessionStore, H: Host> Core<S, H> {
     fn recent_part_ids(&self, io: Io, now_ms: u64) -> Result<Vec<(String, u64)>, StoreError> {
         let meta = self.store.meta(io)?;
         let from = meta.next_seq.saturating_sub(RECENT_PART_IDS as u64).max(meta.trim_point);
+        /// Only the envelope's id is read, not its data.
+        #[derive(serde::Deserialize)]
+        struct Envelope {
+            id: String,
+        }
         let records = self.store.range(io, from, RECENT_PART_IDS)?;
         Ok(records
             .iter()
-            .filter(|r| r.timestamp.saturating_add(PART_ID_TTL_MS) > now_ms)
-            .filter_map(|r| {
-                let envelope: serde_json::Value = serde_json::from_str(&r.body).ok()?;
-                Some((envelope.get("id")?.as_str()?.to_string(), r.timestamp))
-            })
+            // Rows past the tail are a failed commit's leftovers, not records.
+            .filter(|r| r.seq_num < meta.next_seq && r.timestamp.saturating_add(PART_ID_TTL_MS) > now_ms)
+            .filter_map(|r| Some((serde_json::from_str::<Envelope>(&r.body).ok()?.id, r.timestamp)))
             .collect())
     }
 
