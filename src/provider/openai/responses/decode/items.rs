@@ -32,6 +32,10 @@ impl ResponsesDecoder {
             "reasoning" => {
                 let id = str_field(item, "id")?.to_string();
                 let encrypted = encrypted_content(item)?;
+                // Kept until the item is done: counted like held-back events.
+                if !self.retain(id.len() + encrypted.as_ref().map_or(0, String::len)) {
+                    return Ok(true);
+                }
                 self.output_items.insert(oi, id.clone());
                 self.reasoning.insert(
                     id.clone(),
@@ -44,6 +48,9 @@ impl ResponsesDecoder {
             }
             "function_call" => {
                 let (call_id, name) = function_call(item)?;
+                if !self.retain(call_id.len() + name.len()) {
+                    return Ok(true);
+                }
                 let wrapper = parallel::is_undeclared(&name, &self.tools);
                 if !wrapper {
                     out.push(StreamPart::ToolInputStart {
