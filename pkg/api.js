@@ -128,8 +128,14 @@ export function optionsFromEnv(env, overrides = {}) {
   if (Object.keys(rateLimit).length) options.rateLimit = { perMinute: 20, ...rateLimit };
   // As the Trigger.dev SDK: the hosted platform unless told otherwise.
   options.platformUrl ??= "https://api.trigger.dev";
+  // A Vertex service account, for `provider: "vertex"` or a Vertex entry of a list.
+  const vertex = {};
+  for (const [name, key] of Object.entries(VERTEX)) if (get(name) !== undefined) vertex[key] = get(name);
   if (get("HEADSTART_MODELS") !== undefined) {
     options.models = modelsFromEnv(get("HEADSTART_MODELS"), get);
+    if (options.models.some((m) => m.provider === "vertex" && m.apiKey === undefined) && Object.keys(vertex).length) {
+      options.vertex = vertex;
+    }
     return { ...options, ...overrides };
   }
   const provider =
@@ -142,16 +148,11 @@ export function optionsFromEnv(env, overrides = {}) {
           ? "google"
           : "scripted");
   options.provider = provider;
-  if (provider === "vertex") {
-    if (get("GOOGLE_VERTEX_API_KEY") !== undefined) options.apiKey = get("GOOGLE_VERTEX_API_KEY");
-    if (get("GOOGLE_VERTEX_BASE_URL") !== undefined) options.baseURL = get("GOOGLE_VERTEX_BASE_URL");
-    const vertex = {};
-    for (const [name, key] of Object.entries(VERTEX)) if (get(name) !== undefined) vertex[key] = get(name);
-    if (Object.keys(vertex).length) options.vertex = vertex;
-  } else if (provider === "anthropic" || provider === "openai" || provider === "openai-chat" || provider === "google") {
-    const prefix = { anthropic: "ANTHROPIC", openai: "OPENAI", "openai-chat": "OPENAI", google: "GOOGLE_GENERATIVE_AI" }[provider];
+  if (provider in VAR_PREFIX) {
+    const prefix = VAR_PREFIX[provider];
     if (get(`${prefix}_API_KEY`) !== undefined) options.apiKey = get(`${prefix}_API_KEY`);
     if (get(`${prefix}_BASE_URL`) !== undefined) options.baseURL = get(`${prefix}_BASE_URL`);
+    if (provider === "vertex" && Object.keys(vertex).length) options.vertex = vertex;
   } else if (provider === "scripted") {
     const scripted = {};
     for (const [name, key] of Object.entries(SCRIPTED)) if (get(name) !== undefined) scripted[key] = number(name, get(name));
@@ -162,7 +163,13 @@ export function optionsFromEnv(env, overrides = {}) {
 }
 
 // The variables of a provider's key and base URL: `<PREFIX>_API_KEY`, `<PREFIX>_BASE_URL`.
-const VAR_PREFIX = { anthropic: "ANTHROPIC", openai: "OPENAI", "openai-chat": "OPENAI" };
+const VAR_PREFIX = {
+  anthropic: "ANTHROPIC",
+  openai: "OPENAI",
+  "openai-chat": "OPENAI",
+  google: "GOOGLE_GENERATIVE_AI",
+  vertex: "GOOGLE_VERTEX",
+};
 
 /**
  * `HEADSTART_MODELS` (README "Fallback") as `models`: `provider:model,...`
@@ -210,6 +217,10 @@ function modelsFromEnv(text, get) {
       try {
         secret = JSON.parse(get(headersVar) ?? "");
       } catch {
+        secret = undefined;
+      }
+      // Never spread an array or a string into headers named "0", "1", ...
+      if (secret === null || typeof secret !== "object" || Array.isArray(secret)) {
         fail(`entry ${i + 1}: ${headersVar} (its headersVar) must hold a JSON object of headers`);
       }
     }

@@ -181,4 +181,25 @@ test("optionsFromEnv reads HEADSTART_MODELS with each entry's key and secret hea
     { provider: "openai", model: "gpt-4o-mini", apiKey: "o" },
   ]);
   assert.throws(() => optionsFromEnv({ HEADSTART_MODELS: '[{"provider":"openai","apiKeyVar":"NOPE"}]' }), /NOPE \(its apiKeyVar\) is not set/);
+  // Gemini and Vertex entries read their own variables, as the worker does.
+  const gemini = optionsFromEnv({
+    TRIGGER_SECRET_KEY: "k",
+    GOOGLE_GENERATIVE_AI_API_KEY: "g",
+    GOOGLE_VERTEX_PROJECT: "p",
+    GOOGLE_CLIENT_EMAIL: "sa@p.iam.gserviceaccount.com",
+    GOOGLE_PRIVATE_KEY: "pem",
+    HEADSTART_MODELS: "google:gemini-2.5-flash, vertex:gemini-2.5-pro",
+  });
+  assert.deepEqual(gemini.models, [
+    { provider: "google", model: "gemini-2.5-flash", apiKey: "g" },
+    { provider: "vertex", model: "gemini-2.5-pro" },
+  ]);
+  assert.deepEqual(gemini.vertex, { project: "p", clientEmail: "sa@p.iam.gserviceaccount.com", privateKey: "pem" });
+  // A headersVar that is not an object is refused, never spread into headers.
+  for (const held of ['["secret-value"]', '"secret-value"', "null", "not json"]) {
+    assert.throws(
+      () => optionsFromEnv({ H: held, K: "k", HEADSTART_MODELS: '[{"provider":"openai","apiKeyVar":"K","headersVar":"H"}]' }),
+      (e) => /H \(its headersVar\) must hold a JSON object/.test(e.message) && !e.message.includes("secret-value"),
+    );
+  }
 });
