@@ -317,6 +317,30 @@ fn a_final_handover_of_edge_steps_persists_every_step_as_the_browser_showed_it()
     }
 }
 
+/// A turn the edge ended with its own turn-complete gets nothing more on
+/// `.out` from the agent (a chunk after it would be the next turn's): not
+/// its timeline, and not an `abort` when a stop raced the handover; the
+/// timeline still goes into the saved message.
+#[test]
+fn nothing_follows_the_edge_s_own_turn_complete() {
+    let partial =
+        edge_steps(json!({ "role": "assistant", "content": [{ "type": "text", "text": "It is 18 °C in Paris." }] }), None);
+    let handover = json!({ "kind": "handover", "messageId": "M1", "isFinal": true, "partialAssistantMessage": partial,
+        "edgeTurnComplete": 30 });
+    let asks = json!({ "headStartMessages": [user("u1", "What's the weather in Paris?")],
+        "metadata": { "headstartTimeline": true } });
+    for inputs in [vec![handover.clone()], vec![json!({ "kind": "stop" }), handover.clone()]] {
+        let s = MemSession::with_input(inputs.clone());
+        run(&s, payload("handover-prepare", asks.clone()));
+        assert_eq!(s.types(), Vec::<String>::new(), "{inputs:?}");
+        let (messages, consumed) = s.saved.borrow().clone();
+        assert_eq!(consumed, Some(inputs.len() as u64 - 1));
+        let message = serde_json::to_value(&messages[1]).unwrap();
+        assert_eq!(message["id"], "M1");
+        assert!(message["metadata"]["headstart"]["agent"].is_object(), "{message}");
+    }
+}
+
 #[test]
 fn a_mid_turn_handover_after_edge_steps_runs_only_the_pending_call() {
     let step2 = json!({ "role": "assistant", "content": [

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use super::handover::{synthesize, without_approvals};
 use super::tools::{run_calls, tool_calls, ToolCall, ToolRegistry};
-use super::transcript::MessageBuilder;
+use super::transcript::{merge_objects, MessageBuilder};
 use crate::io::{Clock, Fetch};
 use crate::protocol::chunk::{Abort, ErrorChunk, Finish, Start};
 use crate::protocol::convert::{convert_to_model_messages, ConvertOptions};
@@ -206,8 +206,7 @@ impl<S: Session, F: Fetch, C: Clock> Agent<'_, S, F, C> {
                     match rec.input {
                         ChatInput::Stop(_) => stopped = true,
                         ChatInput::Handover(h) if stopped => {
-                            let message = synthesize(&h.message_id.clone().unwrap_or_else(|| self.session.new_id()), &h);
-                            self.stopped_before_handover(&mut history, rec.seq, Some(message));
+                            self.stopped_before_handover(&mut history, rec.seq, Some(&h));
                             first_turn = false;
                             break;
                         }
@@ -264,26 +263,52 @@ impl<S: Session, F: Fetch, C: Clock> Agent<'_, S, F, C> {
     /// step 1 teed to `.out` is closed with `abort` and a turn-complete, and
     /// step 1's answer (when the handover brought it) is kept, with nothing
     /// more run for it.
-    fn stopped_before_handover(&mut self, history: &mut Vec<UiMessage>, seq: u64, message: Option<UiMessage>) {
+    fn stopped_before_handover(&mut self, history: &mut Vec<UiMessage>, seq: u64, handover: Option<&Handover>) {
         let input_read = self.clock.now_ms();
-        self.session.write(&UiChunk::Abort(Abort { reason: Some("stopped".into()), extra: Object::new() }));
-        let mut message = message;
+        let written = handover.and_then(edge_turn_complete);
+        if written.is_none() {
+            self.session.write(&UiChunk::Abort(Abort { reason: Some("stopped".into()), extra: Object::new() }));
+        }
+        let mut message = handover.map(|h| synthesize(&h.message_id.clone().unwrap_or_else(|| self.session.new_id()), h));
         let marks = self.marks(input_read, true);
         if timeline::wanted(self.payload.metadata.as_ref()) {
-            self.write_timeline(None, &marks, message.as_mut());
+            self.write_timeline(None, &marks, message.as_mut(), written.is_none());
         }
+        self.close_turn(history, seq, message, false, written);
+    }
+
+    /// Ends a turn: its message into the history, the turn-complete on
+    /// `.out` (unless the edge wrote it: `written`), the previous turn
+    /// trimmed, and the transcript saved with `.in` consumed to `in_seq`.
+    fn close_turn(
+        &mut self,
+        history: &mut Vec<UiMessage>,
+        in_seq: u64,
+        message: Option<UiMessage>,
+        errored: bool,
+        written: Option<u64>,
+    ) -> u64 {
         if let Some(message) = message {
             history.retain(|m| m.id != message.id);
             history.push(message);
         }
-        let tc = TurnComplete {
-            public_access_token: self.session.access_token(),
-            session_in_event_id: Some(seq),
-            session_in_consumed_id: Some(seq),
-            ..TurnComplete::default()
+        let seq = match written {
+            Some(seq) => seq,
+            None => {
+                let tc = TurnComplete {
+                    public_access_token: if errored { None } else { self.session.access_token() },
+                    session_in_event_id: Some(in_seq),
+                    session_in_consumed_id: Some(in_seq),
+                    ..TurnComplete::default()
+                };
+                self.session.control(tc.headers())
+            }
         };
-        self.prev_turn_complete = Some(self.session.control(tc.headers()));
-        self.session.save(history, Some(seq));
+        if let Some(prev) = self.prev_turn_complete.replace(seq) {
+            self.session.trim_out(prev);
+        }
+        self.session.save(history, Some(in_seq));
+        seq
     }
 
     /// The agent's marks of the turn now ending; the run's boot goes with
@@ -301,18 +326,18 @@ impl<S: Session, F: Fetch, C: Clock> Agent<'_, S, F, C> {
     }
 
     /// Writes the turn's timeline to `.out` and keeps it on the message.
-    fn write_timeline(&self, edge: Option<&EdgeMarks>, marks: &AgentMarks, message: Option<&mut UiMessage>) {
+    /// The turn's timeline, merged into its message as the browser merges
+    /// it, and written to `.out` unless `to_out` is false: after the edge's
+    /// own turn-complete a chunk would be read as the next turn's.
+    fn write_timeline(&self, edge: Option<&EdgeMarks>, marks: &AgentMarks, message: Option<&mut UiMessage>, to_out: bool) {
         let chunk = timeline::metadata_chunk(edge, marks);
-        self.session.write(&chunk);
+        if to_out {
+            self.session.write(&chunk);
+        }
         if let (Some(message), UiChunk::MessageMetadata(m)) = (message, &chunk) {
-            let mut metadata = match message.metadata.take() {
-                Some(Value::Object(o)) => o,
-                _ => Object::new(),
-            };
-            if let Some(Value::Object(added)) = &m.message_metadata {
-                metadata.extend(added.clone());
+            if let Some(added) = &m.message_metadata {
+                message.metadata = Some(merge_objects(message.metadata.take().unwrap_or(Value::Null), added));
             }
-            message.metadata = Some(Value::Object(metadata));
         }
     }
 
@@ -357,11 +382,9 @@ impl<S: Session, F: Fetch, C: Clock> Agent<'_, S, F, C> {
             TurnInput::Handover(h) => (timeline::wanted(self.payload.metadata.as_ref()), EdgeMarks::from_handover(&h.extra)),
         };
         let chat_id = self.payload.chat_id.clone();
-        // A turn the route handler finished with edge steps: it wrote the
-        // turn-complete itself.
         let written = match &input {
-            TurnInput::Handover(h) if h.is_final => h.extra.get(EDGE_TURN_COMPLETE).and_then(Value::as_u64),
-            _ => None,
+            TurnInput::Handover(h) => edge_turn_complete(h),
+            TurnInput::Message(_) => None,
         };
         self.session.hook(json!({ "type": "onTurnStart", "chatId": chat_id, "runId": self.payload.run_id })).await;
         let mut stopped = false;
@@ -383,26 +406,9 @@ impl<S: Session, F: Fetch, C: Clock> Agent<'_, S, F, C> {
         };
         let marks = self.marks(input_read, stopped);
         if wants_timeline {
-            self.write_timeline(edge.as_ref(), &marks, outcome.message.as_mut());
+            self.write_timeline(edge.as_ref(), &marks, outcome.message.as_mut(), written.is_none());
         }
-        if let Some(message) = outcome.message {
-            history.retain(|m| m.id != message.id);
-            history.push(message);
-        }
-        let tc = TurnComplete {
-            public_access_token: if outcome.errored { None } else { self.session.access_token() },
-            session_in_event_id: Some(in_seq),
-            session_in_consumed_id: Some(in_seq),
-            ..TurnComplete::default()
-        };
-        let seq = match written {
-            Some(seq) => seq,
-            None => self.session.control(tc.headers()),
-        };
-        if let Some(prev) = self.prev_turn_complete.replace(seq) {
-            self.session.trim_out(prev);
-        }
-        self.session.save(history, Some(in_seq));
+        let seq = self.close_turn(history, in_seq, outcome.message, outcome.errored, written);
         self.session
             .hook(json!({ "type": "onTurnComplete", "chatId": chat_id, "runId": self.payload.run_id,
                           "lastEventId": seq.to_string(), "messages": history }))
@@ -525,4 +531,10 @@ enum TurnInput {
 struct TurnOutcome {
     message: Option<UiMessage>,
     errored: bool,
+}
+
+/// The `.out` seq of the turn-complete the route handler wrote itself, for
+/// a turn it finished with edge steps.
+fn edge_turn_complete(h: &Handover) -> Option<u64> {
+    h.extra.get(EDGE_TURN_COMPLETE).and_then(Value::as_u64).filter(|_| h.is_final)
 }

@@ -355,7 +355,7 @@ fn reasoning_part<'a>(
 /// The SDK's `mergeObjects`: nested objects merge key by key, anything else
 /// (arrays included) replaces; `__proto__`, `constructor` and `prototype`
 /// keys are skipped. A non-object on either side replaces the old value.
-fn merge_objects(base: Value, overrides: &Value) -> Value {
+pub(crate) fn merge_objects(base: Value, overrides: &Value) -> Value {
     let (Value::Object(mut base), Value::Object(overrides)) = (base, overrides) else {
         return overrides.clone();
     };
