@@ -390,8 +390,9 @@ pub async fn head_start<F: Fetch, M: Fetch, C: Clock>(
     };
     let mut agent_marks = None;
     let marks = follow_out(fetch, clock, &config.platform, &chat_id, &mut splice, config.idle_timeout_ms, &mut |json| {
-        if json.contains(r#""type":"message-metadata""#) {
-            agent_marks = agent_marks.take().or_else(|| timeline::agent_marks_of(&json));
+        // A turn has one timeline: once found, no chunk is searched again.
+        if agent_marks.is_none() && json.contains(r#""type":"message-metadata""#) {
+            agent_marks = timeline::agent_marks_of(&json);
         }
         out.emit(Frame::Chunk(json))
     })

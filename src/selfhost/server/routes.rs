@@ -193,7 +193,10 @@ impl<S: SessionStore + 'static, H: Host + 'static> Server<S, H> {
         let mut from = start;
         let mut metered = 0;
         loop {
-            let batch = log::read(&store, from, true, 500, usize::MAX).map_err(|e| self.core.append_error(e))?;
+            // At most what is left of the cap (and one record past it, which
+            // the check below refuses): memory stays bounded by the cap.
+            let left = RECORDS_MAX_BYTES.saturating_sub(metered);
+            let batch = log::read(&store, from, true, 500, left).map_err(|e| self.core.append_error(e))?;
             if batch.records.is_empty() {
                 break;
             }
