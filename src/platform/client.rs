@@ -269,12 +269,10 @@ pub fn parse_session_tags(status: u16, headers: &[(String, String)], body: &str)
     Ok(Some(item.tags))
 }
 
-/// The answer to [`PlatformClient::init_stream`]: a JSON body with a string
-/// `version` (the SDK checks it), credentials in the headers.
 /// Whether `.in`'s records (from [`PlatformClient::read_records`]) hold a
 /// `stop`. Each record's `data` is the input's JSON text (or the input).
 pub fn parse_stop_requested(status: u16, headers: &[(String, String)], body: &str) -> Result<bool, PlatformError> {
-    if !(200..300).contains(&status) {
+    if !is_success(status) {
         return Err(PlatformError::from_response(status, headers, body));
     }
     let body: serde_json::Value =
@@ -289,6 +287,8 @@ pub fn parse_stop_requested(status: u16, headers: &[(String, String)], body: &st
     }))
 }
 
+/// The answer to [`PlatformClient::init_stream`]: a JSON body with a string
+/// `version` (the SDK checks it), credentials in the headers.
 pub fn parse_credentials(status: u16, headers: &[(String, String)], body: &str) -> Result<S2Credentials, PlatformError> {
     if !is_success(status) {
         return Err(PlatformError::from_response(status, headers, body));
