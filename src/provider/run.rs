@@ -18,8 +18,11 @@
 //! Waits between attempts (backoff, or the API's `retry-after`) come out of
 //! one budget per step, [`ModelSettings::retry_budget_ms`]: a wait that does
 //! not fit what is left is not made — the step moves on to the next model,
-//! or after the last fails with the last error. So a step ends within
-//! about `models × attempts × 2 × stall timeout + budget`.
+//! or after the last fails with the last error. Before its first byte a
+//! step so ends within about `models × attempts × 2 × stall timeout +
+//! budget` (a Vertex token fetch adds up to one stall timeout an attempt);
+//! a stream that keeps sending within each stall timeout is ended by the
+//! caller's own limit (the head start's idle timeout, the agent's turn).
 //!
 //! Abort is by drop: a caller that must stop (client gone, idle timeout)
 //! drops the `run_step` future, which drops the response body and so aborts
@@ -63,19 +66,17 @@ async fn call_models<F: Fetch, C: Clock>(
     emit: &mut dyn FnMut(UiChunk),
 ) {
     let mut budget = u64::from(settings.retry_budget_ms);
-    let mut last = None;
-    for (model, headers) in settings.models() {
-        let failure = match call_http(fetch, clock, settings, model, headers, options, step, emit, &mut budget).await {
-            None => return,
-            Some(failure) => failure,
+    let mut models = settings.models().peekable();
+    while let Some((model, headers)) = models.next() {
+        let Some(failure) = call_http(fetch, clock, settings, model, headers, options, step, emit, &mut budget).await
+        else {
+            return;
         };
-        if !failure.falls_through() {
+        // The last model's failure, or one the next model would not mend.
+        if !failure.falls_through() || models.peek().is_none() {
             return emit_all(emit, step.fail(failure));
         }
-        last = Some(failure);
     }
-    let failure = last.unwrap_or_else(|| ProviderError::Config("no model to call".into()));
-    emit_all(emit, step.fail(failure))
 }
 
 fn emit_all(emit: &mut dyn FnMut(UiChunk), chunks: Vec<UiChunk>) {

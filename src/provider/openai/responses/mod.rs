@@ -92,6 +92,4 @@ pub fn decoder(options: &CallOptions) -> impl Fn() -> ResponsesDecoder + 'static
 }
 
 /// A non-2xx answer: as for Chat Completions.
-pub fn http_error(status: u16, headers: &[(String, String)], body: &str) -> ProviderError {
-    super::http_error(status, headers, body)
-}
+pub use super::http_error;
