@@ -122,7 +122,7 @@ export interface HeadStartOptions {
   paths?: HeadStartPaths;
   /** A model call with no byte for this long fails, ms (default 60000). */
   stallTimeoutMs?: number;
-  /** Attempts of a model call that fails before streaming, per model, 1 to 10 (default 3). */
+  /** Attempts of a model call that fails before streaming, per model, 1 to 3 (default 3). */
   maxAttempts?: number;
   /** Linger of the `.out` batches, ms (default: the platform's `X-S2-Flush-Interval-Ms`, 200 when it sends none, as the Trigger.dev SDK). */
   teeLingerMs?: number;

@@ -228,7 +228,7 @@ impl ModelSettings {
             tools,
             provider_options,
             stall_timeout_ms: parse(&get, "HEADSTART_STALL_TIMEOUT_MS")?.unwrap_or(DEFAULT_STALL_TIMEOUT_MS),
-            max_attempts: parse::<u32>(&get, "HEADSTART_MAX_ATTEMPTS")?.unwrap_or(super::error::MAX_ATTEMPTS).max(1),
+            max_attempts: max_attempts(&get)?,
             headers,
             fallback,
             retry_budget_ms: parse(&get, "HEADSTART_RETRY_BUDGET_MS")?.unwrap_or(DEFAULT_RETRY_BUDGET_MS),
@@ -293,6 +293,20 @@ pub fn model_from_vars(
             })
         }
     })
+}
+
+/// `HEADSTART_MAX_ATTEMPTS`: 1 to [`MAX_ATTEMPTS`](super::error::MAX_ATTEMPTS),
+/// the most the retry policy makes (a larger value would be ignored).
+fn max_attempts(get: &impl Fn(&str) -> Option<String>) -> Result<u32, ConfigError> {
+    const MAX: u32 = super::error::MAX_ATTEMPTS;
+    match parse::<u32>(get, "HEADSTART_MAX_ATTEMPTS")? {
+        None => Ok(MAX),
+        Some(n) if n > MAX => Err(ConfigError::Invalid {
+            name: "HEADSTART_MAX_ATTEMPTS",
+            message: format!("must be 1 to {MAX} (the retry policy makes at most {MAX} attempts), got {n}"),
+        }),
+        Some(n) => Ok(n.max(1)),
+    }
 }
 
 /// The token endpoint of a service account's key file (`token_uri`): https,
@@ -459,6 +473,12 @@ mod tests {
             Err(ConfigError::Invalid { name: "HEADSTART_SCRIPTED_FAULT", .. })
         ));
         assert!(matches!(from(&[("HEADSTART_TOOLS", "[1]")]), Err(ConfigError::Invalid { name: "HEADSTART_TOOLS", .. })));
+        // More attempts than the retry policy makes would be ignored: refused.
+        assert!(matches!(
+            from(&[("HEADSTART_MAX_ATTEMPTS", "5")]),
+            Err(ConfigError::Invalid { name: "HEADSTART_MAX_ATTEMPTS", .. })
+        ));
+        assert_eq!(from(&[("HEADSTART_MAX_ATTEMPTS", "3")]).unwrap().max_attempts, 3);
     }
 
     #[test]

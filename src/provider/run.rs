@@ -68,8 +68,7 @@ async fn call_models<F: Fetch, C: Clock>(
     let mut budget = u64::from(settings.retry_budget_ms);
     let mut models = settings.models().peekable();
     while let Some((model, headers)) = models.next() {
-        let Some(failure) = call_http(fetch, clock, settings, model, headers, options, step, emit, &mut budget).await
-        else {
+        let Some(failure) = call_http(fetch, clock, settings, model, headers, options, step, emit, &mut budget).await else {
             return;
         };
         // The last model's failure, or one the next model would not mend.

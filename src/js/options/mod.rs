@@ -316,7 +316,7 @@ pub fn from_json(map: &Map<String, Value>) -> Result<HandlerConfig, String> {
     if let Some(n) = f.int("stallTimeoutMs", 1, u32::MAX as u64)? {
         vars.insert("HEADSTART_STALL_TIMEOUT_MS", n.to_string());
     }
-    if let Some(n) = f.int("maxAttempts", 1, 10)? {
+    if let Some(n) = f.int("maxAttempts", 1, crate::provider::error::MAX_ATTEMPTS.into())? {
         vars.insert("HEADSTART_MAX_ATTEMPTS", n.to_string());
     }
     if let Some(s) = f.object("scripted")? {
