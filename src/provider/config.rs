@@ -264,16 +264,20 @@ pub fn model_from_vars(
                 .ok_or(ConfigError::MissingKey { provider: provider.into(), key: "ANTHROPIC_API_KEY" })?,
             model: model_id.unwrap_or_else(|| "claude-sonnet-4-5".into()),
         }),
-        "openai-chat" => Model::OpenAi(HttpProviderConfig {
-            base_url: get("OPENAI_BASE_URL").unwrap_or_else(|| openai::DEFAULT_BASE_URL.into()),
-            api_key: get("OPENAI_API_KEY").ok_or(ConfigError::MissingKey { provider: provider.into(), key: "OPENAI_API_KEY" })?,
-            model: model_id.unwrap_or_else(|| "gpt-4o-mini".into()),
-        }),
-        "openai" => Model::OpenAiResponses(HttpProviderConfig {
-            base_url: get("OPENAI_BASE_URL").unwrap_or_else(|| openai::DEFAULT_BASE_URL.into()),
-            api_key: get("OPENAI_API_KEY").ok_or(ConfigError::MissingKey { provider: provider.into(), key: "OPENAI_API_KEY" })?,
-            model: model_id.unwrap_or_else(|| "gpt-4o-mini".into()),
-        }),
+        // Both OpenAI APIs read the same variables.
+        "openai-chat" | "openai" => {
+            let config = HttpProviderConfig {
+                base_url: get("OPENAI_BASE_URL").unwrap_or_else(|| openai::DEFAULT_BASE_URL.into()),
+                api_key: get("OPENAI_API_KEY")
+                    .ok_or(ConfigError::MissingKey { provider: provider.into(), key: "OPENAI_API_KEY" })?,
+                model: model_id.unwrap_or_else(|| "gpt-4o-mini".into()),
+            };
+            if provider == "openai" {
+                Model::OpenAiResponses(config)
+            } else {
+                Model::OpenAi(config)
+            }
+        }
         "google" | "vertex" => Model::Google(google_from_vars(provider == "vertex", model_id, &get)?),
         "scripted" => Model::Scripted(ScriptedConfig {
             ttfb_ms: parse(&get, "HEADSTART_SCRIPTED_TTFB_MS")?.unwrap_or(super::scripted::DEFAULT_TTFB_MS),

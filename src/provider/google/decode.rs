@@ -40,17 +40,14 @@ pub struct GoogleDecoder {
     finish: (FinishReason, Option<String>),
     /// The latest `usageMetadata`, `promptFeedback` and `safetyRatings`, as
     /// the API sent them.
-    usage: Option<Box<str>>,
-    prompt_feedback: Option<Box<str>>,
+    usage: Option<String>,
+    prompt_feedback: Option<String>,
     prompt_blocked: bool,
-    safety_ratings: Option<Box<str>>,
+    safety_ratings: Option<String>,
     finish_message: Option<String>,
-    /// Bytes of call arguments passed on, plus the latest usage and safety
-    /// ratings kept for the finish, against `MAX_RETAINED_BYTES`.
+    /// Bytes of call arguments passed on; with the latest usage, ratings
+    /// and feedback kept for the finish, against `MAX_RETAINED_BYTES`.
     retained: usize,
-    /// Sizes of the kept usage, ratings and feedback (each replaced by the
-    /// next event's, not added).
-    meta_bytes: [usize; 3],
     failed: Option<ProviderError>,
     ended: bool,
 }
@@ -66,8 +63,7 @@ impl GoogleDecoder {
     /// of a call the API sent without one is `<responseId>-<n>`: unique, as
     /// response ids are, where the SDK takes a random one.
     pub fn new(vertex: bool) -> Self {
-        let (provider, names): (_, &'static [&'static str]) =
-            if vertex { ("vertex", &["googleVertex", "vertex"]) } else { ("google", &["google"]) };
+        let (provider, names) = super::names(vertex);
         Self {
             provider,
             names,
@@ -87,7 +83,6 @@ impl GoogleDecoder {
             safety_ratings: None,
             finish_message: None,
             retained: 0,
-            meta_bytes: [0; 3],
             failed: None,
             ended: false,
         }
@@ -147,12 +142,10 @@ impl GoogleDecoder {
         }
         // Kept raw, replaced by each event: read once, at the finish.
         if let Some(usage) = chunk.usage_metadata {
-            self.usage = Some(usage.get().into());
-            self.meta_bytes[0] = usage.get().len();
+            keep(&mut self.usage, usage.get());
         }
         if let (Some(feedback), false) = (chunk.prompt_feedback, self.prompt_blocked) {
-            self.prompt_feedback = Some(feedback.get().into());
-            self.meta_bytes[2] = feedback.get().len();
+            keep(&mut self.prompt_feedback, feedback.get());
             let reason = serde_json::from_str::<PromptFeedback>(feedback.get()).ok().and_then(|f| f.block_reason);
             if let Some(reason) = reason.filter(|r| confirmed_block_reason(r)) {
                 self.prompt_blocked = true;
@@ -161,8 +154,7 @@ impl GoogleDecoder {
         }
         let Some(candidate) = chunk.candidates.and_then(|c| c.into_iter().next()) else { return };
         if let Some(r) = candidate.safety_ratings {
-            self.safety_ratings = Some(r.get().into());
-            self.meta_bytes[1] = r.get().len();
+            keep(&mut self.safety_ratings, r.get());
         }
         if !self.retain(0) {
             return;
@@ -311,7 +303,8 @@ impl GoogleDecoder {
 
     fn retain(&mut self, bytes: usize) -> bool {
         self.retained += bytes;
-        if self.retained + self.meta_bytes.iter().sum::<usize>() > MAX_RETAINED_BYTES {
+        let kept = [&self.usage, &self.safety_ratings, &self.prompt_feedback].map(|v| v.as_ref().map_or(0, String::len));
+        if self.retained + kept.iter().sum::<usize>() > MAX_RETAINED_BYTES {
             self.fail(format!("the response keeps more than {MAX_RETAINED_BYTES} bytes of arguments and metadata"));
         }
         self.failed.is_none()
@@ -361,7 +354,7 @@ impl StreamDecoder for GoogleDecoder {
         let mut out = Vec::new();
         self.close_text(&mut out);
         self.close_reasoning(&mut out);
-        let raw = |v: &Option<Box<str>>| v.as_deref().and_then(|s| serde_json::from_str::<Value>(s).ok()).unwrap_or(Value::Null);
+        let raw = |v: &Option<String>| v.as_deref().and_then(|s| serde_json::from_str::<Value>(s).ok()).unwrap_or(Value::Null);
         let usage_metadata = raw(&self.usage);
         let service_tier = usage_metadata.get("serviceTier").cloned().unwrap_or(Value::Null);
         let mut meta = Map::new();
@@ -414,4 +407,12 @@ fn clip(data: &str) -> &str {
 
 fn malformed(provider: &'static str, detail: String) -> StreamPart {
     StreamPart::Error(ProviderError::Malformed { provider, detail })
+}
+
+/// Keeps the latest raw value of a field every event repeats, in the
+/// buffer of the previous one (no allocation per event once it fits).
+fn keep(slot: &mut Option<String>, raw: &str) {
+    let buffer = slot.get_or_insert_with(String::new);
+    buffer.clear();
+    buffer.push_str(raw);
 }

@@ -74,11 +74,7 @@ pub struct GoogleConfig {
 impl GoogleConfig {
     /// The name in logs and errors.
     pub fn provider(&self) -> &'static str {
-        if self.vertex {
-            "vertex"
-        } else {
-            "google"
-        }
+        names(self.vertex).0
     }
 
     /// The Vertex base URL of a project and location (`global` has no
@@ -95,11 +91,17 @@ impl GoogleConfig {
     /// The provider option namespaces, in the order they are read and
     /// written (`providerOptionsNames` of the SDK).
     pub(crate) fn option_names(&self) -> &'static [&'static str] {
-        if self.vertex {
-            &["googleVertex", "vertex"]
-        } else {
-            &["google"]
-        }
+        names(self.vertex).1
+    }
+}
+
+/// The provider's name and the `providerOptions` keys it reads (and its
+/// response metadata is keyed by), first the preferred.
+pub(crate) fn names(vertex: bool) -> (&'static str, &'static [&'static str]) {
+    if vertex {
+        ("vertex", &["googleVertex", "vertex"])
+    } else {
+        ("google", &["google"])
     }
 }
 
