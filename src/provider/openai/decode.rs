@@ -168,7 +168,7 @@ fn parse_frame(data: &str) -> Frame {
         Ok(v) => v,
         Err(e) => return Frame::Malformed(format!("JSON parsing failed: Text: {data}.\nError message: {e}")),
     };
-    match serde_json::from_value::<Chunk>(value.clone()) {
+    match Chunk::deserialize(&value) {
         Ok(chunk) => Frame::Chunk(Box::new(chunk)),
         Err(chunk_err) => match serde_json::from_value::<ErrorFrame>(value) {
             Ok(frame) => Frame::Error(frame.error),

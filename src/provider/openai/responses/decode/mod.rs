@@ -178,22 +178,22 @@ impl ResponsesDecoder {
             Ok(v) => v,
             Err(e) => return self.malformed(format!("JSON parsing failed: Text: {data}.\nError message: {e}"), out),
         };
-        let Some(kind) = value.get("type").and_then(Value::as_str).map(str::to_string) else {
+        let Some(kind) = value.get("type").and_then(Value::as_str) else {
             return self
                 .malformed(format!("Type validation failed: Value: {data}.\nError message: `type` must be a string"), out);
         };
         let before_output = self.state.is_before_output();
         // The look-ahead's view: an error fails the call, an output event
         // ends the look-ahead.
-        if before_output && well_formed_error(&kind, &value) {
-            if let Some(error) = early_error(&kind, &value) {
+        if before_output && well_formed_error(kind, &value) {
+            if let Some(error) = early_error(kind, &value) {
                 self.state = State::Failed;
                 out.push(StreamPart::Error(error));
                 return;
             }
         }
         let mut parts = Vec::new();
-        let known = match self.on_event(&kind, &value, &mut parts) {
+        let known = match self.on_event(kind, &value, &mut parts) {
             Ok(known) => known,
             Err(detail) => {
                 return self.malformed(format!("Type validation failed: Value: {data}.\nError message: {detail}"), out);
@@ -206,7 +206,7 @@ impl ResponsesDecoder {
             return self.fail(format!("more than {MAX_TRACKED_BLOCKS} items and summary parts open in one response"));
         }
         let is_output =
-            known && !matches!(kind.as_str(), "response.created" | "response.in_progress" | "response.failed" | "error");
+            known && !matches!(kind, "response.created" | "response.in_progress" | "response.failed" | "error");
         if self.state.pass(is_output, &mut parts, out) {
             self.retain(data.len());
         }
