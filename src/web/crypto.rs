@@ -30,13 +30,24 @@ impl JwtSigner for WebCrypto {
     }
 }
 
-async fn sign_rs256(pkcs8_der: &[u8], message: &[u8]) -> Result<Vec<u8>, JsValue> {
+/// `globalThis.crypto.subtle`, or an error on a runtime without it.
+fn subtle() -> Result<JsValue, JsValue> {
     let crypto = Reflect::get(&js_sys::global(), &"crypto".into())?;
     let subtle = Reflect::get(&crypto, &"subtle".into())?;
     if subtle.is_undefined() {
         return Err("this runtime has no crypto.subtle".into());
     }
-    let alg = object(&[("name", "RSASSA-PKCS1-v1_5".into()), ("hash", "SHA-256".into())])?;
+    Ok(subtle)
+}
+
+/// The import algorithm of an RS256 key.
+fn rs256_import() -> Result<Object, JsValue> {
+    object(&[("name", "RSASSA-PKCS1-v1_5".into()), ("hash", "SHA-256".into())])
+}
+
+async fn sign_rs256(pkcs8_der: &[u8], message: &[u8]) -> Result<Vec<u8>, JsValue> {
+    let subtle = subtle()?;
+    let alg = rs256_import()?;
     // Not extractable: the key never leaves WebCrypto again.
     let key = Uint8Array::from(pkcs8_der);
     let usages = Array::of1(&"sign".into());
@@ -49,14 +60,10 @@ async fn sign_rs256(pkcs8_der: &[u8], message: &[u8]) -> Result<Vec<u8>, JsValue
 }
 
 async fn verify(alg: Alg, key: &Jwk, message: &[u8], signature: &[u8]) -> Result<bool, JsValue> {
-    let crypto = Reflect::get(&js_sys::global(), &"crypto".into())?;
-    let subtle = Reflect::get(&crypto, &"subtle".into())?;
-    if subtle.is_undefined() {
-        return Err("this runtime has no crypto.subtle".into());
-    }
+    let subtle = subtle()?;
     let (import_alg, verify_alg) = match alg {
         Alg::Rs256 => {
-            let import = object(&[("name", "RSASSA-PKCS1-v1_5".into()), ("hash", "SHA-256".into())])?;
+            let import = rs256_import()?;
             (import, object(&[("name", "RSASSA-PKCS1-v1_5".into())])?)
         }
         Alg::Es256 => {

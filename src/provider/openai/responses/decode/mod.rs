@@ -205,8 +205,7 @@ impl ResponsesDecoder {
         if self.tracked() > MAX_TRACKED_BLOCKS {
             return self.fail(format!("more than {MAX_TRACKED_BLOCKS} items and summary parts open in one response"));
         }
-        let is_output =
-            known && !matches!(kind, "response.created" | "response.in_progress" | "response.failed" | "error");
+        let is_output = known && !matches!(kind, "response.created" | "response.in_progress" | "response.failed" | "error");
         if self.state.pass(is_output, &mut parts, out) {
             self.retain(data.len());
         }
